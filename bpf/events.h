@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Journal records, shared by the BPF programs (which write PACKET records straight into the ring
+ * buffer) and by user space (which writes the others and reads them all back).
+ * docs/journal-format.md is the normative description; the asserts at the end keep this file equal
+ * to it. Widest fields first, explicit padding, variable payload last.
+ */
+#ifndef TLSREC_EVENTS_H
+#define TLSREC_EVENTS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TR_FORMAT_MAJOR 1
+#define TR_FORMAT_MINOR 1
+
+enum tr_rec_type {
+	TR_REC_HEADER = 1,
+	TR_REC_CLOCK = 2,
+	TR_REC_IFACE = 3,
+	TR_REC_LOSS = 4,
+	TR_REC_PACKET = 5,
+	TR_REC_END = 6,
+	TR_REC_LIBRARY = 7,
+	TR_REC_SECRET = 8,
+};
+
+struct tr_rec {
+	__u16 type;
+	__u16 flags;
+	__u32 len;
+	__u64 ts;
+};
+
+#define TR_HEADER_MAGIC "TLSREC\0\0"
+
+enum tr_header_tag {
+	TR_TAG_HOSTNAME = 1,
+	TR_TAG_KERNEL = 2,
+	TR_TAG_MACHINE = 3,
+	TR_TAG_VERSION = 4,
+	TR_TAG_ARG = 5,
+};
+
+struct tr_header {
+	struct tr_rec hdr;
+	__u8 magic[8];
+	__u16 major;
+	__u16 minor;
+	__u32 clock_id;
+	__u8 recording_id[16];
+	__u8 boot_id[16];
+	__u64 start_ns;
+	__u64 pair_boot_ns;
+	__u64 pair_real_ns;
+	__u32 snaplen;
+	__u32 pad;
+	/* tag/length/value strings up to hdr.len */
+};
+
+struct tr_clock {
+	struct tr_rec hdr;
+	__u64 real_ns;
+	__u64 uncertainty_ns;
+};
+
+enum tr_iface_flags {
+	TR_IFACE_UP = 1 << 0,
+	TR_IFACE_LOOPBACK = 1 << 1,
+	TR_IFACE_INGRESS = 1 << 2,
+	TR_IFACE_EGRESS = 1 << 3,
+};
+
+#define TR_IFNAMSIZ 16
+
+struct tr_iface {
+	struct tr_rec hdr;
+	__u64 netns_ino;
+	__u32 ifindex;
+	__u32 mtu;
+	__u16 linktype;
+	__u16 flags;
+	__u8 hwaddr_len;
+	__u8 pad[3];
+	__u8 hwaddr[8];
+	char name[TR_IFNAMSIZ];
+};
+
+enum tr_dir {
+	TR_DIR_NONE = 0,
+	TR_DIR_INGRESS = 1,
+	TR_DIR_EGRESS = 2,
+};
+
+enum tr_loss_what {
+	TR_LOSS_PACKETS = 1,
+	TR_LOSS_SECRETS = 2,
+};
+
+enum tr_loss_where {
+	TR_LOSS_RINGBUF = 1, /* the ring buffer was full */
+	TR_LOSS_COPY = 2,    /* the packet's bytes could not be read */
+};
+
+struct tr_loss {
+	struct tr_rec hdr;
+	__u64 count;
+	__u64 since_ns;
+	__u32 ifindex;
+	__u16 what;
+	__u8 dir;
+	__u8 where;
+};
+
+enum tr_packet_flags {
+	TR_PKT_GSO = 1 << 0,
+	TR_PKT_VLAN = 1 << 1,
+};
+
+struct tr_packet {
+	struct tr_rec hdr;
+	__u64 sock_cookie;
+	__u32 ifindex;
+	__u32 orig_len;
+	__u32 cap_len;
+	__u16 protocol;
+	__u16 vlan_tci;
+	__u16 vlan_proto;
+	__u8 dir;
+	__u8 flags;
+	__u32 pad;
+	__u8 data[];
+};
+
+struct tr_end {
+	struct tr_rec hdr;
+	__u64 packets;
+	__u64 lost;
+};
+
+/* A TLS library tlsrec hooks: what SECRET records point at with their lib field. */
+enum tr_library_tag {
+	TR_LIB_PATH = 1,    /* the file, as tlsrec opened it (through /proc/PID/root for containers) */
+	TR_LIB_VERSION = 2, /* the library's own version string ("OpenSSL 3.0.22 1 Oct 2024") */
+};
+
+enum tr_library_kind {
+	TR_LIB_OPENSSL = 1,
+};
+
+struct tr_library {
+	struct tr_rec hdr;
+	__u64 dev; /* st_dev and st_ino of the file */
+	__u64 ino;
+	__u32 index; /* SECRET.lib */
+	__u16 kind;  /* enum tr_library_kind */
+	__u8 build_id_len;
+	__u8 pad;
+	__u8 build_id[20];
+	__u32 pad2;
+	/* tag/length/value strings up to hdr.len, as in HEADER */
+};
+
+#define TR_SECRET_LEN 48 /* bytes kept of each secret: enough for SHA-384 */
+
+enum tr_secret_flags {
+	TR_SEC_TLS12 = 1 << 0, /* master_key holds the TLS 1.2 master secret */
+	TR_SEC_TLS13 = 1 << 1, /* the TLS 1.3 fields hold what the library keeps */
+};
+
+/*
+ * The secrets of one TLS connection as the library holds them when a handshake (or a TLS 1.3
+ * KeyUpdate) completes, copied raw: tlsasm derives the key log lines. Each secret field holds
+ * TR_SECRET_LEN bytes, of which the cipher's hash length (32 or 48) count.
+ */
+struct tr_secret {
+	struct tr_rec hdr;
+	__u64 ssl; /* address of the SSL object in the process */
+	__u32 pid;
+	__u32 tid;
+	__u32 lib;    /* index of the LIBRARY record */
+	__u32 cipher; /* SSL_CIPHER id: 0x0300 << 16 | the IANA cipher suite number */
+	__u16 version; /* 0x0303 TLS 1.2, 0x0304 TLS 1.3: as the cipher suite implies */
+	__u16 flags;   /* enum tr_secret_flags */
+	__u32 pad;
+	__u8 client_random[32];
+	__u8 master_key[TR_SECRET_LEN];             /* TLS 1.2 */
+	__u8 handshake_secret[TR_SECRET_LEN];       /* TLS 1.3 from here on */
+	__u8 master_secret[TR_SECRET_LEN];
+	__u8 handshake_traffic_hash[TR_SECRET_LEN]; /* Hash(ClientHello..ServerHello) */
+	__u8 server_finished_hash[TR_SECRET_LEN];   /* Hash(ClientHello..server Finished) */
+	__u8 client_app_secret[TR_SECRET_LEN];      /* the current generation */
+	__u8 server_app_secret[TR_SECRET_LEN];
+	__u8 exporter_secret[TR_SECRET_LEN];
+};
+
+/*
+ * Where one OpenSSL build keeps what a SECRET record copies: offsets into its ssl_st, and into the
+ * SSL_SESSION and SSL_CIPHER it points to. Found by calibration (recorder/calibrate.c), never from
+ * a version table. The value of the "ssl_offsets" map, keyed by the uprobe's cookie.
+ */
+struct tr_ssl_offsets {
+	__u32 lib; /* LIBRARY index for the SECRET records */
+	__u32 client_random;
+	__u32 session;    /* SSL_SESSION * in ssl_st */
+	__u32 master_key; /* in SSL_SESSION */
+	__u32 cipher;     /* const SSL_CIPHER * in ssl_st */
+	__u32 cipher_id;  /* in SSL_CIPHER */
+	__u32 handshake_secret;
+	__u32 master_secret;
+	__u32 handshake_traffic_hash;
+	__u32 server_finished_hash;
+	__u32 client_app_secret;
+	__u32 server_app_secret;
+	__u32 exporter_secret;
+};
+
+/* Largest snapshot length tlsrec accepts, as tcpdump's MAXIMUM_SNAPLEN. */
+#define TR_MAX_SNAPLEN 262144
+
+/* Key of the kernel's loss counters (maps "losses" in capture.bpf.c and secrets.bpf.c). */
+struct tr_loss_key {
+	__u32 ifindex;
+	__u8 dir;
+	__u8 where;
+	__u16 what;
+};
+
+/*
+ * Value of the "tlsrec_owner" map: which process attached a set of TC filters, so that a later
+ * tlsrec can tell them from filters a killed one left behind.
+ */
+struct tr_owner {
+	__u64 start_time; /* field 22 of /proc/PID/stat */
+	__u64 pidns;      /* inode of the owner's pid namespace: pid means something only there */
+	__u64 heartbeat;  /* CLOCK_BOOTTIME ns; the owner renews it every second */
+	__u32 pid;
+	__u32 pad;
+};
+
+#define TR_ASSERT_LAYOUT(type, field, off) \
+	_Static_assert(__builtin_offsetof(type, field) == (off), #type "." #field " offset")
+
+_Static_assert(sizeof(struct tr_rec) == 16, "tr_rec size");
+TR_ASSERT_LAYOUT(struct tr_rec, len, 4);
+TR_ASSERT_LAYOUT(struct tr_rec, ts, 8);
+_Static_assert(sizeof(struct tr_header) == 96, "tr_header size");
+TR_ASSERT_LAYOUT(struct tr_header, recording_id, 32);
+TR_ASSERT_LAYOUT(struct tr_header, start_ns, 64);
+TR_ASSERT_LAYOUT(struct tr_header, snaplen, 88);
+_Static_assert(sizeof(struct tr_clock) == 32, "tr_clock size");
+_Static_assert(sizeof(struct tr_iface) == 64, "tr_iface size");
+TR_ASSERT_LAYOUT(struct tr_iface, linktype, 32);
+TR_ASSERT_LAYOUT(struct tr_iface, hwaddr, 40);
+TR_ASSERT_LAYOUT(struct tr_iface, name, 48);
+_Static_assert(sizeof(struct tr_loss) == 40, "tr_loss size");
+TR_ASSERT_LAYOUT(struct tr_loss, ifindex, 32);
+TR_ASSERT_LAYOUT(struct tr_loss, where, 39);
+_Static_assert(sizeof(struct tr_packet) == 48, "tr_packet size");
+TR_ASSERT_LAYOUT(struct tr_packet, ifindex, 24);
+TR_ASSERT_LAYOUT(struct tr_packet, protocol, 36);
+TR_ASSERT_LAYOUT(struct tr_packet, dir, 42);
+TR_ASSERT_LAYOUT(struct tr_packet, data, 48);
+_Static_assert(sizeof(struct tr_end) == 32, "tr_end size");
+_Static_assert(sizeof(struct tr_owner) == 32, "tr_owner size");
+_Static_assert(sizeof(struct tr_library) == 64, "tr_library size");
+TR_ASSERT_LAYOUT(struct tr_library, index, 32);
+TR_ASSERT_LAYOUT(struct tr_library, build_id, 40);
+_Static_assert(sizeof(struct tr_secret) == 464, "tr_secret size");
+_Static_assert(sizeof(struct tr_ssl_offsets) == 52, "tr_ssl_offsets size");
+TR_ASSERT_LAYOUT(struct tr_secret, pid, 24);
+TR_ASSERT_LAYOUT(struct tr_secret, cipher, 36);
+TR_ASSERT_LAYOUT(struct tr_secret, version, 40);
+TR_ASSERT_LAYOUT(struct tr_secret, client_random, 48);
+TR_ASSERT_LAYOUT(struct tr_secret, master_key, 80);
+TR_ASSERT_LAYOUT(struct tr_secret, handshake_secret, 128);
+TR_ASSERT_LAYOUT(struct tr_secret, exporter_secret, 416);
+
+#endif /* TLSREC_EVENTS_H */

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * TLS secrets out of OpenSSL processes, once per handshake step, never per read or write: a uprobe
+ * and a uretprobe on the library's handshake state machine (found by calibration). When the state
+ * machine returns 1 a handshake, or a TLS 1.3 post-handshake message such as KeyUpdate, has just
+ * completed: then the SSL object's secrets are copied, raw, into a SECRET record. The library is
+ * told by the attach cookie, which indexes the offsets map.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "events.h"
+
+#define MAX_LIBRARIES 256
+#define CGROUP_MAX_DEPTH 16
+
+enum scope_flags {
+	SCOPE_PIDS = 1 << 0,
+	SCOPE_UID = 1 << 1,
+	SCOPE_CGROUP = 1 << 2,
+};
+
+/* Set by user space before load. */
+const volatile __u32 scope = 0;
+const volatile __u32 scope_uid = 0;
+const volatile __u64 scope_cgroup = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} secrets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_LIBRARIES);
+	__type(key, __u32);
+	__type(value, struct tr_ssl_offsets);
+} ssl_offsets SEC(".maps");
+
+/* -p: the thread group ids whose secrets are recorded. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} scope_pids SEC(".maps");
+
+/* The SSL object of each thread inside the state machine, from entry to return. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} in_progress SEC(".maps");
+
+struct seen_key {
+	__u64 ssl;
+	__u32 tgid;
+	__u32 pad;
+};
+
+/* What the last SECRET record of each SSL object held, as a fingerprint: a record is written only
+ * when that changes (a new handshake on the same object, a KeyUpdate). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct seen_key);
+	__type(value, __u64);
+} seen SEC(".maps");
+
+/* SECRET records that did not fit in the ring buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 2);
+	__type(key, struct tr_loss_key);
+	__type(value, __u64);
+} losses SEC(".maps");
+
+static __always_inline bool in_scope(void)
+{
+	if (scope & SCOPE_PIDS) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+		if (!bpf_map_lookup_elem(&scope_pids, &tgid))
+			return false;
+	}
+	if ((scope & SCOPE_UID) && (__u32)bpf_get_current_uid_gid() != scope_uid)
+		return false;
+	if (scope & SCOPE_CGROUP) {
+		bool found = false;
+
+		for (int level = 0; level < CGROUP_MAX_DEPTH && !found; level++)
+			found = bpf_get_current_ancestor_cgroup_id(level) == scope_cgroup;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static __always_inline void count_loss(void)
+{
+	struct tr_loss_key key = { .where = TR_LOSS_RINGBUF, .what = TR_LOSS_SECRETS };
+	__u64 one = 1, *n;
+
+	n = bpf_map_lookup_elem(&losses, &key);
+	if (n) {
+		*n += 1;
+		return;
+	}
+	if (bpf_map_update_elem(&losses, &key, &one, BPF_NOEXIST)) {
+		n = bpf_map_lookup_elem(&losses, &key);
+		if (n)
+			*n += 1;
+	}
+}
+
+/* TLS 1.3 cipher suites are 0x1301 to 0x1305; no TLS 1.2 suite is in that range. */
+static __always_inline bool tls13_suite(__u32 cipher)
+{
+	return (cipher & 0xffff) >= 0x1301 && (cipher & 0xffff) <= 0x1305;
+}
+
+static __always_inline __u64 fold(const __u8 *p)
+{
+	__u64 h = 0, v;
+
+	for (int i = 0; i < 32; i += 8) {
+		__builtin_memcpy(&v, p + i, 8);
+		h = (h ^ v) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* Copy the secrets of ssl into r. Returns 0, or -1 when they cannot be read. */
+static __always_inline int read_secrets(struct tr_secret *r, __u64 ssl,
+					const struct tr_ssl_offsets *o)
+{
+	const void *s = (const void *)ssl;
+	__u64 cipher = 0, session = 0;
+
+	if (bpf_probe_read_user(&cipher, sizeof(cipher), s + o->cipher) || !cipher ||
+	    bpf_probe_read_user(&r->cipher, sizeof(r->cipher), (const void *)cipher + o->cipher_id) ||
+	    bpf_probe_read_user(r->client_random, sizeof(r->client_random), s + o->client_random))
+		return -1;
+	if (tls13_suite(r->cipher)) {
+		r->version = 0x0304;
+		r->flags = TR_SEC_TLS13;
+		if (bpf_probe_read_user(r->handshake_secret, TR_SECRET_LEN, s + o->handshake_secret) ||
+		    bpf_probe_read_user(r->master_secret, TR_SECRET_LEN, s + o->master_secret) ||
+		    bpf_probe_read_user(r->handshake_traffic_hash, TR_SECRET_LEN,
+					s + o->handshake_traffic_hash) ||
+		    bpf_probe_read_user(r->server_finished_hash, TR_SECRET_LEN,
+					s + o->server_finished_hash) ||
+		    bpf_probe_read_user(r->client_app_secret, TR_SECRET_LEN, s + o->client_app_secret) ||
+		    bpf_probe_read_user(r->server_app_secret, TR_SECRET_LEN, s + o->server_app_secret) ||
+		    bpf_probe_read_user(r->exporter_secret, TR_SECRET_LEN, s + o->exporter_secret))
+			return -1;
+		__builtin_memset(r->master_key, 0, TR_SECRET_LEN);
+	} else {
+		r->version = 0x0303;
+		r->flags = TR_SEC_TLS12;
+		if (bpf_probe_read_user(&session, sizeof(session), s + o->session) || !session ||
+		    bpf_probe_read_user(r->master_key, TR_SECRET_LEN,
+					(const void *)session + o->master_key))
+			return -1;
+		__builtin_memset(r->handshake_secret, 0, 7 * TR_SECRET_LEN);
+	}
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(tlsrec_hs_enter, void *ssl)
+{
+	__u64 id = bpf_get_current_pid_tgid(), p = (__u64)ssl;
+
+	if (in_scope())
+		bpf_map_update_elem(&in_progress, &id, &p, BPF_ANY);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(tlsrec_hs_exit, int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid(), *sslp, ssl, fp, *last;
+	__u32 lib = (__u32)bpf_get_attach_cookie(ctx);
+	const struct tr_ssl_offsets *o;
+	struct seen_key key = { 0 };
+	struct tr_secret *r;
+
+	sslp = bpf_map_lookup_elem(&in_progress, &id);
+	if (!sslp)
+		return 0;
+	ssl = *sslp;
+	bpf_map_delete_elem(&in_progress, &id);
+	/* 1: the handshake, or the post-handshake message, is complete; the secrets are in place
+	 * (and, after SSL_clear, no longer the previous connection's). */
+	if (ret != 1)
+		return 0;
+	o = bpf_map_lookup_elem(&ssl_offsets, &lib);
+	if (!o)
+		return 0;
+	r = bpf_ringbuf_reserve(&secrets, sizeof(*r), 0);
+	if (!r) {
+		count_loss();
+		return 0;
+	}
+	if (read_secrets(r, ssl, o)) {
+		bpf_ringbuf_discard(r, 0);
+		return 0;
+	}
+	key.ssl = ssl;
+	key.tgid = id >> 32;
+	fp = fold(r->client_random) ^ fold(r->flags & TR_SEC_TLS13 ? r->client_app_secret : r->master_key) ^
+	     fold(r->flags & TR_SEC_TLS13 ? r->server_app_secret : r->master_key + 16);
+	last = bpf_map_lookup_elem(&seen, &key);
+	if (last && *last == fp) {
+		bpf_ringbuf_discard(r, 0);
+		return 0;
+	}
+	bpf_map_update_elem(&seen, &key, &fp, BPF_ANY);
+	r->hdr.type = TR_REC_SECRET;
+	r->hdr.flags = 0;
+	r->hdr.len = sizeof(*r);
+	r->hdr.ts = bpf_ktime_get_boot_ns();
+	r->ssl = ssl;
+	r->pid = id >> 32;
+	r->tid = (__u32)id;
+	r->lib = o->lib;
+	r->pad = 0;
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

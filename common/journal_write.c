@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* Writing journal files: one write per chunk, head chunk first in every file, tcpdump-style rotation. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "journal.h"
+
+struct journal_writer {
+	const struct jw_config *cfg;
+	int fd;
+	bool regular;    /* fdatasync applies */
+	unsigned fileno; /* number of the current file in the rotation */
+	uint64_t size;   /* bytes in the current file */
+	uint64_t seq;    /* next chunk's sequence number */
+	char path[4096];
+	struct chunk_encoder enc; /* for head chunks */
+	struct chunkbuf head;
+};
+
+void jw_filename(char *out, size_t size, const char *base, unsigned n, unsigned rotate_files)
+{
+	unsigned width = 0;
+
+	if (!rotate_files) {
+		if (n == 0)
+			snprintf(out, size, "%s", base);
+		else
+			snprintf(out, size, "%s%u", base, n);
+		return;
+	}
+	for (unsigned v = rotate_files - 1; v; v /= 10)
+		width++;
+	snprintf(out, size, "%s%0*u", base, width ? (int)width : 1, n);
+}
+
+static int write_all(int fd, struct iovec *iov, int cnt)
+{
+	while (cnt) {
+		ssize_t n = writev(fd, iov, cnt);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		while (cnt && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt) {
+			iov->iov_base = (uint8_t *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+static int write_chunk(struct journal_writer *w, const struct chunkbuf *cb, uint16_t flags)
+{
+	struct jr_chunk_meta m = { .flags = flags, .records = cb->records, .seq = w->seq };
+	uint8_t hdr[JR_CHUNK_HDR_SIZE];
+	struct iovec iov[2];
+	int ret;
+
+	memcpy(m.recording_id, w->cfg->recording_id, 16);
+	m.first_ns = cb->ts_min + cb->wall_offset;
+	m.last_ns = cb->ts_max + cb->wall_offset;
+	m.raw_len = (uint32_t)cb->len;
+	m.frame_len = (uint32_t)cb->frame_len;
+	chunk_header_encode(hdr, &m);
+
+	iov[0] = (struct iovec){ .iov_base = hdr, .iov_len = sizeof(hdr) };
+	iov[1] = (struct iovec){ .iov_base = cb->frame, .iov_len = cb->frame_len };
+	ret = write_all(w->fd, iov, 2);
+	if (ret)
+		return ret;
+	w->size += sizeof(hdr) + cb->frame_len;
+	w->seq++;
+	return 0;
+}
+
+static int open_file(struct journal_writer *w)
+{
+	struct stat st;
+	int ret;
+
+	if (!strcmp(w->cfg->path, "-")) {
+		w->fd = STDOUT_FILENO;
+		snprintf(w->path, sizeof(w->path), "standard output");
+	} else {
+		jw_filename(w->path, sizeof(w->path), w->cfg->path, w->fileno, w->cfg->rotate_files);
+		w->fd = open_private(w->path);
+		if (w->fd < 0)
+			return w->fd;
+		ret = sync_parent_dir(w->path);
+		if (ret)
+			return ret;
+	}
+	w->regular = !fstat(w->fd, &st) && S_ISREG(st.st_mode);
+	w->size = 0;
+
+	chunkbuf_begin(&w->head, &w->enc);
+	ret = chunkbuf_add(&w->head, w->cfg->header, w->cfg->header_len);
+	if (!ret)
+		ret = chunkbuf_add_clock(&w->head);
+	for (size_t i = 0; !ret && i < w->cfg->n_ifaces; i++)
+		ret = chunkbuf_add(&w->head, &w->cfg->ifaces[i], sizeof(w->cfg->ifaces[i]));
+	if (!ret)
+		ret = chunkbuf_end(&w->head);
+	if (ret)
+		return ret;
+	return write_chunk(w, &w->head, JR_CHUNK_HEAD);
+}
+
+static int close_file(struct journal_writer *w)
+{
+	int ret = 0;
+
+	if (w->fd < 0)
+		return 0;
+	if (w->regular && fdatasync(w->fd))
+		ret = -errno;
+	if (w->fd != STDOUT_FILENO && close(w->fd) && !ret)
+		ret = -errno;
+	w->fd = -1;
+	return ret;
+}
+
+int jw_open(const struct jw_config *cfg, struct journal_writer **out)
+{
+	struct journal_writer *w;
+	size_t head_cap = cfg->header_len + sizeof(struct tr_clock) +
+			  cfg->n_ifaces * sizeof(struct tr_iface);
+	int ret;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->cfg = cfg;
+	w->fd = -1;
+	ret = chunk_encoder_init(&w->enc);
+	if (!ret)
+		ret = chunkbuf_init(&w->head, head_cap);
+	if (!ret)
+		ret = open_file(w);
+	if (ret) {
+		jw_close(w);
+		return ret;
+	}
+	*out = w;
+	return 0;
+}
+
+int jw_write(struct journal_writer *w, const struct chunkbuf *cb)
+{
+	int ret;
+
+	if (cb->len > JR_MAX_RAW)
+		return -EMSGSIZE;
+	ret = write_chunk(w, cb, 0);
+	if (ret || !w->cfg->rotate_bytes || w->size < w->cfg->rotate_bytes)
+		return ret;
+	ret = close_file(w);
+	if (ret)
+		return ret;
+	w->fileno++;
+	if (w->cfg->rotate_files && w->fileno == w->cfg->rotate_files)
+		w->fileno = 0;
+	return open_file(w);
+}
+
+int jw_sync(struct journal_writer *w)
+{
+	if (w->fd >= 0 && w->regular && fdatasync(w->fd))
+		return -errno;
+	return 0;
+}
+
+int jw_close(struct journal_writer *w)
+{
+	int ret;
+
+	if (!w)
+		return 0;
+	ret = close_file(w);
+	chunk_encoder_free(&w->enc);
+	chunkbuf_free(&w->head);
+	free(w);
+	return ret;
+}
+
+const char *jw_path(const struct journal_writer *w)
+{
+	return w->path;
+}
