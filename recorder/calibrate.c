@@ -1,0 +1,795 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Calibration runs in a child process: tlsrec itself does not link OpenSSL, and the child loads the
+ * one file being calibrated (with its own dependencies, from its own root). The child is tlsrec run
+ * again (/proc/self/exe) with CALIBRATE_ARG as first argument: a fresh process, not a fork of one
+ * with threads. It writes a struct calib_reply on its standard output.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "calibrate.h"
+#include "exeload.h"
+
+#define CALIBRATE_ARG "--calibrate-child"
+#define CHILD_TIMEOUT_MS 20000
+
+struct calib_reply {
+	int status; /* 0 or -errno */
+	char why[200];
+	struct calibration cal;
+};
+
+/* OpenSSL's API, looked up in the library being calibrated (and its libcrypto). */
+struct api {
+	const void *(*TLS_method)(void);
+	void *(*SSL_CTX_new)(const void *);
+	void (*SSL_CTX_free)(void *);
+	long (*SSL_CTX_ctrl)(void *, int, long, void *);
+	int (*SSL_CTX_use_certificate)(void *, void *);
+	int (*SSL_CTX_use_PrivateKey)(void *, void *);
+	void (*SSL_CTX_set_keylog_callback)(void *, void (*)(const void *, const char *));
+	void (*SSL_CTX_set_msg_callback)(void *, void (*)(int, int, int, const void *, size_t,
+							 void *, void *));
+	int (*SSL_CTX_set_ciphersuites)(void *, const char *);
+	void *(*SSL_new)(void *);
+	void (*SSL_free)(void *);
+	int (*SSL_set_fd)(void *, int);
+	void (*SSL_set_connect_state)(void *);
+	void (*SSL_set_accept_state)(void *);
+	int (*SSL_do_handshake)(void *);
+	int (*SSL_get_error)(const void *, int);
+	size_t (*SSL_get_client_random)(const void *, unsigned char *, size_t);
+	void *(*SSL_get_session)(const void *);
+	size_t (*SSL_SESSION_get_master_key)(const void *, unsigned char *, size_t);
+	const void *(*SSL_get_current_cipher)(const void *);
+	uint32_t (*SSL_CIPHER_get_id)(const void *);
+	int (*SSL_version)(const void *);
+	void *(*BIO_new_mem_buf)(const void *, int);
+	int (*BIO_free)(void *);
+	void *(*PEM_read_bio_X509)(void *, void **, void *, void *);
+	void *(*PEM_read_bio_PrivateKey)(void *, void **, void *, void *);
+	void (*X509_free)(void *);
+	void (*EVP_PKEY_free)(void *);
+	const char *(*OpenSSL_version)(int);
+	unsigned char *(*HMAC)(const void *, const void *, int, const unsigned char *, size_t,
+			       unsigned char *, unsigned int *);
+	const void *(*EVP_sha256)(void);
+	int (*EVP_Digest)(const void *, size_t, unsigned char *, unsigned int *, const void *,
+			  void *);
+};
+
+#define SSL_CTRL_SET_MAX_PROTO_VERSION 124
+#define SSL_ERROR_WANT_READ 2
+#define SSL_ERROR_WANT_WRITE 3
+#define SSL3_RT_HANDSHAKE 22
+#define TLS1_2_VERSION 0x303
+#define TLS1_3_VERSION 0x304
+#define HS_SERVER_HELLO 2
+#define HS_FINISHED 20
+#define HASH_LEN 32 /* the handshakes here use SHA-256 suites */
+
+/* A throwaway P-256 key and certificate, only for the handshakes between two SSL objects of the
+ * calibration process itself. */
+static const char cert_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBkDCCATegAwIBAgIUF3EO3ob+yeNJfcpT9HYMfCco4NowCgYIKoZIzj0EAwIw\n"
+	"HTEbMBkGA1UEAwwSdGxzcmVjLWNhbGlicmF0aW9uMCAXDTI2MTEyNjA5Mjk0MFoY\n"
+	"DzIxMjYxMTAyMDkyOTQwWjAdMRswGQYDVQQDDBJ0bHNyZWMtY2FsaWJyYXRpb24w\n"
+	"WTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARzp0hqIeZPWAfn1XAhGyEeJCQB5Qhf\n"
+	"Nqxhl0+fRSI7pQEYWwzh5daHdRlEY+sldSyauZMfpmOWC3jAOyDbLV2po1MwUTAd\n"
+	"BgNVHQ4EFgQUkbJ19ehe6+BKIj1k0NzCNFuq740wHwYDVR0jBBgwFoAUkbJ19ehe\n"
+	"6+BKIj1k0NzCNFuq740wDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNHADBE\n"
+	"AiAUpV+8Vu1StEnjg7+v1g08kf/ZNVSahxZuyEb3+wwxHAIgbJiCIPMHnwHoe0cD\n"
+	"8C62YAQW0/9gzvXrTkkuXFSKjZc=\n"
+	"-----END CERTIFICATE-----\n";
+
+static const char key_pem[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgLhRBT6yyXhIOy8Kq\n"
+	"suJx/b6r1tlkRqLlZdrmU3wUzeKhRANCAARzp0hqIeZPWAfn1XAhGyEeJCQB5Qhf\n"
+	"Nqxhl0+fRSI7pQEYWwzh5daHdRlEY+sldSyauZMfpmOWC3jAOyDbLV2p\n"
+	"-----END PRIVATE KEY-----\n";
+
+static struct api api;
+
+/* Where API functions are looked up: the loaded file and its dependencies, and for an executable
+ * also its own symbol table (exe_fd, or -1). */
+static struct {
+	void *handle;
+	uintptr_t bias;
+	int fd;     /* the file, to read its code */
+	int exe_fd; /* the loadable copy of an executable, or -1 */
+} loaded = { .fd = -1, .exe_fd = -1 };
+
+/* What the callbacks saw during one pair of handshakes. */
+static struct {
+	char keylog[4096];
+	size_t keylog_len;
+	uint8_t transcript[32768]; /* the client's handshake messages, in order */
+	size_t transcript_len;
+	bool overflow;
+} seen;
+
+static void on_keylog(const void *ssl, const char *line)
+{
+	size_t n = strlen(line);
+
+	if (seen.keylog_len + n + 2 > sizeof(seen.keylog)) {
+		seen.overflow = true;
+		return;
+	}
+	memcpy(seen.keylog + seen.keylog_len, line, n);
+	seen.keylog_len += n;
+	seen.keylog[seen.keylog_len++] = '\n';
+	seen.keylog[seen.keylog_len] = '\0';
+}
+
+static void on_msg(int write_p, int version, int type, const void *buf, size_t len, void *ssl,
+		   void *arg)
+{
+	if (type != SSL3_RT_HANDSHAKE)
+		return;
+	if (seen.transcript_len + len > sizeof(seen.transcript)) {
+		seen.overflow = true;
+		return;
+	}
+	memcpy(seen.transcript + seen.transcript_len, buf, len);
+	seen.transcript_len += len;
+}
+
+static void *lookup(const char *name)
+{
+	void *f = dlsym(loaded.handle, name);
+
+	if (!f && loaded.exe_fd >= 0)
+		f = (void *)exe_symbol(loaded.exe_fd, loaded.bias, name);
+	return f;
+}
+
+static int load_api(char *why, size_t len)
+{
+#define SYM(name)                                                                            \
+	do {                                                                                 \
+		*(void **)&api.name = lookup(#name);                                         \
+		if (!api.name) {                                                             \
+			snprintf(why, len, "no %s: not OpenSSL 1.1.1 or later", #name);      \
+			return -ENOENT;                                                      \
+		}                                                                            \
+	} while (0)
+	SYM(TLS_method);
+	SYM(SSL_CTX_new);
+	SYM(SSL_CTX_free);
+	SYM(SSL_CTX_ctrl);
+	SYM(SSL_CTX_use_certificate);
+	SYM(SSL_CTX_use_PrivateKey);
+	SYM(SSL_CTX_set_keylog_callback);
+	SYM(SSL_CTX_set_msg_callback);
+	SYM(SSL_CTX_set_ciphersuites);
+	SYM(SSL_new);
+	SYM(SSL_free);
+	SYM(SSL_set_fd);
+	SYM(SSL_set_connect_state);
+	SYM(SSL_set_accept_state);
+	SYM(SSL_do_handshake);
+	SYM(SSL_get_error);
+	SYM(SSL_get_client_random);
+	SYM(SSL_get_session);
+	SYM(SSL_SESSION_get_master_key);
+	SYM(SSL_get_current_cipher);
+	SYM(SSL_CIPHER_get_id);
+	SYM(SSL_version);
+	SYM(BIO_new_mem_buf);
+	SYM(BIO_free);
+	SYM(PEM_read_bio_X509);
+	SYM(PEM_read_bio_PrivateKey);
+	SYM(X509_free);
+	SYM(EVP_PKEY_free);
+	SYM(HMAC);
+	SYM(EVP_sha256);
+	SYM(EVP_Digest);
+#undef SYM
+	/* Only for --list-targets; an executable may not have linked it in. */
+	*(void **)&api.OpenSSL_version = lookup("OpenSSL_version");
+	return 0;
+}
+
+struct pair {
+	void *cctx, *sctx, *c, *s;
+	int fds[2];
+};
+
+static void pair_free(struct pair *p)
+{
+	if (p->c)
+		api.SSL_free(p->c);
+	if (p->s)
+		api.SSL_free(p->s);
+	if (p->cctx)
+		api.SSL_CTX_free(p->cctx);
+	if (p->sctx)
+		api.SSL_CTX_free(p->sctx);
+	for (int i = 0; i < 2; i++)
+		if (p->fds[i] >= 0)
+			close(p->fds[i]);
+	memset(p, 0, sizeof(*p));
+	p->fds[0] = p->fds[1] = -1;
+}
+
+/*
+ * A client and a server SSL object of this library after a complete handshake between them over a
+ * socket pair (SSL_set_fd is in every build, where BIO pairs may not be linked in), at version: for TLS 1.2 only the server is limited to it, so that the client's
+ * offered version (1.3) differs from the negotiated one - that tells the version field apart.
+ */
+static int handshake(int version, struct pair *p, char *why, size_t len)
+{
+	void *bio, *x509, *pkey;
+	int rc = 0, rs = 0;
+
+	memset(&seen, 0, sizeof(seen));
+	memset(p, 0, sizeof(*p));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p->fds)) {
+		p->fds[0] = p->fds[1] = -1;
+		goto fail;
+	}
+	p->cctx = api.SSL_CTX_new(api.TLS_method());
+	p->sctx = api.SSL_CTX_new(api.TLS_method());
+	if (!p->cctx || !p->sctx)
+		goto fail;
+	for (int i = 0; i < 2; i++) {
+		void *ctx = i ? p->sctx : p->cctx;
+
+		api.SSL_CTX_set_keylog_callback(ctx, on_keylog);
+		if (version == TLS1_3_VERSION)
+			api.SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256");
+	}
+	if (version == TLS1_2_VERSION)
+		api.SSL_CTX_ctrl(p->sctx, SSL_CTRL_SET_MAX_PROTO_VERSION, version, NULL);
+	api.SSL_CTX_set_msg_callback(p->cctx, on_msg);
+	bio = api.BIO_new_mem_buf(cert_pem, -1);
+	x509 = bio ? api.PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	if (bio)
+		api.BIO_free(bio);
+	bio = api.BIO_new_mem_buf(key_pem, -1);
+	pkey = bio ? api.PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	if (bio)
+		api.BIO_free(bio);
+	rc = x509 && pkey && api.SSL_CTX_use_certificate(p->sctx, x509) == 1 &&
+	     api.SSL_CTX_use_PrivateKey(p->sctx, pkey) == 1;
+	if (x509)
+		api.X509_free(x509);
+	if (pkey)
+		api.EVP_PKEY_free(pkey);
+	if (!rc)
+		goto fail;
+	p->c = api.SSL_new(p->cctx);
+	p->s = api.SSL_new(p->sctx);
+	if (!p->c || !p->s || api.SSL_set_fd(p->c, p->fds[0]) != 1 ||
+	    api.SSL_set_fd(p->s, p->fds[1]) != 1)
+		goto fail;
+	api.SSL_set_connect_state(p->c);
+	api.SSL_set_accept_state(p->s);
+	rc = rs = 0;
+	for (int i = 0; i < 64 && (rc != 1 || rs != 1); i++) {
+		if (rc != 1)
+			rc = api.SSL_do_handshake(p->c);
+		if (rs != 1)
+			rs = api.SSL_do_handshake(p->s);
+	}
+	if (rc == 1 && rs == 1 && !seen.overflow && api.SSL_version(p->c) == version)
+		return 0;
+fail:
+	snprintf(why, len, "a TLS %s handshake in memory failed", version == TLS1_3_VERSION ? "1.3" : "1.2");
+	pair_free(p);
+	return -EPROTO;
+}
+
+/* The value of key log label in what the callbacks saw. Its length, or 0. */
+static size_t keylog_value(const char *label, uint8_t *out, size_t cap)
+{
+	char pattern[64];
+	const char *p;
+	size_t n = 0;
+
+	snprintf(pattern, sizeof(pattern), "%s ", label);
+	for (p = seen.keylog; (p = strstr(p, pattern)); p++)
+		if (p == seen.keylog || p[-1] == '\n')
+			break;
+	if (!p)
+		return 0;
+	p = strchr(p + strlen(pattern), ' '); /* skip the client random */
+	if (!p)
+		return 0;
+	for (p++; n < cap && p[0] && p[1] && p[0] != '\n'; p += 2, n++) {
+		unsigned v;
+
+		if (sscanf(p, "%2x", &v) != 1)
+			return 0;
+		out[n] = (uint8_t)v;
+	}
+	return n;
+}
+
+/* How many times needle occurs in hay, at offsets that are multiples of step; *at the first. */
+static int find(const uint8_t *hay, size_t n, const void *needle, size_t len, size_t step,
+		size_t *at)
+{
+	int count = 0;
+
+	for (size_t o = 0; o + len <= n; o += step) {
+		if (memcmp(hay + o, needle, len))
+			continue;
+		if (!count++)
+			*at = o;
+	}
+	return count;
+}
+
+/* Exactly once, or a reason. */
+static int find_one(const char *what, const uint8_t *hay, size_t n, const void *needle,
+		    size_t len, size_t step, __u32 *at, char *why, size_t wlen)
+{
+	size_t o = 0;
+	int count = find(hay, n, needle, len, step, &o);
+
+	if (count != 1) {
+		snprintf(why, wlen, "the %s is at %d places in the object, not 1", what, count);
+		return -ESRCH;
+	}
+	*at = (__u32)o;
+	return 0;
+}
+
+static void sha256(const uint8_t *data, size_t len, uint8_t out[HASH_LEN])
+{
+	unsigned int n = HASH_LEN;
+
+	api.EVP_Digest(data, len, out, &n, api.EVP_sha256(), NULL);
+}
+
+/* HKDF-Expand-Label(secret, label, context, 32) with SHA-256 (RFC 8446 section 7.1): one block. */
+static void expand_label(const uint8_t *secret, const char *label, const uint8_t *ctx, size_t ctx_len,
+			 uint8_t out[HASH_LEN])
+{
+	uint8_t info[2 + 1 + 6 + 32 + 1 + HASH_LEN + 1];
+	size_t n = 0, l = strlen(label);
+	unsigned int olen = HASH_LEN;
+
+	info[n++] = 0;
+	info[n++] = HASH_LEN;
+	info[n++] = (uint8_t)(6 + l);
+	memcpy(info + n, "tls13 ", 6);
+	memcpy(info + n + 6, label, l);
+	n += 6 + l;
+	info[n++] = (uint8_t)ctx_len;
+	memcpy(info + n, ctx, ctx_len);
+	n += ctx_len;
+	info[n++] = 1; /* T(1): one HMAC block is the whole output */
+	api.HMAC(api.EVP_sha256(), secret, HASH_LEN, info, n, out, &olen);
+}
+
+/* The offset X where HKDF-Expand-Label(object[X..], label, ctx) gives want, exactly once. */
+static int find_secret_of(const char *what, const uint8_t *obj, size_t n, const char *label,
+			  const uint8_t *ctx, const uint8_t *want, __u32 *at, char *why, size_t wlen)
+{
+	uint8_t out[HASH_LEN];
+	int count = 0;
+
+	for (size_t o = 0; o + HASH_LEN <= n; o++) {
+		expand_label(obj + o, label, ctx, HASH_LEN, out);
+		if (memcmp(out, want, HASH_LEN))
+			continue;
+		if (!count++)
+			*at = (__u32)o;
+	}
+	if (count != 1) {
+		snprintf(why, wlen, "the %s is at %d places in the SSL object, not 1", what, count);
+		return -ESRCH;
+	}
+	return 0;
+}
+
+/* The transcript hashes RFC 8446 derives from: ClientHello..ServerHello, and ClientHello..server
+ * Finished (the first Finished the client receives). */
+static int transcript_hashes(uint8_t hs[HASH_LEN], uint8_t fin[HASH_LEN], char *why, size_t len)
+{
+	size_t off = 0, sh = 0, sf = 0;
+
+	while (off + 4 <= seen.transcript_len) {
+		const uint8_t *m = seen.transcript + off;
+		size_t mlen = (size_t)m[1] << 16 | (size_t)m[2] << 8 | m[3];
+
+		off += 4 + mlen;
+		if (m[0] == HS_SERVER_HELLO && !sh)
+			sh = off;
+		if (m[0] == HS_FINISHED && !sf) {
+			sf = off;
+			break;
+		}
+	}
+	if (!sh || !sf || sf > seen.transcript_len) {
+		snprintf(why, len, "the TLS 1.3 handshake transcript is not as expected");
+		return -EPROTO;
+	}
+	sha256(seen.transcript, sh, hs);
+	sha256(seen.transcript, sf, fin);
+	return 0;
+}
+
+/* The loaded library's load bias and program headers, to turn addresses into file offsets. */
+struct lib_map {
+	uintptr_t bias;
+	const ElfW(Phdr) *phdr;
+	size_t phnum;
+};
+
+static int find_map(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct lib_map *m = arg;
+
+	if (info->dlpi_addr != m->bias)
+		return 0;
+	m->phdr = info->dlpi_phdr;
+	m->phnum = info->dlpi_phnum;
+	return 1;
+}
+
+/* The file offset of an address inside the library's executable segment, or 0. */
+static unsigned long file_offset(const struct lib_map *m, uintptr_t addr)
+{
+	uintptr_t va = addr - m->bias;
+
+	for (size_t i = 0; i < m->phnum; i++) {
+		const ElfW(Phdr) *p = &m->phdr[i];
+
+		if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && va >= p->p_vaddr &&
+		    va < p->p_vaddr + p->p_filesz)
+			return (unsigned long)(va - p->p_vaddr + p->p_offset);
+	}
+	return 0;
+}
+
+/*
+ * The code at addr, as the file holds it: in memory, another tool's uprobe (or another tlsrec's)
+ * may have put a breakpoint over the first byte of the very function being looked at. Returns
+ * false when addr is not in the file's code.
+ */
+static bool code_at(const struct lib_map *m, uintptr_t addr, uint8_t code[16])
+{
+	unsigned long off = file_offset(m, addr);
+
+	return off && pread(loaded.fd, code, 16, (off_t)off) == 16;
+}
+
+/* Where a handshake function (return state_machine(s, 0 or 1)) tail-calls to, or 0. */
+static uintptr_t tail_call_target(const struct lib_map *m, uintptr_t addr)
+{
+	uint8_t p[16];
+	size_t i = 0;
+	int32_t rel;
+
+	if (!code_at(m, addr, p))
+		return 0;
+	if (!memcmp(p, "\xf3\x0f\x1e\xfa", 4)) /* endbr64 */
+		i = 4;
+	if (p[i] == 0x31 && p[i + 1] == 0xf6) /* xor %esi,%esi */
+		i += 2;
+	else if (p[i] == 0xbe) /* mov $imm32,%esi */
+		i += 5;
+	else
+		return 0;
+	if (p[i] == 0xe9) { /* jmp rel32 */
+		memcpy(&rel, p + i + 1, 4);
+		return addr + i + 5 + (intptr_t)rel;
+	}
+	if (p[i] == 0xeb) /* jmp rel8 */
+		return addr + i + 2 + (int8_t)p[i + 1];
+	return 0;
+}
+
+/* Past an endbr64, where the first real instruction is: the entry that uprobes can hook. */
+static uintptr_t skip_endbr(const struct lib_map *m, uintptr_t addr)
+{
+	uint8_t p[16];
+
+	return code_at(m, addr, p) && !memcmp(p, "\xf3\x0f\x1e\xfa", 4) ? addr + 4 : addr;
+}
+
+/* push %reg, with or without REX.B: the kernel emulates it, no single-step (~0.5 us a hit). */
+static bool is_push(const struct lib_map *m, uintptr_t addr)
+{
+	uint8_t p[16];
+
+	return code_at(m, addr, p) && ((p[0] & 0xf8) == 0x50 || (p[0] == 0x41 && (p[1] & 0xf8) == 0x50));
+}
+
+/*
+ * Where to hook: the SSL object's handshake_func is ossl_statem_connect in a client and
+ * ossl_statem_accept in a server; both are "return state_machine(s, server)", which runs each step
+ * of a handshake, implicit ones inside SSL_read/SSL_write included, and each TLS 1.3 post-handshake
+ * message (KeyUpdate, NewSessionTicket) - never a plain read or write.
+ */
+static int find_hook(const struct pair *p, size_t n, struct calibration *cal, char *why,
+		     size_t len)
+{
+	struct lib_map m = { .bias = loaded.bias };
+	uintptr_t fc = 0, fs = 0, tc, ts;
+	int count = 0;
+
+	dl_iterate_phdr(find_map, &m);
+	for (size_t o = 0; o + 8 <= n; o += 8) {
+		uintptr_t a, b;
+
+		memcpy(&a, (const uint8_t *)p->c + o, 8);
+		memcpy(&b, (const uint8_t *)p->s + o, 8);
+		if (a != b && file_offset(&m, a) && file_offset(&m, b)) {
+			fc = a;
+			fs = b;
+			count++;
+		}
+	}
+	if (count != 1) {
+		snprintf(why, len, "the handshake function is at %d places in the SSL object, not 1",
+			 count);
+		return -ESRCH;
+	}
+	tc = tail_call_target(&m, fc);
+	ts = tail_call_target(&m, fs);
+	if (tc && tc == ts && file_offset(&m, tc)) {
+		cal->hooks[0] = file_offset(&m, skip_endbr(&m, tc));
+		cal->n_hooks = 1;
+		cal->hook_cheap = is_push(&m, skip_endbr(&m, tc));
+	} else {
+		/* Not the shape we know: hook the two handshake functions themselves. */
+		cal->hooks[0] = file_offset(&m, skip_endbr(&m, fc));
+		cal->hooks[1] = file_offset(&m, skip_endbr(&m, fs));
+		cal->n_hooks = 2;
+		cal->hook_cheap = is_push(&m, skip_endbr(&m, fc)) && is_push(&m, skip_endbr(&m, fs));
+	}
+	return 0;
+}
+
+/*
+ * The fields of a TLS 1.2 pair: client random, session, master key, cipher. (No version field: more
+ * than one int holds the negotiated version, and the cipher suite tells it anyway.)
+ */
+static int calibrate_tls12(struct calibration *cal, char *why, size_t len)
+{
+	struct tr_ssl_offsets *off = &cal->off;
+	uint8_t cr[32], mk[48];
+	const void *sess, *cipher;
+	uint32_t id;
+	struct pair p;
+	size_t n, sn;
+	int ret;
+
+	ret = handshake(TLS1_2_VERSION, &p, why, len);
+	if (ret)
+		return ret;
+	n = malloc_usable_size(p.c);
+	sess = api.SSL_get_session(p.c);
+	cipher = api.SSL_get_current_cipher(p.c);
+	sn = sess ? malloc_usable_size((void *)sess) : 0;
+	if (api.SSL_get_client_random(p.c, cr, sizeof(cr)) != sizeof(cr) || !sess || !cipher ||
+	    api.SSL_SESSION_get_master_key(sess, mk, sizeof(mk)) != sizeof(mk)) {
+		snprintf(why, len, "the TLS 1.2 handshake left no session");
+		ret = -EPROTO;
+		goto out;
+	}
+	id = api.SSL_CIPHER_get_id(cipher);
+	ret = find_one("client random", p.c, n, cr, sizeof(cr), 1, &off->client_random, why, len);
+	if (!ret)
+		ret = find_one("session pointer", p.c, n, &sess, 8, 8, &off->session, why, len);
+	if (!ret)
+		ret = find_one("cipher pointer", p.c, n, &cipher, 8, 8, &off->cipher, why, len);
+	if (!ret)
+		ret = find_one("master key", sess, sn, mk, sizeof(mk), 1, &off->master_key, why, len);
+	if (!ret)
+		ret = find_one("cipher id", cipher, 64, &id, 4, 4, &off->cipher_id, why, len);
+out:
+	pair_free(&p);
+	return ret;
+}
+
+/* The TLS 1.3 fields, and the hook. */
+static int calibrate_tls13(struct calibration *cal, char *why, size_t len)
+{
+	struct tr_ssl_offsets *off = &cal->off;
+	uint8_t cr[32], chts[HASH_LEN], cts[HASH_LEN], sts[HASH_LEN], exp[HASH_LEN];
+	uint8_t hs_hash[HASH_LEN], fin_hash[HASH_LEN];
+	struct pair p;
+	__u32 at = 0;
+	size_t n;
+	int ret;
+
+	ret = handshake(TLS1_3_VERSION, &p, why, len);
+	if (ret)
+		return ret;
+	n = malloc_usable_size(p.c);
+	if (keylog_value("CLIENT_HANDSHAKE_TRAFFIC_SECRET", chts, HASH_LEN) != HASH_LEN ||
+	    keylog_value("CLIENT_TRAFFIC_SECRET_0", cts, HASH_LEN) != HASH_LEN ||
+	    keylog_value("SERVER_TRAFFIC_SECRET_0", sts, HASH_LEN) != HASH_LEN ||
+	    keylog_value("EXPORTER_SECRET", exp, HASH_LEN) != HASH_LEN ||
+	    api.SSL_get_client_random(p.c, cr, sizeof(cr)) != sizeof(cr)) {
+		snprintf(why, len, "the TLS 1.3 key log is not as expected");
+		ret = -EPROTO;
+		goto out;
+	}
+	ret = transcript_hashes(hs_hash, fin_hash, why, len);
+	if (!ret)
+		ret = find_one("client random", p.c, n, cr, sizeof(cr), 1, &at, why, len);
+	if (!ret && at != off->client_random) {
+		snprintf(why, len, "the client random moves between TLS 1.2 and TLS 1.3");
+		ret = -ESRCH;
+	}
+	if (!ret)
+		ret = find_one("handshake traffic hash", p.c, n, hs_hash, HASH_LEN, 1,
+			       &off->handshake_traffic_hash, why, len);
+	if (!ret)
+		ret = find_one("server finished hash", p.c, n, fin_hash, HASH_LEN, 1,
+			       &off->server_finished_hash, why, len);
+	if (!ret)
+		ret = find_one("client application secret", p.c, n, cts, HASH_LEN, 1,
+			       &off->client_app_secret, why, len);
+	if (!ret)
+		ret = find_one("server application secret", p.c, n, sts, HASH_LEN, 1,
+			       &off->server_app_secret, why, len);
+	if (!ret)
+		ret = find_one("exporter secret", p.c, n, exp, HASH_LEN, 1, &off->exporter_secret,
+			       why, len);
+	if (!ret)
+		ret = find_secret_of("handshake secret", p.c, n, "c hs traffic", hs_hash, chts,
+				     &off->handshake_secret, why, len);
+	if (!ret)
+		ret = find_secret_of("master secret", p.c, n, "c ap traffic", fin_hash, cts,
+				     &off->master_secret, why, len);
+	/* The server's object is the same structure: the same fields at the same places. */
+	if (!ret && (memcmp((const uint8_t *)p.s + off->client_random, cr, sizeof(cr)) ||
+		     memcmp((const uint8_t *)p.s + off->client_app_secret, cts, HASH_LEN) ||
+		     memcmp((const uint8_t *)p.s + off->server_app_secret, sts, HASH_LEN))) {
+		snprintf(why, len, "the server's SSL object does not have the client's layout");
+		ret = -ESRCH;
+	}
+	if (!ret)
+		ret = find_hook(&p, n, cal, why, len);
+out:
+	pair_free(&p);
+	return ret;
+}
+
+/* Load the file at path: a shared library, or a position-independent executable. */
+static int load(const char *path, char *why, size_t len)
+{
+	struct link_map *lm;
+	char copy[64];
+
+	loaded.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!loaded.handle) {
+		snprintf(why, len, "cannot load it: %s", dlerror());
+		loaded.exe_fd = exe_loadable_copy(path, why, len);
+		if (loaded.exe_fd == -ENOEXEC)
+			return -ENOEXEC; /* not an executable: dlopen's reason stands */
+		if (loaded.exe_fd < 0)
+			return loaded.exe_fd;
+		snprintf(copy, sizeof(copy), "/proc/self/fd/%d", loaded.exe_fd);
+		loaded.handle = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
+		if (!loaded.handle) {
+			snprintf(why, len, "cannot load the executable: %s", dlerror());
+			return -ENOEXEC;
+		}
+	}
+	if (dlinfo(loaded.handle, RTLD_DI_LINKMAP, &lm) || !lm) {
+		snprintf(why, len, "cannot find where it is loaded");
+		return -ENOENT;
+	}
+	loaded.bias = lm->l_addr;
+	loaded.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (loaded.fd < 0) {
+		snprintf(why, len, "cannot read its code: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* The child: load the file and calibrate it. Runs in its own process; never returns. */
+static void __attribute__((noreturn)) child(const char *root, const char *path)
+{
+	struct calib_reply r = { 0 };
+
+	/* The library's own dependencies come from its own root, and no system policy may turn a
+	 * protocol version off. */
+	if (strcmp(root, "/") && (chroot(root) || chdir("/"))) {
+		r.status = -errno;
+		snprintf(r.why, sizeof(r.why), "cannot enter %s: %s", root, strerror(errno));
+		goto out;
+	}
+	setenv("OPENSSL_CONF", "/dev/null", 1);
+	r.status = load(path, r.why, sizeof(r.why));
+	if (!r.status)
+		r.status = load_api(r.why, sizeof(r.why));
+	if (!r.status)
+		r.status = calibrate_tls12(&r.cal, r.why, sizeof(r.why));
+	if (!r.status)
+		r.status = calibrate_tls13(&r.cal, r.why, sizeof(r.why));
+	if (!r.status)
+		snprintf(r.cal.version, sizeof(r.cal.version), "%s",
+			 api.OpenSSL_version ? api.OpenSSL_version(0) : "OpenSSL, version unknown");
+out:
+	if (write(STDOUT_FILENO, &r, sizeof(r)) != (ssize_t)sizeof(r))
+		_exit(1);
+	/* Leave without running the library's (or a sanitizer's) exit handlers. */
+	_exit(0);
+}
+
+bool calibrate_child_main(int argc, char **argv)
+{
+	if (argc != 4 || strcmp(argv[1], CALIBRATE_ARG))
+		return false;
+	child(argv[2], argv[3]);
+}
+
+int calibrate(const char *root, const char *path, struct calibration *out, char *why, size_t len)
+{
+	char *argv[] = { "tlsrec", CALIBRATE_ARG, (char *)root, (char *)path, NULL };
+	posix_spawn_file_actions_t fa;
+	struct calib_reply r;
+	size_t got = 0;
+	int fds[2], status, ret;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	ret = -posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	if (ret) {
+		close(fds[0]);
+		snprintf(why, len, "cannot start the calibration: %s", strerror(-ret));
+		return ret;
+	}
+	while (got < sizeof(r)) {
+		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, CHILD_TIMEOUT_MS) <= 0) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		n = read(fds[0], (uint8_t *)&r + got, sizeof(r) - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (got != sizeof(r)) {
+		snprintf(why, len, "the calibration process %s",
+			 WIFSIGNALED(status) ? "crashed (loading the library killed it)" :
+					       "stopped without answering");
+		return -EPROTO;
+	}
+	if (r.status) {
+		r.why[sizeof(r.why) - 1] = '\0';
+		snprintf(why, len, "%s", r.why);
+		return r.status;
+	}
+	*out = r.cal;
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Self-calibration of an OpenSSL library file: load that very file in a child process, run TLS 1.2
+ * and TLS 1.3 handshakes in memory with its key log callback as ground truth, and find where its
+ * SSL objects keep what tlsrec reads (every field must be found exactly once), and where to hook
+ * its handshake state machine. No offset is ever guessed from a version string.
+ */
+#ifndef TLSREC_CALIBRATE_H
+#define TLSREC_CALIBRATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../bpf/events.h"
+
+#define CALIB_MAX_HOOKS 2
+
+struct calibration {
+	struct tr_ssl_offsets off; /* off.lib is left to the caller */
+	char version[128];         /* OpenSSL_version(OPENSSL_VERSION) */
+	/* File offsets of the instructions to probe (entry) and return-probe: the internal
+	 * state_machine() both handshake functions tail-call, or those two functions themselves. */
+	unsigned long hooks[CALIB_MAX_HOOKS];
+	unsigned n_hooks;
+	bool hook_cheap; /* the hooked instruction is a push, which the kernel emulates */
+};
+
+/*
+ * Calibrate the OpenSSL library at path, as seen from root ("/" or a process's /proc/PID/root:
+ * the child chroots there, so that the library's own dependencies are loaded). Returns 0, or -errno
+ * with a one-line reason in why (for example "not OpenSSL (no SSL_do_handshake)", "the client
+ * random is at 2 places in the SSL object").
+ */
+int calibrate(const char *root, const char *path, struct calibration *out, char *why, size_t len);
+
+/* When tlsrec runs as a calibration child (calibrate() starts it so), do that and exit; otherwise
+ * return false. Call first thing in main. */
+bool calibrate_child_main(int argc, char **argv);
+
+#endif /* TLSREC_CALIBRATE_H */

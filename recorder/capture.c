@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "capture.skel.h"
+#include "log.h"
+#include "tc.h"
+
+struct capture {
+	struct capture_bpf *skel;
+	struct tr_owner owner;
+};
+
+static int set_owner(struct capture *c)
+{
+	int map = bpf_map__fd(c->skel->maps.tlsrec_owner);
+	__u32 key = 0;
+	int ret;
+
+	ret = tc_owner_self(&c->owner);
+	if (ret)
+		return ret;
+	if (bpf_map_update_elem(map, &key, &c->owner, BPF_ANY))
+		return -errno;
+	if (bpf_prog_bind_map(bpf_program__fd(c->skel->progs.tlsrec_ingress), map, NULL) ||
+	    bpf_prog_bind_map(bpf_program__fd(c->skel->progs.tlsrec_egress), map, NULL))
+		return -errno;
+	return 0;
+}
+
+int capture_open(const struct capture_opts *o, struct capture **out)
+{
+	struct capture *c;
+	int ret;
+
+	int ncpus = libbpf_num_possible_cpus();
+
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->skel = capture_bpf__open();
+	if (!c->skel) {
+		ret = -errno;
+		goto fail;
+	}
+	c->skel->rodata->snaplen = o->snaplen;
+	/* Wake the reader when a quarter of the ring is full (it polls on a timer as well): fewer
+	 * wakeups than an eighth, measured cheaper, with three quarters left while it drains. */
+	c->skel->rodata->wakeup_bytes = o->ring_bytes / 4;
+	ret = bpf_map__set_max_entries(c->skel->maps.events, (__u32)o->ring_bytes);
+	if (!ret)
+		ret = bpf_map__set_value_size(c->skel->maps.scratch,
+					      sizeof(struct tr_packet) + o->snaplen);
+	if (!ret)
+		ret = bpf_map__set_max_entries(c->skel->maps.scratch, (__u32)ncpus);
+	if (!ret)
+		ret = bpf_map__set_max_entries(c->skel->maps.losses, o->max_hooks ? o->max_hooks : 1);
+	if (ret)
+		goto fail;
+	ret = capture_bpf__load(c->skel);
+	if (ret)
+		goto fail;
+	ret = set_owner(c);
+	if (ret)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	capture_close(c);
+	return ret;
+}
+
+int capture_prog_fd(const struct capture *c, int dir)
+{
+	return bpf_program__fd(dir == TR_DIR_INGRESS ? c->skel->progs.tlsrec_ingress :
+						       c->skel->progs.tlsrec_egress);
+}
+
+int capture_ring_fd(const struct capture *c)
+{
+	return bpf_map__fd(c->skel->maps.events);
+}
+
+int capture_losses_fd(const struct capture *c)
+{
+	return bpf_map__fd(c->skel->maps.losses);
+}
+
+int capture_heartbeat(struct capture *c)
+{
+	struct timespec ts;
+	__u32 key = 0;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	c->owner.heartbeat = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+	if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.tlsrec_owner), &key, &c->owner, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void capture_close(struct capture *c)
+{
+	if (!c)
+		return;
+	capture_bpf__destroy(c->skel);
+	free(c);
+}

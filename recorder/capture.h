@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The capture BPF object: the TC programs, loaded and sized for this run. */
+#ifndef TLSREC_CAPTURE_H
+#define TLSREC_CAPTURE_H
+
+#include <bpf/libbpf.h>
+#include <stddef.h>
+
+#include "../bpf/events.h"
+
+struct capture;
+
+struct capture_opts {
+	__u32 snaplen;
+	__u64 ring_bytes;   /* power of two, multiple of the page size */
+	__u32 max_hooks;    /* interfaces x directions that will be attached */
+};
+
+/*
+ * Open and load the BPF object, sized by o, and bind the owner map to its programs. Returns 0 or
+ * -errno; a verifier rejection has been logged. *out is freed with capture_close.
+ */
+int capture_open(const struct capture_opts *o, struct capture **out);
+
+/* File descriptor of the ingress (dir TR_DIR_INGRESS) or egress program. */
+int capture_prog_fd(const struct capture *c, int dir);
+
+/* The ring buffer of PACKET records, and the map of packets lost (struct tr_loss_key -> per-CPU
+ * counts). */
+int capture_ring_fd(const struct capture *c);
+int capture_losses_fd(const struct capture *c);
+
+/* Tell other tlsrecs this one is alive (see struct tr_owner); call every second. 0 or -errno. */
+int capture_heartbeat(struct capture *c);
+
+void capture_close(struct capture *c);
+
+#endif /* TLSREC_CAPTURE_H */

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "log.h"
+#include "session.h"
+
+struct loss_seen {
+	struct tr_loss_key key;
+	__u64 total;
+	__u64 since; /* CLOCK_BOOTTIME ns of the last report */
+};
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* -ECANCELED when no buffer came free before tlsrec had to stop. */
+static int begin_chunk(struct session *s)
+{
+	int ret;
+
+	s->cur = writer_get(s->wr, &s->wait);
+	if (!s->cur)
+		return -ECANCELED;
+	s->cur_since = clock_ns(CLOCK_MONOTONIC);
+	chunkbuf_begin(s->cur, &s->enc);
+	ret = chunkbuf_add_clock(s->cur);
+	for (size_t i = 0; !ret && i < s->n_ifaces; i++)
+		ret = chunkbuf_add(s->cur, &s->ifaces[i].rec, sizeof(s->ifaces[i].rec));
+	return ret;
+}
+
+/* Close the current chunk's frame and hand it to the writer thread. */
+static int flush_chunk(struct session *s)
+{
+	int ret;
+
+	if (!s->cur)
+		return 0;
+	ret = chunkbuf_end(s->cur);
+	if (ret)
+		writer_release(s->wr, s->cur);
+	else
+		writer_submit(s->wr, s->cur);
+	s->cur = NULL;
+	return ret;
+}
+
+static int append(struct session *s, const void *rec, size_t len)
+{
+	int ret;
+
+	if (!s->cur) {
+		ret = begin_chunk(s);
+		if (ret)
+			return ret;
+	}
+	ret = chunkbuf_add(s->cur, rec, len);
+	if (ret == -ENOSPC) {
+		ret = flush_chunk(s);
+		if (!ret)
+			ret = begin_chunk(s);
+		if (!ret)
+			ret = chunkbuf_add(s->cur, rec, len);
+	}
+	return ret;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+	const struct tr_rec *r = data;
+	int ret;
+
+	if (r->type == TR_REC_PACKET && s->max_packets && s->packets >= s->max_packets)
+		return 0;
+	ret = r->len == size ? append(s, data, size) : -EBADMSG;
+	if (ret == -ECANCELED) {
+		/* Stopping, and the output has not taken the chunks before: drop, and count. */
+		s->lost_by[3] += r->type == TR_REC_PACKET || r->type == TR_REC_SECRET;
+		s->lost += r->type == TR_REC_PACKET;
+		s->lost_secrets += r->type == TR_REC_SECRET;
+		return 0;
+	}
+	if (ret) {
+		if (!s->error)
+			s->error = ret;
+		return ret;
+	}
+	s->packets += r->type == TR_REC_PACKET;
+	s->secrets += r->type == TR_REC_SECRET;
+	return 0;
+}
+
+int session_append(struct session *s, const void *rec, size_t len)
+{
+	int ret = append(s, rec, len);
+
+	return ret == -ECANCELED ? 0 : ret;
+}
+
+static void on_loss(void *ctx, const struct tr_loss_key *k, __u64 total)
+{
+	struct session *s = ctx;
+	struct loss_seen *seen = NULL;
+	struct tr_loss rec = { .hdr = { .type = TR_REC_LOSS, .len = sizeof(rec) } };
+	int ret;
+
+	for (size_t i = 0; i < s->n_seen; i++)
+		if (!memcmp(&s->seen[i].key, k, sizeof(*k)))
+			seen = &s->seen[i];
+	if (!seen) {
+		struct loss_seen *v = realloc(s->seen, (s->n_seen + 1) * sizeof(*v));
+
+		if (!v) {
+			if (!s->error)
+				s->error = -ENOMEM;
+			return;
+		}
+		s->seen = v;
+		seen = &v[s->n_seen++];
+		*seen = (struct loss_seen){ .key = *k, .since = s->start_boot };
+	}
+	if (total <= seen->total)
+		return;
+	rec.hdr.ts = clock_ns(CLOCK_BOOTTIME);
+	rec.count = total - seen->total;
+	rec.since_ns = seen->since;
+	rec.ifindex = k->ifindex;
+	rec.what = k->what;
+	rec.dir = k->dir;
+	rec.where = k->where;
+	if (k->what == TR_LOSS_SECRETS)
+		s->lost_secrets += rec.count;
+	else
+		s->lost += rec.count;
+	if (k->where < sizeof(s->lost_by) / sizeof(s->lost_by[0]))
+		s->lost_by[k->where] += rec.count;
+	seen->total = total;
+	seen->since = rec.hdr.ts;
+	ret = append(s, &rec, sizeof(rec));
+	if (ret && ret != -ECANCELED && !s->error)
+		s->error = ret;
+}
+
+/* Every loss counter's key and total (summed over CPUs), to on_loss. 0 or -errno. */
+static int read_losses(struct session *s)
+{
+	for (size_t m = 0; m < s->n_loss_maps; m++) {
+		struct tr_loss_key key, next, *prev = NULL;
+
+		while (bpf_map_get_next_key(s->loss_maps[m], prev, &next) == 0) {
+			__u64 total = 0;
+
+			if (bpf_map_lookup_elem(s->loss_maps[m], &next, s->percpu) == 0) {
+				for (int i = 0; i < s->ncpus; i++)
+					total += s->percpu[i];
+				on_loss(s, &next, total);
+			}
+			key = next;
+			prev = &key;
+		}
+		if (errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Wait up to timeout_ms for a wakeup, then take everything in the rings. The number of records,
+ * or -errno (-EINTR when a signal came). The programs wake us only once a batch has built up: on a
+ * timeout, or after a wakeup for one ring, take whatever else has arrived. */
+static int poll_rings(struct session *s, int timeout_ms)
+{
+	struct epoll_event ev[2];
+	int n = epoll_wait(s->epfd, ev, 2, timeout_ms);
+
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data.fd == s->watch_fd && s->on_watch) {
+			int ret = s->on_watch(s->ctx);
+
+			if (ret)
+				return ret;
+		}
+	}
+	return ring_buffer__consume(s->rb);
+}
+
+int session_init(struct session *s)
+{
+	int ret;
+
+	s->epfd = -1;
+	ret = chunk_encoder_init(&s->enc);
+	if (ret)
+		return ret;
+	s->ncpus = libbpf_num_possible_cpus();
+	if (s->ncpus <= 0)
+		return s->ncpus ? s->ncpus : -EINVAL;
+	s->percpu = calloc((size_t)s->ncpus, sizeof(*s->percpu));
+	if (!s->percpu || !s->n_rings)
+		return -ENOMEM;
+	s->rb = ring_buffer__new(s->rings[0], on_record, s, NULL);
+	if (!s->rb)
+		return -errno;
+	for (size_t i = 1; i < s->n_rings; i++)
+		if (ring_buffer__add(s->rb, s->rings[i], on_record, s))
+			return -errno;
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0)
+		return -errno;
+	for (int i = 0; i < 2; i++) {
+		int fd = i ? s->watch_fd : ring_buffer__epoll_fd(s->rb);
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+		if (fd >= 0 && epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev))
+			return -errno;
+	}
+	return 0;
+}
+
+int session_run(struct session *s, const volatile sig_atomic_t *stop)
+{
+	uint64_t next_loss = 0, next_heartbeat = 0;
+
+	s->wait = (struct writer_wait){ .cancel = stop };
+	while (!*stop && !s->error && !(s->max_packets && s->packets >= s->max_packets)) {
+		uint64_t now;
+		int ret = poll_rings(s, s->poll_ms);
+
+		if (ret < 0 && ret != -EINTR)
+			return s->error ? s->error : ret;
+		now = clock_ns(CLOCK_MONOTONIC);
+		if (now >= next_loss) {
+			ret = read_losses(s);
+			if (ret)
+				return ret;
+			next_loss = now + s->chunk_age_ns;
+		}
+		if (s->cap && now >= next_heartbeat) {
+			ret = capture_heartbeat(s->cap);
+			if (ret)
+				return ret;
+			next_heartbeat = now + 1000000000ULL;
+		}
+		if (s->cur && now - s->cur_since >= s->chunk_age_ns) {
+			ret = flush_chunk(s);
+			if (ret)
+				return ret;
+		}
+		ret = writer_error(s->wr);
+		if (ret)
+			return ret;
+	}
+	return s->error;
+}
+
+int session_finish(struct session *s, const struct writer_wait *until)
+{
+	struct tr_end end = { .hdr = { .type = TR_REC_END, .len = sizeof(end) } };
+	int ret;
+
+	s->wait = *until;
+	/* A program that was running while it was detached may still be writing: give it a moment
+	 * (the poll timeout), then take everything. A signal interrupts the wait, not the drain. */
+	do
+		ret = poll_rings(s, 10);
+	while (ret > 0 || (ret == -EINTR && !(until->cancel && *until->cancel)));
+	if (ret < 0 && ret != -EINTR)
+		return ret;
+	ret = read_losses(s);
+	if (ret)
+		return ret;
+	end.hdr.ts = clock_ns(CLOCK_BOOTTIME);
+	end.packets = s->packets;
+	end.lost = s->lost;
+	ret = append(s, &end, sizeof(end));
+	if (ret && ret != -ECANCELED && !s->error)
+		s->error = ret;
+	ret = flush_chunk(s);
+	return s->error ? s->error : ret;
+}
+
+void session_free(struct session *s)
+{
+	ring_buffer__free(s->rb);
+	if (s->rb && s->epfd >= 0)
+		close(s->epfd);
+	s->rb = NULL;
+	s->epfd = -1;
+	free(s->percpu);
+	s->percpu = NULL;
+	chunk_encoder_free(&s->enc);
+	free(s->seen);
+	s->seen = NULL;
+}

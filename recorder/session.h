@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The recording loop: records from the kernel's ring buffers (packets, TLS secrets) go into chunks
+ * as they are, with a CLOCK record and the IFACE records at the start of each chunk; loss counters
+ * become LOSS records. Chunks are compressed here, piece by piece while the records are still in
+ * cache, and full or old chunks go to the writer thread.
+ */
+#ifndef TLSREC_SESSION_H
+#define TLSREC_SESSION_H
+
+#include <bpf/libbpf.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "capture.h"
+#include "ifaces.h"
+#include "writer.h"
+
+struct loss_seen;
+
+#define SESSION_MAX_RINGS 2
+
+struct session {
+	struct writer *wr;
+	struct capture *cap;        /* NULL when recording secrets only */
+	int rings[SESSION_MAX_RINGS]; /* ring buffers of journal records */
+	size_t n_rings;
+	int loss_maps[SESSION_MAX_RINGS]; /* struct tr_loss_key -> per-CPU counts */
+	size_t n_loss_maps;
+	int watch_fd;               /* another file to wait on (new libraries), or -1 */
+	int (*on_watch)(void *ctx); /* called when watch_fd is readable; 0 or -errno */
+	void *ctx;
+	const struct iface *ifaces; /* the recorded interfaces */
+	size_t n_ifaces;
+	uint64_t max_packets;       /* -c; 0: no limit */
+	uint64_t chunk_age_ns;      /* a chunk this old is written even if not full */
+	int poll_ms;
+	uint64_t start_boot;        /* CLOCK_BOOTTIME ns at the start, for the first LOSS's "since" */
+
+	/* state */
+	struct ring_buffer *rb;
+	int epfd; /* the rings' epoll file and watch_fd */
+	__u64 *percpu;
+	int ncpus;
+	struct chunk_encoder enc; /* chunks are compressed here, as they fill */
+	struct chunkbuf *cur;
+	uint64_t cur_since; /* CLOCK_MONOTONIC ns when cur was begun */
+	struct writer_wait wait; /* how long to wait for a free chunk buffer */
+	uint64_t packets;
+	uint64_t secrets;
+	uint64_t lost;         /* packets lost */
+	uint64_t lost_secrets; /* SECRET records lost */
+	uint64_t lost_by[4];   /* both, by cause: TR_LOSS_RINGBUF, TR_LOSS_COPY, and 3: the
+				* journal's output did not take them before tlsrec had to stop */
+	struct loss_seen *seen;
+	size_t n_seen;
+	int error;
+};
+
+/* Set up reading the rings. Fill the configuration fields first. 0 or -errno. */
+int session_init(struct session *s);
+
+/* Add a record of user space's (a LIBRARY record) to the journal. 0 or -errno. */
+int session_append(struct session *s, const void *rec, size_t len);
+
+/* Record until *stop is set, -c is reached, or an error. Returns 0 or -errno. */
+int session_run(struct session *s, const volatile sig_atomic_t *stop);
+
+/*
+ * Once the programs are detached: take what is left in the ring buffers, the final loss counts and
+ * the END record, and hand the last chunk to the writer, waiting for a free chunk buffer as long
+ * as until says (records that find none are counted lost). Returns 0 or -errno.
+ */
+int session_finish(struct session *s, const struct writer_wait *until);
+
+void session_free(struct session *s);
+
+#endif /* TLSREC_SESSION_H */

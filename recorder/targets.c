@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "array.h"
+#include "elfnote.h"
+#include "log.h"
+#include "targets.h"
+
+#define MAX_TARGETS 256 /* as many as the secrets program's offsets map holds */
+#define LIB_PREFIX "libssl.so" /* OpenSSL's; NSS's is libssl3.so */
+
+/* Where distributions keep libssl. */
+static const char *const system_dirs[] = {
+	"/lib",	    "/lib64",	  "/usr/lib",	     "/usr/lib64",
+	"/usr/local/lib", "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+	"/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+};
+
+struct targets {
+	struct target **v; /* pointers: callers keep them */
+	size_t n, cap;
+	const pid_t *pids;
+	size_t n_pids;
+	target_fn fn;
+	void *ctx;
+	struct stat root; /* ours, to tell a process in another root */
+	bool warned_full;
+};
+
+static bool is_libssl(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return !strncmp(base, LIB_PREFIX, strlen(LIB_PREFIX));
+}
+
+static void note_pid(struct target *tg, pid_t pid)
+{
+	if (!pid)
+		return;
+	for (unsigned i = 0; i < tg->n_pids; i++)
+		if (tg->pids[i] == pid)
+			return;
+	if (tg->n_pids < TARGET_MAX_PIDS)
+		tg->pids[tg->n_pids++] = pid;
+	else
+		tg->listed_more = true;
+}
+
+/* The calibration of another file with the same build id: the same build, the same layout. */
+static const struct target *same_build(const struct targets *t, const struct target *tg)
+{
+	for (size_t i = 0; tg->build_id_len > 0 && i < t->n; i++)
+		if (t->v[i]->status == 0 && t->v[i]->build_id_len == tg->build_id_len &&
+		    !memcmp(t->v[i]->build_id, tg->build_id, (size_t)tg->build_id_len))
+			return t->v[i];
+	return NULL;
+}
+
+/* The file inner, as seen from root (on behalf of pid, or 0; named on the command line): a new
+ * target unless known. */
+static int consider(struct targets *t, const char *root, const char *inner, pid_t pid, bool named)
+{
+	struct target *tg;
+	const struct target *twin;
+	struct stat st;
+	int fd, ret;
+
+	tg = calloc(1, sizeof(*tg));
+	if (!tg)
+		return -ENOMEM;
+	snprintf(tg->root, sizeof(tg->root), "%s", root);
+	snprintf(tg->inner, sizeof(tg->inner), "%s", inner);
+	snprintf(tg->path, sizeof(tg->path), "%s%s", strcmp(root, "/") ? root : "", inner);
+	tg->named = named;
+	fd = open(tg->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		ret = fd < 0 ? 0 : -errno; /* gone already (the process exited): nothing to do */
+		if (fd >= 0)
+			close(fd);
+		free(tg);
+		return ret;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->v[i]->dev == st.st_dev && t->v[i]->ino == st.st_ino) {
+			note_pid(t->v[i], pid);
+			close(fd);
+			free(tg);
+			return 0;
+		}
+	}
+	tg->dev = st.st_dev;
+	tg->ino = st.st_ino;
+	tg->build_id_len = elf_build_id(fd, tg->build_id);
+	close(fd);
+	if (tg->build_id_len < 0)
+		tg->build_id_len = 0;
+	note_pid(tg, pid);
+	if (t->n == MAX_TARGETS) {
+		if (!t->warned_full)
+			log_warn("%s: not hooked: already %d libraries", tg->path, MAX_TARGETS);
+		t->warned_full = true;
+		free(tg);
+		return 0;
+	}
+	twin = same_build(t, tg);
+	if (twin) {
+		tg->cal = twin->cal;
+	} else {
+		tg->status = calibrate(tg->root, tg->inner, &tg->cal, tg->why, sizeof(tg->why));
+		if (tg->status == -ENOMEM) {
+			free(tg);
+			return -ENOMEM;
+		}
+	}
+	if (array_reserve(&t->v, &t->cap, t->n + 1, sizeof(*t->v), 8)) {
+		free(tg);
+		return -ENOMEM;
+	}
+	tg->index = (unsigned)t->n;
+	t->v[t->n++] = tg;
+	return t->fn(t->ctx, tg);
+}
+
+/* The root pid sees files from: "/" when it is ours (plain paths read better), or /proc/PID/root. */
+static void root_of(const struct targets *t, pid_t pid, char *root, size_t len)
+{
+	struct stat st;
+
+	snprintf(root, len, "/proc/%d/root", (int)pid);
+	if (!stat(root, &st) && st.st_dev == t->root.st_dev && st.st_ino == t->root.st_ino)
+		snprintf(root, len, "/");
+}
+
+/* Look at what pid maps. 0 or -errno; a process that is gone is no error. */
+static int scan_pid(struct targets *t, pid_t pid)
+{
+	char path[64], line[PATH_MAX + 128], root[64];
+	FILE *f;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	root_of(t, pid, root, sizeof(root));
+	while (!ret && fgets(line, sizeof(line), f)) {
+		char *file = strchr(line, '/');
+		char *nl;
+
+		if (!file)
+			continue;
+		nl = strchr(file, '\n');
+		if (nl)
+			*nl = '\0';
+		if (!is_libssl(file) || strstr(file, " (deleted)"))
+			continue;
+		ret = consider(t, root, file, pid, false);
+	}
+	fclose(f);
+	return ret;
+}
+
+static bool in_scope(const struct targets *t, pid_t pid)
+{
+	for (size_t i = 0; i < t->n_pids; i++)
+		if (t->pids[i] == pid)
+			return true;
+	return !t->n_pids;
+}
+
+int targets_scan(struct targets *t)
+{
+	DIR *d;
+	struct dirent *e;
+	int ret = 0;
+
+	for (size_t i = 0; !t->n_pids && !ret && i < sizeof(system_dirs) / sizeof(system_dirs[0]);
+	     i++) {
+		d = opendir(system_dirs[i]);
+		if (!d)
+			continue;
+		while (!ret && (e = readdir(d))) {
+			char file[PATH_MAX];
+
+			if (!is_libssl(e->d_name))
+				continue;
+			snprintf(file, sizeof(file), "%s/%s", system_dirs[i], e->d_name);
+			ret = consider(t, "/", file, 0, false);
+		}
+		closedir(d);
+	}
+	d = opendir("/proc");
+	if (!d)
+		return ret ? ret : -errno;
+	while (!ret && (e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid == getpid() || !in_scope(t, (pid_t)pid))
+			continue;
+		ret = scan_pid(t, (pid_t)pid);
+	}
+	closedir(d);
+	return ret;
+}
+
+int targets_add_path(struct targets *t, const char *path, char *why, size_t len)
+{
+	char real[PATH_MAX];
+	size_t before = t->n;
+	int ret;
+
+	if (!realpath(path, real)) {
+		snprintf(why, len, "%s", strerror(errno));
+		return -ENOENT;
+	}
+	ret = consider(t, "/", real, 0, true);
+	if (ret || t->n == before) {
+		snprintf(why, len, "%s", ret ? strerror(-ret) : "found already");
+		return ret;
+	}
+	if (t->v[before]->status) {
+		snprintf(why, len, "%s", t->v[before]->why);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+int targets_mapped(struct targets *t, pid_t pid, const char *file)
+{
+	char root[64];
+
+	if (!is_libssl(file) || strstr(file, " (deleted)") || file[0] != '/' || pid == getpid() ||
+	    !in_scope(t, pid))
+		return 0;
+	root_of(t, pid, root, sizeof(root));
+	return consider(t, root, file, pid, false);
+}
+
+int targets_open(const pid_t *pids, size_t n_pids, target_fn fn, void *ctx, struct targets **out)
+{
+	struct targets *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	if (stat("/", &t->root)) {
+		free(t);
+		return -errno;
+	}
+	t->pids = pids;
+	t->n_pids = n_pids;
+	t->fn = fn;
+	t->ctx = ctx;
+	*out = t;
+	return 0;
+}
+
+size_t targets_list(const struct targets *t, struct target *const **out)
+{
+	*out = t->v;
+	return t->n;
+}
+
+void targets_close(struct targets *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i]);
+	free(t->v);
+	free(t);
+}
