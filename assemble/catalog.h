@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * What the journals describe: recordings (by recording id) and their interfaces (by recording and
+ * index), each found in constant time, and each interface's losses waiting for the next packet.
+ */
+#ifndef TLSASM_CATALOG_H
+#define TLSASM_CATALOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "journal.h"
+#include "table.h"
+
+struct recording {
+	uint8_t id[16];
+	bool have_header;
+	char host[256];
+	char kernel[128];
+	char machine[64];
+	char version[64];
+	uint32_t snaplen; /* TR_MAX_SNAPLEN until the HEADER says otherwise */
+	uint64_t start_ns;
+	bool ended;      /* an END record was seen: tlsrec stopped cleanly */
+	uint64_t offset; /* last known realtime - boottime, ns, modulo 2^64 */
+	bool have_offset;
+	uint64_t open_offset; /* offset as the head chunks left it: where a second read starts */
+	bool open_have_offset;
+	uint64_t seq_first, seq_last, chunks; /* to tell gaps in the sequence */
+};
+
+struct loss_mark {
+	uint64_t wall;
+	uint64_t count;
+};
+
+struct src_iface {
+	unsigned rec; /* index into recordings */
+	struct tr_iface desc;
+	uint64_t packets; /* handed out */
+	uint64_t lost;    /* total of its LOSS records */
+	uint64_t first_wall, last_wall;
+	struct loss_mark *marks; /* losses not yet taken: a min-heap on wall */
+	size_t n_marks, marks_cap;
+};
+
+/* A SECRET record, and the recording it is from. */
+struct src_secret {
+	unsigned rec;
+	struct tr_secret s;
+};
+
+/* A LIBRARY record: a TLS library whose handshakes a recording holds. */
+struct src_library {
+	unsigned rec;
+	uint32_t index; /* SECRET.lib */
+	uint16_t kind;  /* enum tr_library_kind */
+	char path[256];
+	char version[128];
+};
+
+struct catalog {
+	struct recording *recs;
+	size_t nrecs, recs_cap;
+	struct table rec_index;
+	struct src_iface *ifaces;
+	size_t nifaces, ifaces_cap;
+	struct table iface_index;
+	struct src_secret *secrets; /* in the order read */
+	size_t nsecrets, secrets_cap;
+	struct src_library *libs;
+	size_t nlibs, libs_cap;
+	struct table lib_index;
+};
+
+/* The index of the recording with this id, added if new. Returns it, or -ENOMEM. */
+int catalog_recording(struct catalog *c, const uint8_t id[16]);
+
+/* The index of interface ifindex of recording rec, or -1. */
+int catalog_find_iface(const struct catalog *c, unsigned rec, uint32_t ifindex);
+
+/* Add the interface d describes to recording rec, unless it is known. Returns 0 or -ENOMEM. */
+int catalog_add_iface(struct catalog *c, unsigned rec, const struct tr_iface *d);
+
+/* Note count packets lost on interface i at time wall. Returns 0 or -ENOMEM. */
+int catalog_add_loss(struct catalog *c, unsigned i, uint64_t wall, uint64_t count);
+
+/* Losses on interface i noted at or before wall and not yet taken; takes them. */
+uint64_t catalog_take_drops(struct catalog *c, unsigned i, uint64_t wall);
+
+/* Keep a copy of SECRET record s of recording rec. Returns 0 or -ENOMEM. */
+int catalog_add_secret(struct catalog *c, unsigned rec, const struct tr_secret *s);
+
+/* The index of library index lib of recording rec, or -1. */
+int catalog_find_library(const struct catalog *c, unsigned rec, uint32_t lib);
+
+/* Add library l (its rec and index), unless one with its recording and index is known. Returns 0
+ * or -ENOMEM. */
+int catalog_add_library(struct catalog *c, const struct src_library *l);
+
+void catalog_free(struct catalog *c);
+
+#endif /* TLSASM_CATALOG_H */

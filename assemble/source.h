@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The journals given to tlsasm, read as one: every chunk of every file, grouped by recording,
+ * copies of a chunk dropped, and the packets handed out in wall-clock order across files, chunks
+ * and CPUs.
+ *
+ * Order: chunks are sorted by their first timestamp (from the chunk header, without decompressing)
+ * and loaded in that order; the earliest pending packet is handed out once no unloaded chunk can
+ * hold an earlier one. Memory holds only the chunks that overlap in time.
+ */
+#ifndef TLSASM_SOURCE_H
+#define TLSASM_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "journal.h"
+
+struct packet_view {
+	const uint8_t *data;
+	uint64_t wall;      /* ns since the epoch */
+	unsigned iface;     /* index into interfaces */
+	struct tr_packet p; /* fixed part, copied (last: it ends in a flexible array) */
+};
+
+struct source;
+
+/* Open every path. Returns 0, or -errno after printing why (a file that is not a journal is
+ * -ENOEXEC). Damage is printed as warnings as it is found. */
+int source_open(char *const *paths, unsigned n, struct source **out);
+
+/* The recordings and interfaces found so far (interfaces can be added while reading). */
+unsigned source_recordings(const struct source *s, const struct recording **out);
+unsigned source_interfaces(const struct source *s, struct src_iface **out);
+
+/* The next packet in time order: 1 and *v filled, 0 at the end, or -errno. v->data stays valid
+ * until the next call. */
+int source_next(struct source *s, struct packet_view *v);
+
+/*
+ * Read again from the first packet: source_next hands out the same packets in the same order with
+ * the same times. Records other than packets are not taken again (losses already taken stay
+ * taken, secrets are not added twice), and damage is not reported or counted again.
+ */
+void source_rewind(struct source *s);
+
+/* The SECRET records read so far, in the order read: all of them once source_next returned 0. */
+size_t source_secrets(const struct source *s, const struct src_secret **out);
+
+/* The LIBRARY records read so far, one per recording and index. */
+unsigned source_libraries(const struct source *s, const struct src_library **out);
+
+/* SECRET records tlsrec could not record (its LOSS records of TLS secrets), read so far. */
+uint64_t source_secrets_lost(const struct source *s);
+
+/* The index (into source_libraries) of the library a secret names, or -1. */
+int source_library_of(const struct source *s, const struct src_secret *sec);
+
+/* Losses on interface i recorded at or before wall and not yet taken. */
+uint64_t source_take_drops(struct source *s, unsigned i, uint64_t wall);
+
+/* Damaged regions and malformed records seen so far. */
+unsigned source_damage(const struct source *s);
+
+/* Chunks read, for the summary. */
+uint64_t source_chunks(const struct source *s);
+
+void source_close(struct source *s);
+
+#endif /* TLSASM_SOURCE_H */

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "survey.h"
+
+/*
+ * A DSB for each connection whose client random has lines, in the order of the connections' first
+ * packets; and the client randoms whose lines no connection takes.
+ */
+static int plan(struct survey *sv)
+{
+	bool *taken = calloc(sv->keys.n ? sv->keys.n : 1, sizeof(*taken));
+	size_t need = 0, first, n;
+
+	if (!taken)
+		return -ENOMEM;
+	/* Room for every line first, so that the DSBs can point into the text as it grows. */
+	for (size_t i = 0; i < sv->conns.n; i++) {
+		const uint8_t *cr = tlsconn_client_random(&sv->conns.conns[i]);
+
+		if (cr && (n = keylog_find(&sv->keys, cr, &first))) {
+			need += n * KEYLOG_LINE_MAX;
+			sv->n_dsb++;
+		}
+	}
+	sv->text = malloc(need ? need : 1);
+	sv->dsb = calloc(sv->n_dsb ? sv->n_dsb : 1, sizeof(*sv->dsb));
+	if (!sv->text || !sv->dsb) {
+		free(taken);
+		return -ENOMEM;
+	}
+	sv->n_dsb = 0;
+	for (size_t i = 0; i < sv->conns.n; i++) {
+		const uint8_t *cr = tlsconn_client_random(&sv->conns.conns[i]);
+		struct convert_dsb *d = &sv->dsb[sv->n_dsb];
+
+		if (!cr || !(n = keylog_find(&sv->keys, cr, &first)))
+			continue;
+		memset(taken + first, 1, n);
+		d->before = sv->conns.conns[i].first_packet;
+		d->lines = sv->text + sv->text_len;
+		for (size_t k = first; k < first + n; k++)
+			sv->text_len += keylog_format(&sv->keys.lines[k], sv->text + sv->text_len);
+		d->len = sv->text_len - (size_t)(d->lines - sv->text);
+		sv->n_dsb++;
+	}
+	for (size_t i = 0; i < sv->keys.n; i++)
+		if (!taken[i] && (!i || memcmp(sv->keys.lines[i].client_random,
+					       sv->keys.lines[i - 1].client_random, 32)))
+			sv->unmatched++;
+	free(taken);
+	return 0;
+}
+
+int survey_run(struct source *src, struct survey *sv)
+{
+	const struct src_secret *secrets;
+	struct packet_view v;
+	struct src_iface *ifs;
+	size_t n;
+	int ret;
+
+	memset(sv, 0, sizeof(*sv));
+	ret = keylog_init(&sv->keys);
+	if (ret) {
+		log_err("cannot derive TLS secrets: %s",
+			ret == -ENOSYS ? "OpenSSL offers no HKDF" : strerror(-ret));
+		return ret;
+	}
+	while ((ret = source_next(src, &v)) > 0) {
+		source_interfaces(src, &ifs);
+		ret = tlsconn_packet(&sv->conns, ifs[v.iface].desc.linktype, v.data, v.p.cap_len,
+				     sv->packets++);
+		if (ret)
+			break;
+	}
+	n = source_secrets(src, &secrets);
+	for (size_t i = 0; !ret && i < n; i++)
+		ret = keylog_add(&sv->keys, &secrets[i].s);
+	if (ret) {
+		/* Errors of reading and of OpenSSL were reported where they happened. */
+		if (ret == -ENOMEM)
+			log_err("reading the journals: %s", strerror(ENOMEM));
+		return ret;
+	}
+	keylog_sort(&sv->keys);
+	for (size_t i = 0; i < sv->conns.n; i++) {
+		uint8_t state = sv->conns.conns[i].state;
+
+		sv->tls += state == TLSCONN_TLS || state == TLSCONN_HELLO;
+	}
+	ret = plan(sv);
+	if (ret)
+		log_err("planning the decryption secrets: %s", strerror(-ret));
+	return ret;
+}
+
+static const char *version_name(uint16_t v)
+{
+	switch (v) {
+	case 0x0304:
+		return "TLS 1.3, ";
+	case 0x0303:
+		return "TLS 1.2, ";
+	case 0x0302:
+		return "TLS 1.1, ";
+	case 0x0301:
+		return "TLS 1.0, ";
+	default:
+		return "";
+	}
+}
+
+static void report_unmatched_conns(const struct survey *sv)
+{
+	size_t next_dsb = 0;
+	uint64_t listed = 0;
+
+	for (size_t i = 0; i < sv->conns.n; i++) {
+		const struct tls_conn *c = &sv->conns.conns[i];
+		const uint8_t *cr = tlsconn_client_random(c);
+		char addrs[128], hex[65] = "";
+
+		if (c->state != TLSCONN_TLS && c->state != TLSCONN_HELLO)
+			continue;
+		if (next_dsb < sv->n_dsb && sv->dsb[next_dsb].before == c->first_packet) {
+			next_dsb++;
+			continue;
+		}
+		if (++listed > SURVEY_LIST_MAX)
+			continue;
+		tlsconn_format(c, addrs, sizeof(addrs));
+		for (int k = 0; cr && k < 32; k++)
+			snprintf(hex + 2 * k, 3, "%02x", cr[k]);
+		log_warn("no secrets for %s (%s%s%s)", addrs, version_name(tlsconn_version(c)),
+			 cr ? "client random " : "ClientHello not captured", hex);
+	}
+	if (listed > SURVEY_LIST_MAX)
+		log_warn("and %" PRIu64 " more TLS connections without secrets",
+			 listed - SURVEY_LIST_MAX);
+}
+
+static void report_libraries(const struct source *src)
+{
+	const struct src_library *libs;
+	const struct src_secret *secrets;
+	unsigned nlibs = source_libraries(src, &libs);
+	size_t n = source_secrets(src, &secrets);
+	uint64_t *count = calloc(nlibs ? nlibs : 1, sizeof(*count)), orphans = 0;
+
+	if (!count)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		int lib = source_library_of(src, &secrets[i]);
+
+		if (lib >= 0)
+			count[lib]++;
+		else
+			orphans++;
+	}
+	for (unsigned i = 0; i < nlibs; i++)
+		log_info("%" PRIu64 " secret records from %s (%s)", count[i],
+			 libs[i].path[0] ? libs[i].path : "a library with no path",
+			 libs[i].version[0] ? libs[i].version : "version unknown");
+	if (orphans)
+		log_info("%" PRIu64 " secret records name a library the journals do not describe",
+			 orphans);
+	free(count);
+}
+
+void survey_report(const struct survey *sv, const struct source *src)
+{
+	const struct keylog_stats *st = &sv->keys.st;
+
+	if (sv->tls || sv->keys.n)
+		log_warn("%" PRIu64 " TLS connection%s in the packets, %zu with secrets", sv->tls,
+			 sv->tls == 1 ? "" : "s", sv->n_dsb);
+	report_unmatched_conns(sv);
+	if (sv->unmatched)
+		log_warn("secrets of %zu TLS connection%s match no connection in these packets",
+			 sv->unmatched, sv->unmatched == 1 ? "" : "s");
+	if (source_secrets_lost(src))
+		log_warn("tlsrec lost %" PRIu64 " TLS secret records while recording: connections may lack secrets",
+			 source_secrets_lost(src));
+	if (st->unknown_cipher)
+		log_warn("%" PRIu64 " TLS 1.3 secret records skipped: no hash known for cipher suite 0x%04x",
+			 st->unknown_cipher, st->last_unknown & 0xffff);
+	if (st->walk_failed)
+		log_warn("%" PRIu64 " application traffic secrets are not %u key updates or fewer from generation 0: only generation 0 is written",
+			 st->walk_failed, KEYLOG_MAX_GENERATIONS);
+	if (st->no_budget)
+		log_warn("%" PRIu64 " key updates not followed: the %" PRIu64 " HKDF steps a run may take are spent",
+			 st->no_budget, KEYLOG_STEP_BUDGET);
+	if (st->conflicts)
+		log_warn("%" PRIu64 " key log lines recorded again with another secret: the first is kept",
+			 st->conflicts);
+	report_libraries(src);
+}
+
+int survey_write_keylog(const struct survey *sv, int fd)
+{
+	char buf[64 * KEYLOG_LINE_MAX];
+	size_t i = 0;
+
+	while (i < sv->keys.n) {
+		size_t len = 0, done = 0;
+
+		for (; i < sv->keys.n && len + KEYLOG_LINE_MAX <= sizeof(buf); i++)
+			len += keylog_format(&sv->keys.lines[i], buf + len);
+		while (done < len) {
+			ssize_t w = write(fd, buf + done, len - done);
+
+			if (w < 0 && errno != EINTR)
+				return -errno;
+			if (w == 0)
+				return -EIO;
+			if (w > 0)
+				done += (size_t)w;
+		}
+	}
+	return 0;
+}
+
+void survey_free(struct survey *sv)
+{
+	tlsconn_free(&sv->conns);
+	keylog_free(&sv->keys);
+	free(sv->dsb);
+	free(sv->text);
+	memset(sv, 0, sizeof(*sv));
+}

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Headers: Ethernet and IEEE 802.1Q; IPv4 (RFC 791), IPv6 (RFC 8200 section 4: the extension
+ * headers a TCP segment can follow); TCP (RFC 9293 section 3.1). TLS records and handshake
+ * messages: RFC 8446 sections 5.1 and 4, RFC 5246 section 7.4.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "array.h"
+#include "tlsconn.h"
+
+#define ETH_HLEN 14
+#define TCP_SYN 0x02
+#define TCP_ACK 0x10
+#define TLS_HANDSHAKE 22
+#define TLS_CLIENT_HELLO 1
+#define TLS_SERVER_HELLO 2
+/* Record header (5), handshake header (4), version (2): the random follows. */
+#define HELLO_RANDOM 11
+#define CLIENT_HELLO_NEED (HELLO_RANDOM + 32)
+
+/* A TCP segment, as far as it was captured. */
+struct segment {
+	uint8_t family;
+	uint8_t addr_len;
+	const uint8_t *src, *dst;
+	uint16_t sport, dport;
+	uint32_t seq;
+	uint8_t flags;
+	const uint8_t *data;
+	uint32_t len;
+};
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The TCP header at p[off], in a packet whose IP datagram ends at p[end]. */
+static bool parse_tcp(const uint8_t *p, uint32_t off, uint32_t end, struct segment *s)
+{
+	const uint8_t *t = p + off;
+	uint32_t doff;
+
+	if (end < off || end - off < 20)
+		return false;
+	doff = (uint32_t)(t[12] >> 4) * 4;
+	if (doff < 20 || doff > end - off)
+		return false;
+	s->sport = be16(t);
+	s->dport = be16(t + 2);
+	s->seq = be32(t + 4);
+	s->flags = t[13];
+	s->data = t + doff;
+	s->len = end - off - doff;
+	return true;
+}
+
+/* An IPv4 datagram of cap captured bytes: a TCP segment, not a later fragment. */
+static bool parse_ipv4(const uint8_t *p, uint32_t cap, struct segment *s)
+{
+	uint32_t ihl, total;
+
+	if (cap < 20 || p[0] >> 4 != 4 || p[9] != IPPROTO_TCP || (be16(p + 6) & 0x1fff))
+		return false;
+	ihl = (uint32_t)(p[0] & 15) * 4;
+	total = be16(p + 2);
+	/* A total length of 0: a GSO packet larger than 64 KiB (BIG TCP). */
+	if (ihl < 20 || (total && total < ihl))
+		return false;
+	s->family = 4;
+	s->addr_len = 4;
+	s->src = p + 12;
+	s->dst = p + 16;
+	return parse_tcp(p, ihl, total && total < cap ? total : cap, s);
+}
+
+/* An IPv6 packet: the TCP segment after any hop-by-hop, routing, destination options, fragment
+ * (the first only) and authentication headers. */
+static bool parse_ipv6(const uint8_t *p, uint32_t cap, struct segment *s)
+{
+	uint32_t off = 40, end, payload;
+	uint8_t next;
+
+	if (cap < 40 || p[0] >> 4 != 6)
+		return false;
+	payload = be16(p + 4);
+	end = payload && 40 + payload < cap ? 40 + payload : cap; /* 0: a jumbogram (BIG TCP) */
+	next = p[6];
+	for (int i = 0; i < 8; i++) {
+		switch (next) {
+		case IPPROTO_TCP:
+			s->family = 6;
+			s->addr_len = 16;
+			s->src = p + 8;
+			s->dst = p + 24;
+			return parse_tcp(p, off, end, s);
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+			if (end - off < 2)
+				return false;
+			next = p[off];
+			off += ((uint32_t)p[off + 1] + 1) * 8;
+			break;
+		case IPPROTO_FRAGMENT:
+			if (end - off < 8 || (be16(p + off + 2) & 0xfff8))
+				return false;
+			next = p[off];
+			off += 8;
+			break;
+		case IPPROTO_AH:
+			if (end - off < 2)
+				return false;
+			next = p[off];
+			off += ((uint32_t)p[off + 1] + 2) * 4;
+			break;
+		default:
+			return false;
+		}
+		if (off > end)
+			return false;
+	}
+	return false;
+}
+
+static bool parse_frame(uint16_t linktype, const uint8_t *f, uint32_t cap, struct segment *s)
+{
+	uint32_t off = ETH_HLEN;
+	uint16_t type;
+
+	if (linktype == LINKTYPE_RAW)
+		return cap && (f[0] >> 4 == 4 ? parse_ipv4(f, cap, s) : parse_ipv6(f, cap, s));
+	if (linktype != LINKTYPE_ETHERNET || cap < ETH_HLEN)
+		return false;
+	type = be16(f + 12);
+	/* At most two tags in the data (802.1ad outer, 802.1Q inner); a tag the driver took out is
+	 * not in the data at all. */
+	for (int tags = 0; tags < 2 && (type == 0x8100 || type == 0x88a8 || type == 0x9100);
+	     tags++) {
+		if (cap - off < 4)
+			return false;
+		type = be16(f + off + 2);
+		off += 4;
+	}
+	if (type == 0x0800)
+		return parse_ipv4(f + off, cap - off, s);
+	if (type == 0x86dd)
+		return parse_ipv6(f + off, cap - off, s);
+	return false;
+}
+
+static uint64_t endpoint_hash(const uint8_t addr[16], uint16_t port)
+{
+	uint64_t a, b;
+
+	memcpy(&a, addr, 8);
+	memcpy(&b, addr + 8, 8);
+	return table_hash(a ^ table_hash(b ^ port));
+}
+
+/* The same for both directions of a connection. */
+static uint64_t tuple_hash(uint8_t family, const uint8_t a[16], uint16_t pa, const uint8_t b[16],
+			   uint16_t pb)
+{
+	return table_hash((endpoint_hash(a, pa) ^ endpoint_hash(b, pb)) + family);
+}
+
+static uint64_t conn_rehash(const void *ctx, uint32_t index)
+{
+	const struct tls_conn *c = &((const struct tlsconn *)ctx)->conns[index];
+
+	return tuple_hash(c->family, c->addr[0], c->port[0], c->addr[1], c->port[1]);
+}
+
+struct tuple_key {
+	const struct tlsconn *t;
+	uint8_t family;
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;
+};
+
+/* The side of c that sent a segment from src:sport to dst:dport, or -1 when it is not c's. */
+static int side_of(const struct tls_conn *c, const struct tuple_key *k)
+{
+	if (c->family != k->family)
+		return -1;
+	if (c->port[0] == k->sport && c->port[1] == k->dport && !memcmp(c->addr[0], k->src, 16) &&
+	    !memcmp(c->addr[1], k->dst, 16))
+		return 0;
+	if (c->port[1] == k->sport && c->port[0] == k->dport && !memcmp(c->addr[1], k->src, 16) &&
+	    !memcmp(c->addr[0], k->dst, 16))
+		return 1;
+	return -1;
+}
+
+static bool conn_match(const void *ctx, uint32_t index)
+{
+	const struct tuple_key *k = ctx;
+
+	return side_of(&k->t->conns[index], k) >= 0;
+}
+
+static bool hello_start(const uint8_t *d, uint8_t have, uint8_t type)
+{
+	return have >= 6 && d[0] == TLS_HANDSHAKE && d[1] == 3 && d[5] == type;
+}
+
+/* What the first bytes of the streams say: which side is the client, and is it TLS. */
+static void classify(struct tls_conn *c)
+{
+	const uint8_t *d;
+	uint8_t n;
+
+	for (int side = 0; side < 2 && !c->client_known; side++) {
+		if (hello_start(c->data[side], c->have[side], TLS_CLIENT_HELLO)) {
+			c->client = (uint8_t)side;
+			c->client_known = true;
+		} else if (hello_start(c->data[side], c->have[side], TLS_SERVER_HELLO)) {
+			c->client = (uint8_t)!side;
+			c->client_known = true;
+		} else if (c->have[side] >= 6) {
+			/* No SYN seen, and this side starts no handshake. */
+			c->state = TLSCONN_NOT_TLS;
+			return;
+		}
+	}
+	if (!c->client_known)
+		return;
+	d = c->data[c->client];
+	n = c->have[c->client];
+	if ((n >= 1 && d[0] != TLS_HANDSHAKE) || (n >= 2 && d[1] != 3) ||
+	    (n >= 6 && d[5] != TLS_CLIENT_HELLO) || (n >= 10 && d[9] != 3)) {
+		c->state = TLSCONN_NOT_TLS;
+		return;
+	}
+	if (n >= 6)
+		c->state = TLSCONN_TLS;
+	/* The random must be in the first record: a ClientHello fragmented across records is not
+	 * read (its next record header would be taken for handshake bytes). */
+	if (n >= CLIENT_HELLO_NEED && be16(d + 3) >= CLIENT_HELLO_NEED - 5)
+		c->state = TLSCONN_HELLO;
+}
+
+/* Keep what s carries of the first TLSCONN_KEEP bytes of side's stream. */
+static void take_data(struct tls_conn *c, int side, const struct segment *s)
+{
+	uint32_t seq = s->seq + ((s->flags & TCP_SYN) ? 1 : 0); /* of the first data byte */
+	uint32_t rel, skip, n;
+
+	if (!c->have_isn[side]) {
+		/* No SYN seen: the stream is taken to start here. */
+		c->isn[side] = seq - 1;
+		c->have_isn[side] = true;
+	}
+	rel = seq - (c->isn[side] + 1);
+	if (rel > c->have[side]) /* after a gap, or before the start of the stream */
+		return;
+	skip = c->have[side] - rel;
+	if (skip >= s->len)
+		return;
+	n = s->len - skip;
+	if (n > (uint32_t)(TLSCONN_KEEP - c->have[side]))
+		n = (uint32_t)(TLSCONN_KEEP - c->have[side]);
+	memcpy(c->data[side] + c->have[side], s->data + skip, n);
+	c->have[side] = (uint8_t)(c->have[side] + n);
+	classify(c);
+}
+
+/* A new connection whose first packet (number index) went from k's src to its dst. */
+static struct tls_conn *add_conn(struct tlsconn *t, const struct tuple_key *k, uint64_t index)
+{
+	struct tls_conn *c;
+
+	if (t->n >= UINT32_MAX - 1 ||
+	    array_reserve(&t->conns, &t->cap, t->n + 1, sizeof(*t->conns), 64))
+		return NULL;
+	c = &t->conns[t->n++];
+	memset(c, 0, sizeof(*c));
+	c->first_packet = index;
+	c->family = k->family;
+	memcpy(c->addr[0], k->src, 16);
+	memcpy(c->addr[1], k->dst, 16);
+	c->port[0] = k->sport;
+	c->port[1] = k->dport;
+	return c;
+}
+
+int tlsconn_packet(struct tlsconn *t, uint16_t linktype, const uint8_t *frame, uint32_t caplen,
+		   uint64_t index)
+{
+	struct tuple_key k = { .t = t };
+	struct tls_conn *c = NULL;
+	struct segment s;
+	uint32_t *slot;
+	uint64_t hash;
+	int side;
+
+	if (!parse_frame(linktype, frame, caplen, &s))
+		return 0;
+	k.family = s.family;
+	memcpy(k.src, s.src, s.addr_len);
+	memcpy(k.dst, s.dst, s.addr_len);
+	k.sport = s.sport;
+	k.dport = s.dport;
+	hash = tuple_hash(k.family, k.src, k.sport, k.dst, k.dport);
+	slot = table_find_slot(&t->index, hash, conn_match, &k);
+	if (slot) {
+		c = &t->conns[*slot - 1];
+		side = side_of(c, &k);
+		/* A SYN that is not a retransmission of the one seen: the 4-tuple is reused. */
+		if ((s.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
+		    !(c->syn[side] && c->isn[side] == s.seq))
+			c = NULL;
+	}
+	if (!c) {
+		c = add_conn(t, &k, index);
+		if (!c)
+			return -ENOMEM;
+		if (slot)
+			*slot = (uint32_t)t->n; /* index + 1 */
+		else if (table_add(&t->index, hash, (uint32_t)(t->n - 1), conn_rehash, t))
+			return -ENOMEM;
+	}
+	side = side_of(c, &k);
+	if ((s.flags & TCP_SYN) && !c->syn[side]) {
+		if (c->have_isn[side] && c->isn[side] != s.seq)
+			c->have[side] = 0; /* the guess from a data segment was wrong */
+		c->isn[side] = s.seq;
+		c->have_isn[side] = c->syn[side] = true;
+		if (!c->client_known) {
+			c->client = (uint8_t)((s.flags & TCP_ACK) ? !side : side);
+			c->client_known = true;
+		}
+	}
+	if (s.len && c->state != TLSCONN_NOT_TLS && c->have[side] < TLSCONN_KEEP)
+		take_data(c, side, &s);
+	return 0;
+}
+
+const uint8_t *tlsconn_client_random(const struct tls_conn *c)
+{
+	return c->state == TLSCONN_HELLO ? c->data[c->client] + HELLO_RANDOM : NULL;
+}
+
+uint16_t tlsconn_version(const struct tls_conn *c)
+{
+	const uint8_t *d = c->data[!c->client];
+	uint8_t n = c->have[!c->client], sid;
+
+	if (!c->client_known || !hello_start(d, n, TLS_SERVER_HELLO) || n < HELLO_RANDOM + 33)
+		return 0;
+	sid = d[HELLO_RANDOM + 32];
+	if (sid > 32 || n < HELLO_RANDOM + 33 + sid + 2)
+		return 0;
+	if (d[HELLO_RANDOM + 33 + sid] == 0x13) /* TLS_AES_128_GCM_SHA256 and the others of 1.3 */
+		return 0x0304;
+	return be16(d + 9);
+}
+
+static void format_endpoint(char *buf, size_t size, uint8_t family, const uint8_t *addr,
+			    uint16_t port)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, a, sizeof(a));
+	snprintf(buf, size, family == 4 ? "%s:%u" : "[%s]:%u", a, port);
+}
+
+void tlsconn_format(const struct tls_conn *c, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN + 8], b[INET6_ADDRSTRLEN + 8];
+	int client = c->client_known ? c->client : 0;
+
+	format_endpoint(a, sizeof(a), c->family, c->addr[client], c->port[client]);
+	format_endpoint(b, sizeof(b), c->family, c->addr[!client], c->port[!client]);
+	snprintf(buf, size, "%s -> %s", a, b);
+}
+
+void tlsconn_free(struct tlsconn *t)
+{
+	free(t->conns);
+	table_free(&t->index);
+	memset(t, 0, sizeof(*t));
+}
