@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The TC programs of capture.bpf.c, run by the kernel on crafted packets with BPF_PROG_TEST_RUN:
+ * the PACKET record each writes into the ring buffer, snapshot length, the GSO flag, and the loss
+ * counters when the ring is full. Needs root (CAP_BPF, CAP_NET_ADMIN).
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../bpf/events.h"
+#include "capture.skel.h"
+#include "check.h"
+
+#define TC_ACT_UNSPEC (-1)
+#define PKT_LEN 142 /* Ethernet + IPv4 + UDP + 100 bytes */
+
+struct loaded {
+	struct capture_bpf *skel;
+	struct ring_buffer *rb;
+	uint8_t rec[sizeof(struct tr_packet) + PKT_LEN];
+	size_t rec_len;
+	unsigned records;
+};
+
+static uint8_t pkt[PKT_LEN];
+
+static void make_packet(void)
+{
+	static const uint8_t hdr[] = {
+		0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00,		/* Ethernet, IPv4 */
+		0x45, 0, 0, 128, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, /* IPv4, UDP */
+		0x30, 0x39, 0x01, 0xbb, 0, 108, 0, 0,				/* UDP 12345 -> 443 */
+	};
+
+	memcpy(pkt, hdr, sizeof(hdr));
+	for (size_t i = sizeof(hdr); i < sizeof(pkt); i++)
+		pkt[i] = (uint8_t)(i * 7);
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct loaded *l = ctx;
+
+	l->records++;
+	l->rec_len = size;
+	if (size <= sizeof(l->rec))
+		memcpy(l->rec, data, size);
+	return 0;
+}
+
+static uint64_t boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Load the object as tlsrec does, with a ring of ring_bytes and the given snapshot length. */
+static bool load(struct loaded *l, uint32_t snaplen, uint32_t ring_bytes)
+{
+	int ncpus = libbpf_num_possible_cpus();
+
+	memset(l, 0, sizeof(*l));
+	l->skel = capture_bpf__open();
+	if (!CHECK(l->skel))
+		return false;
+	l->skel->rodata->snaplen = snaplen;
+	l->skel->rodata->wakeup_bytes = ring_bytes / 4;
+	if (!CHECK_EQ_INT(bpf_map__set_max_entries(l->skel->maps.events, ring_bytes), 0) ||
+	    !CHECK_EQ_INT(bpf_map__set_value_size(l->skel->maps.scratch,
+						  sizeof(struct tr_packet) + snaplen), 0) ||
+	    !CHECK_EQ_INT(bpf_map__set_max_entries(l->skel->maps.scratch, (uint32_t)ncpus), 0) ||
+	    !CHECK_EQ_INT(bpf_map__set_max_entries(l->skel->maps.losses, 4), 0) ||
+	    !CHECK_EQ_INT(capture_bpf__load(l->skel), 0))
+		return false;
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), on_record, l, NULL);
+	return CHECK(l->rb);
+}
+
+static void unload(struct loaded *l)
+{
+	ring_buffer__free(l->rb);
+	capture_bpf__destroy(l->skel);
+}
+
+/* Run prog on the packet `repeat` times; returns the program's verdict. */
+static int run(struct bpf_program *prog, unsigned repeat, uint32_t gso_size)
+{
+	struct __sk_buff ctx = { .gso_size = gso_size };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = sizeof(pkt),
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = (int)repeat);
+
+	if (!CHECK_EQ_INT(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0))
+		return 0;
+	return (int)opts.retval;
+}
+
+static void check_record(const struct loaded *l, uint8_t dir, uint32_t cap, uint64_t before,
+			 uint8_t flags)
+{
+	struct tr_packet p;
+
+	if (!CHECK_EQ_U64(l->rec_len, sizeof(p) + cap))
+		return;
+	memcpy(&p, l->rec, sizeof(p));
+	CHECK_EQ_U64(p.hdr.type, TR_REC_PACKET);
+	CHECK_EQ_U64(p.hdr.flags, 0);
+	CHECK_EQ_U64(p.hdr.len, sizeof(p) + cap);
+	CHECK(p.hdr.ts >= before && p.hdr.ts <= boot_ns());
+	CHECK(p.sock_cookie != 0); /* BPF_PROG_TEST_RUN gives its packets a socket */
+	CHECK_EQ_U64(p.ifindex, 1);    /* BPF_PROG_TEST_RUN runs on lo */
+	CHECK_EQ_U64(p.orig_len, PKT_LEN);
+	CHECK_EQ_U64(p.cap_len, cap);
+	CHECK_EQ_U64(p.protocol, htons(0x0800));
+	CHECK_EQ_U64(p.dir, dir);
+	CHECK_EQ_U64(p.flags, flags);
+	CHECK_EQ_U64(p.vlan_tci, 0);
+	CHECK_EQ_U64(p.vlan_proto, 0);
+	CHECK_EQ_U64(p.pad, 0);
+	CHECK_MEM(l->rec + sizeof(p), pkt, cap);
+}
+
+static void test_record(void)
+{
+	struct loaded l;
+	uint64_t before;
+
+	if (!load(&l, 262144, 1 << 16))
+		goto out;
+	before = boot_ns();
+	check_ctx("ingress");
+	CHECK_EQ_INT(run(l.skel->progs.tlsrec_ingress, 1, 0), TC_ACT_UNSPEC);
+	CHECK_EQ_INT(ring_buffer__consume(l.rb), 1);
+	check_record(&l, TR_DIR_INGRESS, PKT_LEN, before, 0);
+	check_ctx("egress, GSO");
+	CHECK_EQ_INT(run(l.skel->progs.tlsrec_egress, 1, 1400), TC_ACT_UNSPEC);
+	CHECK_EQ_INT(ring_buffer__consume(l.rb), 1);
+	check_record(&l, TR_DIR_EGRESS, PKT_LEN, before, TR_PKT_GSO);
+	check_ctx("%s", "");
+out:
+	unload(&l);
+}
+
+static void test_snaplen(void)
+{
+	struct loaded l;
+	uint64_t before;
+
+	if (!load(&l, 64, 1 << 16))
+		goto out;
+	before = boot_ns();
+	CHECK_EQ_INT(run(l.skel->progs.tlsrec_ingress, 1, 0), TC_ACT_UNSPEC);
+	CHECK_EQ_INT(ring_buffer__consume(l.rb), 1);
+	check_record(&l, TR_DIR_INGRESS, 64, before, 0);
+out:
+	unload(&l);
+}
+
+/* With nobody reading, a small ring fills: every packet is either in the ring or counted lost. */
+static void test_losses(void)
+{
+	const unsigned runs = 500;
+	int ncpus = libbpf_num_possible_cpus();
+	struct tr_loss_key key = { .ifindex = 1, .dir = TR_DIR_EGRESS, .where = TR_LOSS_RINGBUF,
+				   .what = TR_LOSS_PACKETS };
+	uint64_t lost = 0, values[ncpus];
+	struct loaded l;
+
+	if (!load(&l, 64, 8192))
+		goto out;
+	CHECK_EQ_INT(run(l.skel->progs.tlsrec_egress, runs, 0), TC_ACT_UNSPEC);
+	CHECK_EQ_INT(bpf_map_lookup_elem(bpf_map__fd(l.skel->maps.losses), &key, values), 0);
+	for (int i = 0; i < ncpus; i++)
+		lost += values[i];
+	ring_buffer__consume(l.rb);
+	CHECK(l.records > 0 && lost > 0);
+	CHECK_EQ_U64(l.records + lost, runs);
+	/* Nothing else was counted: one key only. */
+	{
+		struct tr_loss_key next, other = key;
+
+		other.where = TR_LOSS_COPY;
+		CHECK(bpf_map_lookup_elem(bpf_map__fd(l.skel->maps.losses), &other, values) != 0);
+		CHECK_EQ_INT(bpf_map_get_next_key(bpf_map__fd(l.skel->maps.losses), &key, &next),
+			     -ENOENT);
+	}
+out:
+	unload(&l);
+}
+
+int main(void)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "FAIL: test_capture_bpf must run as root: it loads BPF programs\n");
+		return 1;
+	}
+	make_packet();
+	CHECK_RUN(test_record);
+	CHECK_RUN(test_snaplen);
+	CHECK_RUN(test_losses);
+	return check_exit();
+}

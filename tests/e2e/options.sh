@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Bad options, wrong files and missing privileges: one clear line on stderr, the documented exit
+# status, no crash and no file created where none should be.
+. "$(dirname "$0")/lib.sh"
+e2e_init
+need setpriv lz4
+
+d=$E2E_DIR
+make_netns opt
+ns=$NETNS
+
+# expect STATUS PATTERN CMD...: CMD exits with STATUS and prints exactly one line on stderr,
+# which matches PATTERN.
+expect() {
+	local want=$1 pattern=$2 rc=0
+	shift 2
+	"$@" >"$d/out" 2>"$d/err" </dev/null || rc=$?
+	[ "$rc" = "$want" ] || fail "'$*' exited with $rc, not $want: $(cat "$d/err")"
+	[ "$(wc -l <"$d/err")" = 1 ] || fail "'$*' printed $(wc -l <"$d/err") lines: $(cat "$d/err")"
+	grep -q -- "$pattern" "$d/err" || fail "'$*' said '$(cat "$d/err")', not '$pattern'"
+}
+
+in_ns() {
+	ip netns exec "$ns" "$@"
+}
+
+expect 2 "^tlsrec: no journal to write: give -w FILE" in_ns "$TLSREC"
+expect 2 "^tlsrec: nosuch0: no such interface" in_ns "$TLSREC" -i nosuch0 -w "$d/j"
+expect 2 "^tlsrec: invalid snapshot length '300000': must be between 0 and 262144" in_ns "$TLSREC" -s 300000 -w "$d/j"
+expect 2 "^tlsrec: invalid snapshot length 'abc': not a number" in_ns "$TLSREC" -s abc -w "$d/j"
+expect 2 "^tlsrec: invalid packet count '0'" in_ns "$TLSREC" -c 0 -w "$d/j"
+expect 2 "^tlsrec: invalid buffer size '1'" in_ns "$TLSREC" -B 1 -w "$d/j"
+expect 2 "^tlsrec: -W needs -C" in_ns "$TLSREC" -W 3 -w "$d/j"
+expect 2 "^tlsrec: invalid direction 'sideways'" in_ns "$TLSREC" -Q sideways -w "$d/j"
+expect 2 "^tlsrec: invalid flush interval '0'" in_ns "$TLSREC" --flush-interval 0 -w "$d/j"
+expect 2 "^tlsrec: unknown option '--bogus'" in_ns "$TLSREC" --bogus -w "$d/j"
+expect 2 "^tlsrec: unknown option '-z'" in_ns "$TLSREC" -z -w "$d/j"
+expect 2 "^tlsrec: option '-w' needs an argument" in_ns "$TLSREC" -w
+expect 2 "^tlsrec: unexpected argument 'tcp'" in_ns "$TLSREC" -w "$d/j" tcp port 443
+expect 2 "^tlsrec: cannot create $d/no/such/dir/j.lz4: No such file or directory" \
+	in_ns "$TLSREC" -w "$d/no/such/dir/j.lz4"
+expect 2 "^tlsrec: cannot create $d: Is a directory" in_ns "$TLSREC" -w "$d"
+[ ! -e "$d/j" ] || fail "a usage error created the journal"
+# A usage error must not leave a filter behind either.
+no_tc_leftovers "$ns" lo
+
+# Without CAP_BPF and CAP_NET_ADMIN: one error, exit 1, and no journal created.
+expect 1 "^tlsrec: need root" in_ns setpriv --reuid=65534 --regid=65534 --clear-groups \
+	--inh-caps=-all --bounding-set=-all "$TLSREC" -i lo -w /tmp/tlsrec-should-not-exist-$$
+[ ! -e /tmp/tlsrec-should-not-exist-$$ ] || fail "an unprivileged run created its journal"
+
+# -D lists lo, and needs no privileges.
+in_ns setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$TLSREC" -D |
+	grep -q "^1\.lo \[Up, Loopback\] Ethernet$" || fail "-D does not list lo"
+
+# --help reads like a man page, and every option it lists is in the man page.
+for prog in tlsrec tlsasm; do
+	bin=$TLSREC
+	man=$(dirname "$0")/../../docs/tlsrec.8
+	if [ $prog = tlsasm ]; then
+		bin=$TLSASM
+		man=$(dirname "$0")/../../docs/tlsasm.1
+	fi
+	"$bin" --help >"$d/help" || fail "$prog --help failed"
+	for section in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" EXAMPLES "SEE ALSO"; do
+		grep -q "^$section$" "$d/help" || fail "$prog --help has no $section section"
+	done
+	for opt in $(grep -o -- '--[a-z-]*' "$d/help" | sort -u); do
+		grep -q -- "${opt//-/\\\\-}" "$man" || fail "$prog: $opt is in --help but not in $man"
+	done
+	has "^$prog [0-9]" "$bin" --version || fail "$prog --version"
+done
+
+# tlsasm: usage errors exit 2, unreadable or wrong input exits 1, one line each.
+printf 'not a journal at all, just text\n' >"$d/text"
+: >"$d/empty"
+printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00' >"$d/x.pcap"
+printf 'hello' | lz4 -q >"$d/x.lz4"
+expect 2 "^tlsasm: no journal to read" "$TLSASM" -o "$d/o"
+expect 2 "^tlsasm: no output: give -o FILE" "$TLSASM" "$d/text"
+expect 2 "^tlsasm: unknown option '--frobnicate'" "$TLSASM" --frobnicate "$d/text"
+expect 1 "^tlsasm: $d/missing: No such file or directory" "$TLSASM" "$d/missing" -o "$d/o"
+expect 1 "^tlsasm: $d/text: not a tlsrec journal" "$TLSASM" "$d/text" -o "$d/o"
+expect 1 "^tlsasm: $d/x.pcap: a pcap file, not a tlsrec journal" "$TLSASM" "$d/x.pcap" -o "$d/o"
+expect 1 "^tlsasm: $d/x.lz4: an LZ4 file, but not a tlsrec journal" "$TLSASM" "$d/x.lz4" -o "$d/o"
+expect 1 "^tlsasm: $d: a directory, not a tlsrec journal" "$TLSASM" "$d" -o "$d/o"
+[ ! -e "$d/o" ] || fail "tlsasm created its output although the input was bad"
+expect 2 "^tlsasm: $d/text: refusing to write over an input journal" "$TLSASM" "$d/text" -o "$d/text"
+
+# An empty file is a journal cut before its first chunk (a crash right after rotation): damage,
+# exit status 3, and the other journals are still read.
+rc=0
+"$TLSASM" "$d/empty" -o "$d/o" 2>"$d/err" || rc=$?
+[ "$rc" = 3 ] || fail "an empty journal gave status $rc, not 3: $(cat "$d/err")"
+grep -q "^tlsasm: $d/empty: damaged region at offset 0 (0 bytes): empty file" "$d/err" ||
+	fail "an empty journal: $(cat "$d/err")"
+note ok

@@ -1,0 +1,612 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * TCP connections and ClientHellos from packets (assemble/tlsconn.c), built here byte by byte:
+ * Ethernet with and without 802.1Q/802.1ad tags, raw IP, IPv4 and IPv6 (with extension headers);
+ * a ClientHello in one segment, split across segments, retransmitted, out of order, cut by the
+ * snapshot length, or in the SYN (TCP Fast Open); a 4-tuple reused by a new connection; a capture
+ * that starts after the SYN; connections that are not TLS; Ethernet padding that looks like TLS;
+ * then random frames, which must not crash anything.
+ */
+#include <arpa/inet.h>
+
+#include "check.h"
+#include "tlsconn.h"
+#include "util.h"
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+
+enum link {
+	ETH,      /* Ethernet, no tag in the data (as when the driver took the tag out) */
+	ETH_VLAN, /* 802.1Q tag in the data */
+	ETH_QINQ, /* 802.1ad outer and 802.1Q inner tags */
+	RAW,      /* LINKTYPE_RAW */
+};
+
+/* The tracker under test, and the number of the next packet given to it. */
+static struct tlsconn T;
+static uint64_t next_index;
+
+static void reset(void)
+{
+	tlsconn_free(&T);
+	next_index = 0;
+}
+
+/* One TCP connection being played: the client is side 0. */
+struct play {
+	enum link link;
+	int family;
+	uint8_t addr[2][16];
+	uint16_t port[2];
+	uint32_t next[2]; /* sequence number of each side's next byte */
+	uint32_t cut;     /* captured length limit, 0 for none */
+	bool ext_headers; /* IPv6: hop-by-hop and destination options before TCP */
+};
+
+static void play_init(struct play *p, int family, enum link link, uint16_t cport)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = family;
+	p->link = link;
+	if (family == 4) {
+		inet_pton(AF_INET, "10.0.0.1", p->addr[0]);
+		inet_pton(AF_INET, "10.0.0.2", p->addr[1]);
+	} else {
+		inet_pton(AF_INET6, "2001:db8::1", p->addr[0]);
+		inet_pton(AF_INET6, "2001:db8::2", p->addr[1]);
+	}
+	p->port[0] = cport;
+	p->port[1] = 443;
+	p->next[0] = 0x10000000u + cport;
+	p->next[1] = 0xfffffff0u; /* the server's sequence numbers wrap */
+}
+
+static uint8_t *put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return p + 2;
+}
+
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	return put16(p + 2, (uint16_t)v);
+}
+
+/* Give the tracker n bytes of frame, copied to a buffer of exactly that size: ASan sees any read
+ * past the captured bytes. */
+static void feed(uint16_t linktype, const uint8_t *frame, size_t n)
+{
+	uint8_t *copy = malloc(n ? n : 1);
+
+	if (!CHECK(copy != NULL))
+		return;
+	memcpy(copy, frame, n);
+	CHECK_EQ_INT(tlsconn_packet(&T, linktype, copy, (uint32_t)n, next_index++), 0);
+	free(copy);
+}
+
+/*
+ * Build the frame of a segment from side with seq and flags carrying len bytes of data, and feed
+ * it to the tracker as the next packet. Ethernet frames are padded to 60 bytes with bytes that
+ * look like a TLS handshake, which must not be taken for data.
+ */
+static void send_seg(struct play *p, int side, uint32_t seq, uint8_t flags, const uint8_t *data,
+		     size_t len)
+{
+	static uint8_t f[4096];
+	uint8_t *q = f, *ip, *tcp;
+	size_t ext = p->family == 6 && p->ext_headers ? 16 : 0;
+	size_t iplen = (p->family == 4 ? 20 : 40) + ext + 20 + len, n;
+	uint16_t linktype = p->link == RAW ? LINKTYPE_RAW : LINKTYPE_ETHERNET;
+
+	if (!CHECK(len < 3000))
+		return;
+	if (p->link != RAW) {
+		memcpy(q, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
+		q += 12;
+		if (p->link == ETH_QINQ) {
+			q = put16(q, 0x88a8);
+			q = put16(q, 100);
+		}
+		if (p->link == ETH_VLAN || p->link == ETH_QINQ) {
+			q = put16(q, 0x8100);
+			q = put16(q, 7);
+		}
+		q = put16(q, p->family == 4 ? 0x0800 : 0x86dd);
+	}
+	ip = q;
+	if (p->family == 4) {
+		ip[0] = 0x45;
+		ip[1] = 0;
+		put16(ip + 2, (uint16_t)iplen);
+		put16(ip + 4, 1);
+		put16(ip + 6, 0x4000); /* DF */
+		ip[8] = 64;
+		ip[9] = IPPROTO_TCP;
+		put16(ip + 10, 0);
+		memcpy(ip + 12, p->addr[side], 4);
+		memcpy(ip + 16, p->addr[!side], 4);
+		tcp = ip + 20;
+	} else {
+		put32(ip, 0x60000000);
+		put16(ip + 4, (uint16_t)(iplen - 40));
+		ip[6] = ext ? IPPROTO_HOPOPTS : IPPROTO_TCP;
+		ip[7] = 64;
+		memcpy(ip + 8, p->addr[side], 16);
+		memcpy(ip + 24, p->addr[!side], 16);
+		tcp = ip + 40;
+		if (ext) {
+			/* Hop-by-hop options (8 bytes, PadN), then destination options. */
+			memcpy(tcp, "\x3c\x00\x01\x04\x00\x00\x00\x00", 8);
+			memcpy(tcp + 8, "\x06\x00\x01\x04\x00\x00\x00\x00", 8);
+			tcp += 16;
+		}
+	}
+	put16(tcp, p->port[side]);
+	put16(tcp + 2, p->port[!side]);
+	put32(tcp + 4, seq);
+	put32(tcp + 8, (flags & TCP_ACK) ? p->next[!side] : 0);
+	tcp[12] = 5 << 4;
+	tcp[13] = flags;
+	put16(tcp + 14, 65535);
+	put32(tcp + 16, 0);
+	if (len)
+		memcpy(tcp + 20, data, len);
+	n = (size_t)(tcp + 20 + len - f);
+	if (p->link != RAW && n < 60) {
+		memset(f + n, 0x16, 60 - n);
+		f[n + 1 < 60 ? n + 1 : n] = 0x03;
+		n = 60;
+	}
+	if (p->cut && n > p->cut)
+		n = p->cut;
+	feed(linktype, f, n);
+}
+
+/* The next segment of side's stream (advancing it). */
+static void send_data(struct play *p, int side, const uint8_t *data, size_t len)
+{
+	send_seg(p, side, p->next[side], TCP_ACK | TCP_PSH, data, len);
+	p->next[side] += (uint32_t)len;
+}
+
+static void handshake(struct play *p)
+{
+	send_seg(p, 0, p->next[0]++, TCP_SYN, NULL, 0);
+	send_seg(p, 1, p->next[1]++, TCP_SYN | TCP_ACK, NULL, 0);
+	send_seg(p, 0, p->next[0], TCP_ACK, NULL, 0);
+}
+
+/* A TLS record holding a ClientHello (or ServerHello) with this random; its length. */
+static size_t hello(uint8_t *out, int type, const uint8_t random[32], uint16_t cipher)
+{
+	uint8_t *q = out;
+	size_t body;
+
+	*q++ = 0x16;
+	q = put16(q, type == 1 ? 0x0301 : 0x0303);
+	q += 2; /* record length, below */
+	*q++ = (uint8_t)type;
+	q += 3; /* handshake length, below */
+	q = put16(q, 0x0303);
+	memcpy(q, random, 32);
+	q += 32;
+	*q++ = 32; /* session id */
+	memset(q, 0x5e, 32);
+	q += 32;
+	if (type == 1) {
+		q = put16(q, 2);
+		q = put16(q, cipher);
+		*q++ = 1; /* compression methods */
+		*q++ = 0;
+		q = put16(q, 8); /* extensions: supported_versions (TLS 1.3) */
+		q = put16(q, 43);
+		q = put16(q, 3);
+		*q++ = 2;
+		q = put16(q, 0x0304);
+	} else {
+		q = put16(q, cipher);
+		*q++ = 0;
+		q = put16(q, 0);
+	}
+	body = (size_t)(q - out) - 9;
+	put16(out + 3, (uint16_t)(body + 4));
+	out[6] = 0;
+	put16(out + 7, (uint16_t)body);
+	return (size_t)(q - out);
+}
+
+static void random_of(uint8_t r[32], uint8_t seed)
+{
+	for (int i = 0; i < 32; i++)
+		r[i] = (uint8_t)(seed * 31 + i * 7);
+}
+
+/* The connection whose first packet is number first. */
+static const struct tls_conn *conn_at(uint64_t first)
+{
+	for (size_t i = 0; i < T.n; i++)
+		if (T.conns[i].first_packet == first)
+			return &T.conns[i];
+	check_failed(__FILE__, __LINE__, "no connection starts at packet %" PRIu64, first);
+	return NULL;
+}
+
+/* c read the ClientHello with random cr, names its ends as want, chose version. */
+static void check_conn(const struct tls_conn *c, const uint8_t cr[32], const char *want,
+		       uint16_t version)
+{
+	const uint8_t *got;
+	char addrs[128];
+
+	if (!c)
+		return;
+	got = tlsconn_client_random(c);
+	if (CHECK_MSG(got != NULL, "no client random, state %u", c->state))
+		CHECK_MEM(got, cr, 32);
+	CHECK_EQ_U64(c->state, TLSCONN_HELLO);
+	tlsconn_format(c, addrs, sizeof(addrs));
+	CHECK_MSG(!strcmp(addrs, want), "\"%s\", want \"%s\"", addrs, want);
+	CHECK_EQ_U64(tlsconn_version(c), version);
+}
+
+/* A whole TLS 1.3 exchange in p: handshake, ClientHello, ServerHello, some data, FIN. */
+static void exchange(struct play *p, uint8_t seed, uint16_t cipher)
+{
+	uint8_t rec[256], r[32];
+	size_t n;
+
+	handshake(p);
+	random_of(r, seed);
+	n = hello(rec, 1, r, cipher);
+	send_data(p, 0, rec, n);
+	send_seg(p, 1, p->next[1], TCP_ACK, NULL, 0);
+	random_of(r, (uint8_t)(seed + 100));
+	n = hello(rec, 2, r, cipher);
+	send_data(p, 1, rec, n);
+	send_data(p, 1, (const uint8_t *)"\x17\x03\x03\x00\x05hello", 10);
+	send_data(p, 0, (const uint8_t *)"\x17\x03\x03\x00\x05world", 10);
+	send_seg(p, 0, p->next[0]++, TCP_FIN | TCP_ACK, NULL, 0);
+	send_seg(p, 1, p->next[1]++, TCP_FIN | TCP_ACK, NULL, 0);
+}
+
+static void check_one(const char *addrs, uint8_t seed, uint16_t version)
+{
+	uint8_t r[32];
+
+	random_of(r, seed);
+	if (CHECK_EQ_U64(T.n, 1))
+		check_conn(conn_at(0), r, addrs, version);
+	reset();
+}
+
+/* IPv4 and IPv6, every link layer, TLS 1.3 and TLS 1.2. */
+static void test_links(void)
+{
+	static const char *const names[] = { "Ethernet", "802.1Q", "802.1ad", "raw IP" };
+	struct play p;
+
+	for (int l = ETH; l <= RAW; l++) {
+		check_ctx("IPv4, %s", names[l]);
+		play_init(&p, 4, (enum link)l, 52344);
+		exchange(&p, 1, 0x1301);
+		check_one("10.0.0.1:52344 -> 10.0.0.2:443", 1, 0x0304);
+		check_ctx("IPv6, %s", names[l]);
+		play_init(&p, 6, (enum link)l, 52345);
+		exchange(&p, 2, 0x1302);
+		check_one("[2001:db8::1]:52345 -> [2001:db8::2]:443", 2, 0x0304);
+	}
+	check_ctx("IPv6 with extension headers");
+	play_init(&p, 6, ETH, 40000);
+	p.ext_headers = true;
+	exchange(&p, 3, 0x1301);
+	check_one("[2001:db8::1]:40000 -> [2001:db8::2]:443", 3, 0x0304);
+	check_ctx("TLS 1.2");
+	play_init(&p, 4, ETH, 40001);
+	exchange(&p, 4, 0xc02f);
+	check_one("10.0.0.1:40001 -> 10.0.0.2:443", 4, 0x0303);
+	check_ctx("%s", "");
+}
+
+/* The ClientHello in pieces: 1, 2, 10 and the rest; and with a retransmitted middle piece. */
+static void test_split_hello(void)
+{
+	static const size_t cuts[][3] = { { 1, 2, 10 }, { 5, 6, 40 }, { 42, 1, 1 } };
+	uint8_t rec[256], r[32];
+	char want[64];
+	struct play p;
+	size_t n;
+
+	for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
+		size_t off = 0;
+
+		check_ctx("pieces of %zu, %zu, %zu and the rest", cuts[c][0], cuts[c][1],
+			  cuts[c][2]);
+		play_init(&p, 4, ETH, (uint16_t)(50000 + c));
+		handshake(&p);
+		random_of(r, (uint8_t)(10 + c));
+		n = hello(rec, 1, r, 0x1301);
+		for (int k = 0; k < 3; k++) {
+			send_data(&p, 0, rec + off, cuts[c][k]);
+			if (k == 1) /* the second piece again */
+				send_seg(&p, 0, p.next[0] - (uint32_t)cuts[c][k], TCP_ACK,
+					 rec + off, cuts[c][k]);
+			off += cuts[c][k];
+		}
+		send_data(&p, 0, rec + off, n - off);
+		snprintf(want, sizeof(want), "10.0.0.1:%u -> 10.0.0.2:443", p.port[0]);
+		if (CHECK_EQ_U64(T.n, 1))
+			check_conn(conn_at(0), r, want, 0);
+		reset();
+	}
+	check_ctx("%s", "");
+}
+
+/*
+ * Retransmissions: the SYN twice, the ClientHello's first segment twice, a retransmission that
+ * covers more than the first one did; and a second segment that arrives before the first (it is
+ * dropped, then arrives again).
+ */
+static void test_retransmission(void)
+{
+	uint8_t rec[256], r[32];
+	uint32_t start;
+	struct play p;
+	size_t n;
+
+	check_ctx("retransmissions");
+	play_init(&p, 4, ETH, 50000);
+	send_seg(&p, 0, p.next[0], TCP_SYN, NULL, 0);
+	send_seg(&p, 0, p.next[0]++, TCP_SYN, NULL, 0);
+	send_seg(&p, 1, p.next[1]++, TCP_SYN | TCP_ACK, NULL, 0);
+	send_seg(&p, 0, p.next[0], TCP_ACK, NULL, 0);
+	random_of(r, 20);
+	n = hello(rec, 1, r, 0x1301);
+	start = p.next[0];
+	send_seg(&p, 0, start, TCP_ACK, rec, 20);
+	send_seg(&p, 0, start, TCP_ACK, rec, 20);
+	send_seg(&p, 0, start, TCP_ACK, rec, 30);
+	send_seg(&p, 0, start + 30, TCP_ACK, rec + 30, n - 30);
+	if (CHECK_EQ_U64(T.n, 1))
+		check_conn(conn_at(0), r, "10.0.0.1:50000 -> 10.0.0.2:443", 0);
+	reset();
+
+	check_ctx("out of order");
+	play_init(&p, 4, ETH, 50000);
+	handshake(&p);
+	start = p.next[0];
+	send_seg(&p, 0, start + 20, TCP_ACK, rec + 20, n - 20);
+	send_seg(&p, 0, start, TCP_ACK, rec, 20);
+	CHECK(T.n == 1 && !tlsconn_client_random(&T.conns[0]));
+	send_seg(&p, 0, start + 20, TCP_ACK, rec + 20, n - 20);
+	if (CHECK_EQ_U64(T.n, 1))
+		check_conn(conn_at(0), r, "10.0.0.1:50000 -> 10.0.0.2:443", 0);
+	reset();
+	check_ctx("%s", "");
+}
+
+/* A 4-tuple used again after the first connection closed: a second connection from its SYN. */
+static void test_port_reuse(void)
+{
+	uint8_t r1[32], r2[32];
+	uint64_t second;
+	uint32_t isn;
+	struct play p;
+
+	play_init(&p, 4, ETH, 50500);
+	exchange(&p, 30, 0x1301);
+	second = next_index;
+	p.next[0] += 100000; /* a new ISN */
+	p.next[1] += 5000;
+	isn = p.next[0];
+	exchange(&p, 31, 0x1303);
+	/* A retransmitted SYN of the second connection starts nothing new. */
+	send_seg(&p, 0, isn, TCP_SYN, NULL, 0);
+	random_of(r1, 30);
+	random_of(r2, 31);
+	if (CHECK_EQ_U64(T.n, 2)) {
+		check_conn(conn_at(0), r1, "10.0.0.1:50500 -> 10.0.0.2:443", 0x0304);
+		check_conn(conn_at(second), r2, "10.0.0.1:50500 -> 10.0.0.2:443", 0x0304);
+	}
+	reset();
+}
+
+/* A capture that starts after the SYN: the client is the side that sends a ClientHello. */
+static void test_no_syn(void)
+{
+	uint8_t rec[256], r[32];
+	struct play p;
+	size_t n;
+
+	check_ctx("the server's ACK first");
+	play_init(&p, 6, ETH, 50600);
+	send_seg(&p, 1, p.next[1], TCP_ACK, NULL, 0);
+	random_of(r, 40);
+	n = hello(rec, 1, r, 0x1301);
+	send_data(&p, 0, rec, n);
+	if (CHECK_EQ_U64(T.n, 1))
+		check_conn(conn_at(0), r, "[2001:db8::1]:50600 -> [2001:db8::2]:443", 0);
+	reset();
+
+	check_ctx("the ClientHello in the SYN (TCP Fast Open)");
+	play_init(&p, 4, ETH, 50601);
+	random_of(r, 41);
+	n = hello(rec, 1, r, 0x1301);
+	send_seg(&p, 0, p.next[0], TCP_SYN, rec, n);
+	if (CHECK_EQ_U64(T.n, 1))
+		check_conn(conn_at(0), r, "10.0.0.1:50601 -> 10.0.0.2:443", 0);
+	reset();
+	check_ctx("%s", "");
+}
+
+/* Connections that are not TLS, or whose client random was not captured. */
+static void test_not_tls(void)
+{
+	const char get[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	uint8_t rec[256], r[32];
+	struct play p;
+	size_t n;
+
+	check_ctx("HTTP");
+	play_init(&p, 4, ETH, 50700);
+	handshake(&p);
+	send_data(&p, 0, (const uint8_t *)get, sizeof(get) - 1);
+	if (CHECK_EQ_U64(T.n, 1))
+		CHECK_EQ_U64(T.conns[0].state, TLSCONN_NOT_TLS);
+	reset();
+
+	check_ctx("a server that speaks first");
+	play_init(&p, 4, ETH, 50701);
+	handshake(&p);
+	send_data(&p, 1, (const uint8_t *)"SSH-2.0-x\r\n", 11);
+	send_data(&p, 0, (const uint8_t *)"SSH-2.0-y\r\n", 11);
+	if (CHECK_EQ_U64(T.n, 1))
+		CHECK_EQ_U64(T.conns[0].state, TLSCONN_NOT_TLS);
+	reset();
+
+	check_ctx("only pure ACKs, padded with bytes that look like TLS");
+	play_init(&p, 4, ETH, 50702);
+	handshake(&p);
+	send_seg(&p, 1, p.next[1], TCP_ACK, NULL, 0);
+	if (CHECK_EQ_U64(T.n, 1))
+		CHECK_EQ_U64(T.conns[0].state, TLSCONN_UNKNOWN);
+	reset();
+
+	check_ctx("a ClientHello cut by the snapshot length");
+	play_init(&p, 4, ETH, 50703);
+	handshake(&p);
+	random_of(r, 50);
+	n = hello(rec, 1, r, 0x1301);
+	p.cut = 14 + 20 + 20 + 30;
+	send_data(&p, 0, rec, n);
+	if (CHECK_EQ_U64(T.n, 1)) {
+		CHECK_EQ_U64(T.conns[0].state, TLSCONN_TLS);
+		CHECK(tlsconn_client_random(&T.conns[0]) == NULL);
+		CHECK_EQ_U64(tlsconn_version(&T.conns[0]), 0);
+	}
+	reset();
+
+	check_ctx("a ClientHello fragmented into records too short for its random");
+	play_init(&p, 4, ETH, 50704);
+	handshake(&p);
+	n = hello(rec, 1, r, 0x1301);
+	put16(rec + 3, 20);
+	send_data(&p, 0, rec, n);
+	if (CHECK_EQ_U64(T.n, 1))
+		CHECK_EQ_U64(T.conns[0].state, TLSCONN_TLS);
+	reset();
+
+	check_ctx("not TCP");
+	{
+		uint8_t f[64] = { 0 };
+
+		memcpy(f + 12, "\x08\x00\x45\x00\x00\x1c", 6);
+		f[14 + 9] = IPPROTO_UDP;
+		feed(LINKTYPE_ETHERNET, f, 60);
+		f[13] = 0x06; /* ARP */
+		feed(LINKTYPE_ETHERNET, f, 60);
+		feed(113, f, 60); /* a link type not read */
+	}
+	CHECK_EQ_U64(T.n, 0);
+	reset();
+	check_ctx("%s", "");
+}
+
+/* Many connections interleaved, many 4-tuples: every one found, with its own client random. */
+static void test_many(void)
+{
+	enum { N = 500 };
+	static struct play p[N];
+	static uint64_t first[N];
+	uint8_t rec[256], r[32];
+
+	for (int i = 0; i < N; i++) {
+		play_init(&p[i], i % 2 ? 6 : 4, ETH, (uint16_t)(1024 + i));
+		p[i].addr[1][3] = (uint8_t)i;
+	}
+	/* Step s of every connection before step s + 1 of any: SYN, SYN-ACK, ACK, ClientHello. */
+	for (int s = 0; s < 4; s++) {
+		for (int i = 0; i < N; i++) {
+			if (s == 0) {
+				first[i] = next_index;
+				send_seg(&p[i], 0, p[i].next[0]++, TCP_SYN, NULL, 0);
+			} else if (s == 1) {
+				send_seg(&p[i], 1, p[i].next[1]++, TCP_SYN | TCP_ACK, NULL, 0);
+			} else if (s == 2) {
+				send_seg(&p[i], 0, p[i].next[0], TCP_ACK, NULL, 0);
+			} else {
+				random_of(r, (uint8_t)i);
+				r[31] = (uint8_t)(i >> 8);
+				send_data(&p[i], 0, rec, hello(rec, 1, r, 0x1301));
+			}
+		}
+	}
+	if (CHECK_EQ_U64(T.n, N)) {
+		for (int i = 0; i < N; i++) {
+			const uint8_t *cr = tlsconn_client_random(&T.conns[i]);
+
+			check_ctx("connection %d", i);
+			random_of(r, (uint8_t)i);
+			r[31] = (uint8_t)(i >> 8);
+			CHECK_EQ_U64(T.conns[i].first_packet, first[i]);
+			if (CHECK(cr != NULL))
+				CHECK_MEM(cr, r, 32);
+		}
+	}
+	check_ctx("%s", "");
+	reset();
+}
+
+/* Random frames, and a real exchange cut at every length: nothing read out of bounds (ASan). */
+static void test_random_frames(void)
+{
+	uint8_t f[256], rec[256], r[32];
+	struct play p;
+	size_t n;
+
+	rnd_seed(0x7C7C);
+	for (int i = 0; i < 20000; i++) {
+		size_t len = (size_t)rnd_range(0, 200);
+		bool v4 = i % 2;
+
+		rnd_bytes(f, len);
+		/* Often an IP header, to get past the first checks. */
+		if (i % 3 == 0 && len > 15) {
+			f[12] = v4 ? 0x08 : 0x86;
+			f[13] = v4 ? 0x00 : 0xdd;
+			f[14] = v4 ? 0x45 : 0x60;
+			f[14 + (v4 ? 9 : 6)] = IPPROTO_TCP;
+		}
+		feed(i % 5 ? LINKTYPE_ETHERNET : LINKTYPE_RAW, f, len);
+	}
+	reset();
+	play_init(&p, 6, ETH_QINQ, 4433);
+	p.ext_headers = true;
+	random_of(r, 60);
+	n = hello(rec, 1, r, 0x1301);
+	for (uint32_t cut = 1; cut < 200; cut++) {
+		p.cut = cut;
+		p.next[0] += 1000;
+		handshake(&p);
+		send_data(&p, 0, rec, n);
+	}
+	reset();
+}
+
+int main(void)
+{
+	CHECK_RUN(test_links);
+	CHECK_RUN(test_split_hello);
+	CHECK_RUN(test_retransmission);
+	CHECK_RUN(test_port_reuse);
+	CHECK_RUN(test_no_syn);
+	CHECK_RUN(test_not_tls);
+	CHECK_RUN(test_many);
+	CHECK_RUN(test_random_frames);
+	return check_exit();
+}
