@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Shared by the benchmarks: root and tools checked, a private network namespace with lo up, and
+# the processes started here killed (by PID) and the namespace deleted at exit.
+
+need_root_and() {
+	local t
+	[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
+	for t in "$@"; do
+		command -v "$t" >/dev/null || { echo "bench: $t is missing (bash .ci/deps)" >&2; exit 1; }
+	done
+}
+
+bench_cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	ip netns del "$ns" 2>/dev/null || true
+}
+
+# Sets ns; processes added to pids are killed at exit.
+bench_netns() {
+	ns=tlsrec-bench-$$
+	pids=()
+	trap bench_cleanup EXIT
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+}
+
+# An iperf3 server for one test, in ns.
+iperf_server() {
+	ip netns exec "$ns" iperf3 -s -1 >/dev/null 2>&1 &
+	pids+=($!)
+	until [ -n "$(ip netns exec "$ns" ss -Hltn 'sport = :5201')" ]; do sleep 0.05; done
+}
