@@ -189,12 +189,14 @@ int targets_scan(struct targets *t)
 		if (!d)
 			continue;
 		while (!ret && (e = readdir(d))) {
-			char file[PATH_MAX];
+			char file[PATH_MAX], real[PATH_MAX];
 
 			if (!is_libssl(e->d_name))
 				continue;
+			/* By the name of the file itself, not of a symbolic link such as libssl.so. */
 			snprintf(file, sizeof(file), "%s/%s", system_dirs[i], e->d_name);
-			ret = consider(t, "/", file, 0, false);
+			if (realpath(file, real))
+				ret = consider(t, "/", real, 0, false);
 		}
 		closedir(d);
 	}
