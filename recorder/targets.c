@@ -130,7 +130,8 @@ static int consider(struct targets *t, const char *root, const char *inner, pid_
 	return t->fn(t->ctx, tg);
 }
 
-/* The root pid sees files from: "/" when it is ours (plain paths read better), or /proc/PID/root. */
+/* The root pid sees files from: "/" when it is ours (plain paths read better), or
+ * /proc/PID/root. */
 static void root_of(const struct targets *t, pid_t pid, char *root, size_t len)
 {
 	struct stat st;
@@ -140,10 +141,16 @@ static void root_of(const struct targets *t, pid_t pid, char *root, size_t len)
 		snprintf(root, len, "/");
 }
 
-/* Look at what pid maps. 0 or -errno; a process that is gone is no error. */
+/*
+ * Look at what pid maps. 0 or -errno; a process that is gone is no error. Its maps show paths as
+ * our root sees them: from the root of its mount namespace (a container), which is where
+ * /proc/PID/root leads, or, for a chroot in our mount namespace, from our root, which the chroot
+ * directory prefixes.
+ */
 static int scan_pid(struct targets *t, pid_t pid)
 {
-	char path[64], line[PATH_MAX + 128], root[64];
+	char path[64], line[PATH_MAX + 128], root[64], chroot_dir[PATH_MAX];
+	size_t chroot_len = 0;
 	FILE *f;
 	int ret = 0;
 
@@ -152,6 +159,12 @@ static int scan_pid(struct targets *t, pid_t pid)
 	if (!f)
 		return 0;
 	root_of(t, pid, root, sizeof(root));
+	if (strcmp(root, "/")) {
+		ssize_t n = readlink(root, chroot_dir, sizeof(chroot_dir) - 1);
+
+		if (n > 1)
+			chroot_len = (size_t)n;
+	}
 	while (!ret && fgets(line, sizeof(line), f)) {
 		char *file = strchr(line, '/');
 		char *nl;
@@ -163,6 +176,8 @@ static int scan_pid(struct targets *t, pid_t pid)
 			*nl = '\0';
 		if (!is_libssl(file) || strstr(file, " (deleted)"))
 			continue;
+		if (chroot_len && !strncmp(file, chroot_dir, chroot_len) && file[chroot_len] == '/')
+			file += chroot_len;
 		ret = consider(t, root, file, pid, false);
 	}
 	fclose(f);

@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """GET paths over HTTPS with Python's ssl module, writing its key log (the truth).
 
-usage: https_get.py [--tls 1.2|1.3] [--implicit] [--resume] [--keep-alive] --keylog FILE
-                    HOST PORT PATH...
+usage: https_get.py [--tls 1.2|1.3] [--implicit] [--resume] [--keep-alive] [--wait]
+                    --keylog FILE HOST PORT PATH...
   --implicit    no explicit handshake: the first write drives it (SSL_write)
   --resume      a second connection per path resumes the first one's session
   --keep-alive  all paths on one connection (HTTP/1.1), else one connection each
+  --wait        with libssl loaded, read a line from stdin before connecting (so that a test can
+                wait until a recorder has hooked the library)
 Prints "PATH STATUS" per response, and "resumed PATH" for each resumed connection.
 """
 import argparse
@@ -51,11 +53,14 @@ def main():
     p.add_argument("--implicit", action="store_true")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--keep-alive", action="store_true")
+    p.add_argument("--wait", action="store_true")
     p.add_argument("--keylog", required=True)
     p.add_argument("host")
     p.add_argument("port", type=int)
     p.add_argument("paths", nargs="+")
     args = p.parse_args()
+    if args.wait:
+        sys.stdin.readline()
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False

@@ -256,6 +256,35 @@ record_tls() {
 	wait_for "$E2E_DIR/tlsrec.log" "recording on lo "
 }
 
+# start_get NS NAME [WRAPPER... --] HTTPS_GET_ARGS...: start tests/e2e/https_get.py --wait in NS,
+# through the wrapper command if one is given (it ends with --), and return once it has libssl
+# mapped; it then waits on the FIFO $E2E_DIR/NAME.fifo. Output in $E2E_DIR/NAME.out. Sets the
+# variable NAME to its pid. release_get NAME lets it connect and waits for it. HTTPS_GET, if set,
+# is the script to run instead (a copy that another user can read).
+start_get() {
+	local ns=$1 name=$2 wrap=()
+	shift 2
+	if [[ " $* " == *" -- "* ]]; then
+		while [ "$1" != -- ]; do wrap+=("$1"); shift; done
+		shift
+	fi
+	mkfifo "$E2E_DIR/$name.fifo"
+	ip netns exec "$ns" "${wrap[@]}" python3 "${HTTPS_GET:-$(dirname "${BASH_SOURCE[0]}")/https_get.py}" --wait "$@" \
+		<>"$E2E_DIR/$name.fifo" >"$E2E_DIR/$name.out" 2>&1 &
+	E2E_PIDS+=("$!")
+	printf -v "$name" %s "$!"
+	local i
+	for ((i = 0; i < 200; i++)); do
+		grep -q '/libssl\.so' "/proc/$!/maps" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "https_get.py ($name) has not loaded libssl after 10 s: $(cat "$E2E_DIR/$name.out")"
+}
+release_get() {
+	echo go >"$E2E_DIR/$1.fifo"
+	wait "${!1}" || fail "https_get.py ($1) failed: $(cat "$E2E_DIR/$1.out")"
+}
+
 # keylog_lines FILE...: the key log lines of the files, without comments, sorted and unique.
 # OpenSSL logs each TLS 1.3 key update as CLIENT_TRAFFIC_SECRET_N (or SERVER_...): those become
 # _1, _2, ... in the order they come, per connection.

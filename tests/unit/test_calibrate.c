@@ -4,10 +4,10 @@
  *   - calibrate() finds every field exactly once (it fails otherwise) and a hook that costs no
  *     single-step;
  *   - in this process, linked against that same libssl, handshakes in memory with other cipher
- *     suites than calibration used (TLS 1.2 and all three TLS 1.3 suites, client and server side):
- *     the fields read at the calibrated offsets are what OpenSSL's public API returns (client
- *     random, session, cipher, master key), and the key log lines tlsasm derives from them equal the
- *     lines OpenSSL's own key log callback wrote;
+ *     suites than calibration used (three TLS 1.2 and all three TLS 1.3 suites, client and server
+ *     side): the fields read at the calibrated offsets are what OpenSSL's public API returns
+ *     (client random, session, cipher, master key), and the key log lines tlsasm derives from
+ *     them equal the lines OpenSSL's own key log callback wrote;
  *   - files that are not OpenSSL, or not there, are refused with a reason.
  */
 #include <dlfcn.h>
@@ -178,7 +178,8 @@ static void check_suite(SSL_CTX *sctx, int version, const char *suite)
 	c = SSL_new(cctx);
 	s = SSL_new(sctx);
 	check_ctx("handshake %s", suite);
-	if (CHECK(handshake(c, s)) && CHECK(!strcmp(SSL_CIPHER_get_name(SSL_get_current_cipher(c)), suite))) {
+	if (CHECK(handshake(c, s)) &&
+	    CHECK(!strcmp(SSL_CIPHER_get_name(SSL_get_current_cipher(c)), suite))) {
 		CHECK(n_truth == (version == TLS1_3_VERSION ? 5u : 1u));
 		check_side("client", c);
 		check_side("server", s);
