@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* tlsrec's command line: one option table for getopt_long and for --help. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pwd.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -53,8 +55,8 @@ static const struct cli_option options[] = {
 	{ "pid", 'p', required_argument, "PID",
 	  "Record the TLS secrets of process PID (all its threads, not its children) only;\n"
 	  "repeat for several. Packets are recorded as the other options say." },
-	{ "uid", 'u', required_argument, "UID",
-	  "Record the TLS secrets of processes running as user id UID only." },
+	{ "uid", 'u', required_argument, "USER",
+	  "Record the TLS secrets of processes running as USER (a name or a user id) only." },
 	{ "cgroup", OPT_CGROUP, required_argument, "PATH",
 	  "Record the TLS secrets of processes in the cgroup v2 at PATH (a directory under\n"
 	  "the cgroup2 mount), and in the cgroups below it, only." },
@@ -84,7 +86,7 @@ static void usage(FILE *f)
 	      "\n"
 	      "SYNOPSIS\n"
 	      "       tlsrec [-i interface]... [-s snaplen] [-c count] [-C file_size [-W filecount]]\n"
-	      "              [-B buffer_size] [-Q in|out|inout] [-p pid]... [-u uid] [--cgroup path]\n"
+	      "              [-B buffer_size] [-Q in|out|inout] [-p pid]... [-u user] [--cgroup path]\n"
 	      "              [--libssl path]... [--secrets-only] [--flush-interval seconds] [-v]\n"
 	      "              -w file\n"
 	      "       tlsrec -D\n"
@@ -227,12 +229,20 @@ int parse_args(int argc, char **argv, struct opts *o)
 				return EXIT_FAIL;
 			o->pids[o->n_pids++] = (pid_t)v;
 			break;
-		case 'u':
-			if ((ret = number(optarg, 0, UINT32_MAX - 1, &v, "user id")))
+		case 'u': {
+			const struct passwd *pw = getpwnam(optarg);
+
+			if (pw) {
+				v = pw->pw_uid;
+			} else if (!isdigit((unsigned char)optarg[0])) {
+				return usage_error("-u %s: no such user", optarg);
+			} else if ((ret = number(optarg, 0, UINT32_MAX - 1, &v, "user id"))) {
 				return ret;
+			}
 			o->by_uid = true;
 			o->uid = (__u32)v;
 			break;
+		}
 		case OPT_CGROUP:
 			o->cgroup = optarg;
 			break;

@@ -41,6 +41,22 @@ expect 2 "^tlsrec: unexpected argument 'tcp'" in_ns "$TLSREC" -w "$d/j" tcp port
 expect 2 "^tlsrec: cannot create $d/no/such/dir/j.lz4: No such file or directory" \
 	in_ns "$TLSREC" -w "$d/no/such/dir/j.lz4"
 expect 2 "^tlsrec: cannot create $d: Is a directory" in_ns "$TLSREC" -w "$d"
+# Whose secrets, and which libraries.
+expect 2 "^tlsrec: -p 999999999: no such process" in_ns "$TLSREC" -p 999999999 -w "$d/j"
+expect 2 "^tlsrec: invalid process id 'abc': not a number" in_ns "$TLSREC" -p abc -w "$d/j"
+expect 2 "^tlsrec: -u nosuchuser: no such user" in_ns "$TLSREC" -u nosuchuser -w "$d/j"
+expect 2 "^tlsrec: invalid user id '12x': not a number" in_ns "$TLSREC" -u 12x -w "$d/j"
+expect 2 "^tlsrec: --cgroup /tmp: not a cgroup v2 directory" in_ns "$TLSREC" --cgroup /tmp -w "$d/j"
+expect 2 "^tlsrec: --cgroup $d/none: No such file or directory" \
+	in_ns "$TLSREC" --cgroup "$d/none" -w "$d/j"
+expect 2 "^tlsrec: --libssl $d/none: No such file or directory" \
+	in_ns "$TLSREC" --libssl "$d/none" -w "$d/j"
+expect 2 "^tlsrec: --libssl /etc/passwd: cannot load it: .*invalid ELF header" \
+	in_ns "$TLSREC" --libssl /etc/passwd -w "$d/j"
+expect 2 "^tlsrec: -c counts packets: it does not go with --secrets-only" \
+	in_ns "$TLSREC" --secrets-only -c 5 -w "$d/j"
+expect 2 "^tlsrec: -i records packets: it does not go with --secrets-only" \
+	in_ns "$TLSREC" --secrets-only -i lo -w "$d/j"
 [ ! -e "$d/j" ] || fail "a usage error created the journal"
 # A usage error must not leave a filter behind either.
 no_tc_leftovers "$ns" lo
@@ -87,6 +103,9 @@ expect 1 "^tlsasm: $d/x.lz4: an LZ4 file, but not a tlsrec journal" "$TLSASM" "$
 expect 1 "^tlsasm: $d: a directory, not a tlsrec journal" "$TLSASM" "$d" -o "$d/o"
 [ ! -e "$d/o" ] || fail "tlsasm created its output although the input was bad"
 expect 2 "^tlsasm: $d/text: refusing to write over an input journal" "$TLSASM" "$d/text" -o "$d/text"
+expect 2 "^tlsasm: $d/text: refusing to write over an input journal" "$TLSASM" "$d/text" --keylog "$d/text"
+expect 2 "^tlsasm: -o and --keylog both name $d/o" "$TLSASM" "$d/text" -o "$d/o" --keylog "$d/o"
+expect 2 "^tlsasm: option '--keylog' needs an argument" "$TLSASM" "$d/text" --keylog
 
 # An empty file is a journal cut before its first chunk (a crash right after rotation): damage,
 # exit status 3, and the other journals are still read.
