@@ -228,24 +228,15 @@ static int record_library(struct run *r, const struct target *t)
 	return ret ? ret : session_append(&r->s, rec, len);
 }
 
-/* A library found (at the start, or while recording): hook it, and once the journal is being
- * written, say so in it. */
-static int on_target(void *ctx, struct target *t)
+/* Attach the uprobes of calibrated library t, and say so in the journal. 0 or -errno. */
+static int hook(struct run *r, struct target *t)
 {
-	struct run *r = ctx;
-	int ret;
+	int ret = secrets_attach(r->sec, t->index, t->path, &t->cal);
 
-	if (t->status) {
-		if (!t->named) /* the caller says why, as an error */
-			log_warn("%s: not hooked: %s", t->path, t->why);
-		return 0;
-	}
-	ret = secrets_attach(r->sec, t->index, t->path, &t->cal);
 	if (ret) {
 		t->status = ret;
 		snprintf(t->why, sizeof(t->why), "cannot attach uprobes: %s", strerror(-ret));
-		if (!t->named)
-			log_warn("%s: not hooked: %s", t->path, t->why);
+		log_warn("%s: not hooked: %s", t->path, t->why);
 		return 0;
 	}
 	if (!t->cal.hook_cheap)
@@ -253,12 +244,26 @@ static int on_target(void *ctx, struct target *t)
 			 t->path);
 	r->libs_hooked++;
 	log_info("hooked %s (%s)", t->path, t->cal.version);
-	return r->session_up ? record_library(r, t) : 0;
+	return record_library(r, t);
 }
 
-/* Hook the libraries there are (the mmap watch is up first, so that none is missed between the
- * scan and the watch): the ones named with --libssl, the system's, and the processes'. An exit
- * status, or -1. */
+/* A library found, at the start or while recording. Until the ring buffer is read, libraries are
+ * only found: hooks that fired then would fill it with no one to empty it. */
+static int on_target(void *ctx, struct target *t)
+{
+	struct run *r = ctx;
+
+	if (t->status) {
+		if (!t->named) /* the caller says why, as an error */
+			log_warn("%s: not hooked: %s", t->path, t->why);
+		return 0;
+	}
+	return r->session_up ? hook(r, t) : 0;
+}
+
+/* Find and calibrate the libraries there are (the mmap watch is up first, so that none is missed
+ * between the scan and the watch): the ones named with --libssl, the system's, and the processes'.
+ * start_recording hooks them. An exit status, or -1. */
 static int find_libraries(struct run *r)
 {
 	int ret;
@@ -531,7 +536,7 @@ static int start_recording(int argc, char **argv, struct run *r)
 
 		for (size_t i = 0; !ret && i < n; i++)
 			if (!v[i]->status)
-				ret = record_library(r, v[i]);
+				ret = hook(r, v[i]);
 		if (ret) {
 			log_err("cannot record the libraries: %s", strerror(-ret));
 			return EXIT_FAIL;
