@@ -65,6 +65,31 @@ static const struct target *same_build(const struct targets *t, const struct tar
 	return NULL;
 }
 
+/*
+ * Calibration runs a library's code (unprivileged, but still): of the files that processes map,
+ * only those that root (of the process's root directory: a container's) owns and no one else may
+ * write are loaded. Others are hooked only as copies of a build calibrated already (the same build
+ * id; no code of theirs runs in tlsrec). --libssl names a file explicitly and skips this.
+ */
+static bool trusted(const char *root, const struct stat *st, char *why, size_t len)
+{
+	struct stat rs;
+	uid_t owner = 0;
+
+	if (strcmp(root, "/") && !stat(root, &rs))
+		owner = rs.st_uid;
+	if (st->st_uid != 0 && st->st_uid != owner) {
+		snprintf(why, len, "owned by uid %u, not by root: not loaded (name it with --libssl)",
+			 (unsigned)st->st_uid);
+		return false;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, len, "writable by others than its owner: not loaded (name it with --libssl)");
+		return false;
+	}
+	return true;
+}
+
 /* The file inner, as seen from root (on behalf of pid, or 0; named on the command line): a new
  * target unless known. */
 static int consider(struct targets *t, const char *root, const char *inner, pid_t pid, bool named)
@@ -114,11 +139,19 @@ static int consider(struct targets *t, const char *root, const char *inner, pid_
 	twin = same_build(t, tg);
 	if (twin) {
 		tg->cal = twin->cal;
+	} else if (!named && !trusted(root, &st, tg->why, sizeof(tg->why))) {
+		tg->status = -EPERM;
 	} else {
 		tg->status = calibrate(tg->root, tg->inner, &tg->cal, tg->why, sizeof(tg->why));
 		if (tg->status == -ENOMEM) {
 			free(tg);
 			return -ENOMEM;
+		}
+		/* The process (and with it its root) is gone: not the file's fault, so not remembered
+		 * against it; the next process that maps it tries again. */
+		if (!named && (tg->status == -ENOENT || tg->status == -ESRCH)) {
+			free(tg);
+			return 0;
 		}
 	}
 	if (array_reserve(&t->v, &t->cap, t->n + 1, sizeof(*t->v), 8)) {

@@ -6,11 +6,13 @@
 #     (found by the mmap watch, opened through /proc/PID/root);
 #   - a copy of libssl that two new processes load through LD_LIBRARY_PATH: hooked once;
 #   - an executable with OpenSSL linked in, named with --libssl;
-#   - a file named like libssl that is not OpenSSL: reported with its reason, not hooked.
+#   - a file named like libssl that is not OpenSSL: reported with its reason, not hooked, and its
+#     code (a constructor) run by the calibration as nobody, never as root;
+#   - the same file owned by a user: not loaded at all.
 # Every in-scope handshake's secrets must be in the journal: the clients' key logs are the truth.
 . "$(dirname "$0")/lib.sh"
 e2e_init
-need openssl curl python3 tshark unshare chroot
+need openssl curl python3 tshark unshare chroot setpriv gcc
 [ -x "${STATIC_CLIENT:-}" ] || fail "STATIC_CLIENT is not set to the static_client binary"
 STATIC_CLIENT=$(realpath "$STATIC_CLIENT")
 
@@ -45,10 +47,19 @@ make_root "$d/chroot"
 start_cg "$ns" "$d/chroot.log" env OPENSSL_CONF=/dev/null chroot "$d/chroot" $www 4435
 CHROOT=$STARTED
 wait_port "$ns" 4435
-mkdir "$d/fake" "$d/copy"
-cp "$(ldd "$(command -v openssl)" | grep -o '/[^ ]*/libc\.so[^ ]*')" "$d/fake/libssl.so.9"
-start_cg "$ns" "$d/fake.log" env LD_PRELOAD="$d/fake/libssl.so.9" sleep 100
-FAKE=$STARTED
+mkdir -m 755 "$d/fake" "$d/evil" "$d/copy"
+mkdir -m 1777 "$d/ctor"
+chmod 711 "$d"
+printf '%s\n' '#include <stdio.h>' '#include <unistd.h>' \
+	'__attribute__((constructor)) static void ctor(void) {' '	char p[512];' \
+	"	snprintf(p, sizeof(p), \"$d/ctor/%u-%u\", (unsigned)getuid(), (unsigned)geteuid());" \
+	'	FILE *f = fopen(p, "w");' '	if (f) fclose(f);' '}' >"$d/fake.c"
+gcc -shared -fPIC -o "$d/fake/libssl.so.9" "$d/fake.c" || fail "cannot build the fake libssl"
+cp "$d/fake/libssl.so.9" "$d/evil/libssl.so.8"
+chown 4243 "$d/evil/libssl.so.8"
+as_user=(setpriv --reuid=4243 --regid=4243 --clear-groups)
+start_cg "$ns" "$d/fake.log" "${as_user[@]}" env LD_PRELOAD="$d/fake/libssl.so.9" sleep 100
+start_cg "$ns" "$d/evil.log" "${as_user[@]}" env LD_PRELOAD="$d/evil/libssl.so.8" sleep 100
 cp "$libssl" "$d/copy/"
 sleep 0.2
 
@@ -56,6 +67,8 @@ record_tls "$ns" -v --libssl "$STATIC_CLIENT"
 wait_for "$d/tlsrec.log" "hooked /proc/$CHROOT/root/.*libssl"
 grep -q "$d/fake/libssl.so.9: not hooked: .*not OpenSSL" "$d/tlsrec.log" ||
 	fail "tlsrec did not report the fake libssl: $(cat "$d/tlsrec.log")"
+grep -q "$d/evil/libssl.so.8: not hooked: owned by uid 4243, not by root" "$d/tlsrec.log" ||
+	fail "tlsrec did not refuse the user's libssl: $(cat "$d/tlsrec.log")"
 grep -q "hooked $STATIC_CLIENT" "$d/tlsrec.log" || fail "tlsrec did not hook $STATIC_CLIENT"
 
 # While recording: a container, and two processes that load the same new copy of libssl.
@@ -83,6 +96,12 @@ block "$d/copy/libssl.so.3" | grep -q "; calibrated; hook at file offset" ||
 	fail "--list-targets: the copy is not calibrated: $(cat "$d/targets.txt")"
 block "$d/fake/libssl.so.9" | grep -q "not calibrated: .*not OpenSSL" ||
 	fail "--list-targets does not say the fake libssl is not OpenSSL: $(cat "$d/targets.txt")"
+block "$d/evil/libssl.so.8" | grep -q "not calibrated: owned by uid 4243" ||
+	fail "--list-targets does not say why the user's libssl is not loaded: $(cat "$d/targets.txt")"
+# The fake's constructor ran in the sleepers (4243) and in calibrations (nobody), never as root.
+[ -e "$d/ctor/65534-65534" ] || fail "the calibration did not run as nobody: $(ls "$d/ctor")"
+[ "$(ls "$d/ctor" | grep -vx -e 4243-4243 -e 65534-65534)" = "" ] ||
+	fail "a library's constructor ran with privileges: $(ls "$d/ctor")"
 block "/proc/$CHROOT/root/lib/x86_64-linux-gnu/libssl.so.3" | grep -q "mapped by $CHROOT (openssl)" ||
 	block "/proc/$CHROOT/root/usr/lib/x86_64-linux-gnu/libssl.so.3" | grep -q "mapped by $CHROOT (openssl)" ||
 	fail "--list-targets does not show the chroot's libssl: $(cat "$d/targets.txt")"
