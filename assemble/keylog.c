@@ -192,8 +192,9 @@ static int add_derived(struct keylog *k, const struct tr_secret *s, const struct
  * Application traffic secrets of one side: generation 0 from the master secret, then "traffic upd"
  * until the generation recorded in current, each generation kept in k->chain meanwhile; added only
  * when current is reached. Generations already known for this client random (from an earlier
- * record of the same connection, derived from the same generation 0) are taken as they are: a
- * connection that went through N KeyUpdates, one record each, costs N steps, not N * N / 2.
+ * record of the same connection, derived from the same generation 0) are taken as they are, with
+ * no HKDF; every step, known or not, counts against the run's KEYLOG_STEP_BUDGET, which bounds
+ * what records repeating a high generation can cost.
  */
 static int add_traffic(struct keylog *k, const struct tr_secret *s, const struct suite *h,
 		       enum keylog_label label, const char *what, const uint8_t *current)
@@ -221,13 +222,14 @@ static int add_traffic(struct keylog *k, const struct tr_secret *s, const struct
 			return -ENOMEM;
 		prev = k->chain + (size_t)(gen - 1) * TR_SECRET_LEN;
 		next = prev + TR_SECRET_LEN;
-		if (known) {
-			memcpy(next, known->secret, h->len);
-		} else if (!k->steps_left) {
+		if (!k->steps_left) {
 			k->st.no_budget++;
 			return 0;
+		}
+		k->steps_left--;
+		if (known) {
+			memcpy(next, known->secret, h->len);
 		} else {
-			k->steps_left--;
 			ret = keylog_expand_label(k, h->digest, prev, h->len, "traffic upd", NULL,
 						  0, next, h->len);
 			if (ret)

@@ -23,7 +23,8 @@
 
 /* Generations of an application traffic secret tried when walking to the recorded one. */
 #define KEYLOG_MAX_GENERATIONS 65536
-/* HKDF steps all walks of a run may take together: a bound on the time hostile input costs. */
+/* Steps (an HKDF, or a generation known already) all walks of a run may take together: a bound on
+ * the time hostile input costs. */
 #define KEYLOG_STEP_BUDGET (UINT64_C(1) << 22)
 /* The longest line: label, 64 hex digits, 96 hex digits, two spaces and the newline. */
 #define KEYLOG_LINE_MAX 208

@@ -546,6 +546,20 @@ static void test_walk_limits(void)
 	CHECK_EQ_U64(kl.st.walk_failed, 0);
 	CHECK_EQ_U64(kl.n, 2 + 3 + 1 + 1); /* the client's two steps fit, the server's three not */
 	CHECK_EQ_U64(kl.steps_left, 0);
+
+	/* The same record again and again: generations known already cost steps too, so that
+	 * repeating a record at a high generation cannot cost without bound. */
+	if (!kl_init())
+		return;
+	random_record(&s, 0x03001301, 100, 100);
+	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
+	CHECK_EQ_U64(kl.steps_left, KEYLOG_STEP_BUDGET - 200);
+	kl.steps_left = 1000;
+	for (int i = 0; i < 10; i++)
+		CHECK_EQ_INT(keylog_add(&kl, &s), 0);
+	CHECK_EQ_U64(kl.steps_left, 0);
+	CHECK(kl.st.no_budget > 0);
+	CHECK_EQ_U64(kl.n, 2 + 101 + 101 + 1);
 }
 
 /* keylog_find: the lines of one client random, among many; none for an unknown one. */
