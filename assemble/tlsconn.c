@@ -168,11 +168,21 @@ static uint64_t endpoint_hash(const uint8_t addr[16], uint16_t port)
 	return table_hash(a ^ table_hash(b ^ port));
 }
 
-/* The same for both directions of a connection. */
+/* The same for both directions of a connection: the endpoints in order, then hashed in that order
+ * (not XORed, which makes every connection of an address and port to itself collide). */
 static uint64_t tuple_hash(uint8_t family, const uint8_t a[16], uint16_t pa, const uint8_t b[16],
 			   uint16_t pb)
 {
-	return table_hash((endpoint_hash(a, pa) ^ endpoint_hash(b, pb)) + family);
+	int c = memcmp(a, b, 16);
+	uint64_t ha = endpoint_hash(a, pa), hb = endpoint_hash(b, pb);
+
+	if (c > 0 || (c == 0 && pa > pb)) {
+		uint64_t t = ha;
+
+		ha = hb;
+		hb = t;
+	}
+	return table_hash(ha ^ table_hash(hb + family));
 }
 
 static uint64_t conn_rehash(const void *ctx, uint32_t index)
