@@ -21,15 +21,22 @@ static int plan(struct survey *sv)
 
 	if (!taken)
 		return -ENOMEM;
-	/* Room for every line first, so that the DSBs can point into the text as it grows. */
+	/* Room for every line first, so that the DSBs can point into the text as it grows. The lines
+	 * of a client random go before the first connection that has it only (a connection seen
+	 * twice, before and after NAT say): Wireshark keeps them for the rest of the file. */
 	for (size_t i = 0; i < sv->conns.n; i++) {
 		const uint8_t *cr = tlsconn_client_random(&sv->conns.conns[i]);
 
-		if (cr && (n = keylog_find(&sv->keys, cr, &first))) {
+		if (!cr || !(n = keylog_find(&sv->keys, cr, &first)))
+			continue;
+		sv->with_secrets++;
+		if (!taken[first]) {
+			taken[first] = true;
 			need += n * KEYLOG_LINE_MAX;
 			sv->n_dsb++;
 		}
 	}
+	memset(taken, 0, sv->keys.n * sizeof(*taken));
 	sv->text = malloc(need ? need : 1);
 	sv->dsb = calloc(sv->n_dsb ? sv->n_dsb : 1, sizeof(*sv->dsb));
 	if (!sv->text || !sv->dsb) {
@@ -41,7 +48,7 @@ static int plan(struct survey *sv)
 		const uint8_t *cr = tlsconn_client_random(&sv->conns.conns[i]);
 		struct convert_dsb *d = &sv->dsb[sv->n_dsb];
 
-		if (!cr || !(n = keylog_find(&sv->keys, cr, &first)))
+		if (!cr || !(n = keylog_find(&sv->keys, cr, &first)) || taken[first])
 			continue;
 		memset(taken + first, 1, n);
 		d->before = sv->conns.conns[i].first_packet;
@@ -120,8 +127,8 @@ static const char *version_name(uint16_t v)
 
 static void report_unmatched_conns(const struct survey *sv)
 {
-	size_t next_dsb = 0;
 	uint64_t listed = 0;
+	size_t first;
 
 	for (size_t i = 0; i < sv->conns.n; i++) {
 		const struct tls_conn *c = &sv->conns.conns[i];
@@ -130,10 +137,8 @@ static void report_unmatched_conns(const struct survey *sv)
 
 		if (c->state != TLSCONN_TLS && c->state != TLSCONN_HELLO)
 			continue;
-		if (next_dsb < sv->n_dsb && sv->dsb[next_dsb].before == c->first_packet) {
-			next_dsb++;
+		if (cr && keylog_find(&sv->keys, cr, &first))
 			continue;
-		}
 		if (++listed > SURVEY_LIST_MAX)
 			continue;
 		tlsconn_format(c, addrs, sizeof(addrs));
@@ -181,7 +186,7 @@ void survey_report(const struct survey *sv, const struct source *src)
 
 	if (sv->tls || sv->keys.n)
 		log_warn("%" PRIu64 " TLS connection%s in the packets, %zu with secrets", sv->tls,
-			 sv->tls == 1 ? "" : "s", sv->n_dsb);
+			 sv->tls == 1 ? "" : "s", sv->with_secrets);
 	report_unmatched_conns(sv);
 	if (sv->unmatched)
 		log_warn("secrets of %zu TLS connection%s match no connection in these packets",

@@ -24,8 +24,10 @@ struct survey {
 	struct tlsconn conns;
 	struct keylog keys; /* sorted */
 	uint64_t packets;
-	struct convert_dsb *dsb; /* one per connection that has lines, by first packet */
+	struct convert_dsb *dsb; /* by first packet: one per client random that has lines, before
+				  * the first connection that has it */
 	size_t n_dsb;
+	size_t with_secrets; /* connections whose client random has lines */
 	char *text; /* the lines of every DSB, back to back; dsb[i].lines points into it */
 	size_t text_len;
 	uint64_t tls;       /* connections that start with a TLS handshake record */
