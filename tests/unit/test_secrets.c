@@ -837,6 +837,53 @@ static void test_large_dsb(void)
 	free(buf);
 }
 
+/*
+ * Connections that share a client random (one connection recorded before and after NAT, or a
+ * crafted journal): its lines go once, before the first of them, and every one of them counts as
+ * having secrets.
+ */
+static void test_repeated_random(void)
+{
+	char *paths[1] = { journal };
+	struct tr_secret s;
+	struct conn e[5];
+	struct source *src;
+	struct survey sv;
+	uint8_t rec[256], cr[32];
+	bool ok;
+
+	rnd_seed(0x5EED);
+	rnd_bytes(cr, 32);
+	memset(&s, 0, sizeof(s));
+	s.hdr = (struct tr_rec){ .type = TR_REC_SECRET, .len = sizeof(s) };
+	s.cipher = 0x0300c02f;
+	s.version = 0x0303;
+	s.flags = TR_SEC_TLS12;
+	memcpy(s.client_random, cr, 32);
+	rnd_bytes(s.master_key, 48);
+	ok = journal_open("repeated.lz4") && chunk_open();
+	for (int i = 0; ok && i < 5; i++) {
+		conn_init(&e[i], 4, "198.51.100.1", "198.51.100.2", (uint16_t)(46000 + i), 443, 2);
+		ok = segment(&e[i], 0, TCP_SYN, NULL, 0) &&
+		     segment(&e[i], 1, TCP_SYN | TCP_ACK, NULL, 0) &&
+		     segment(&e[i], 0, TCP_ACK, NULL, 0) && data(&e[i], 0, rec, hello12(rec, 1, cr));
+	}
+	ok = ok && put_secret(&s) && chunk_close();
+	ok = CHECK_EQ_INT(jw_close(jw), 0) && ok;
+	jw = NULL;
+	if (!ok || !CHECK_EQ_INT(source_open(paths, 1, &src), 0))
+		return;
+	if (CHECK_EQ_INT(survey_run(src, &sv), 0)) {
+		CHECK_EQ_U64(sv.tls, 5);
+		CHECK_EQ_U64(sv.with_secrets, 5);
+		CHECK_EQ_U64(sv.n_dsb, 1);
+		CHECK_EQ_U64(sv.dsb[0].before, e[0].syn);
+		CHECK_EQ_U64(sv.text_len, sv.dsb[0].len);
+	}
+	survey_free(&sv);
+	source_close(src);
+}
+
 static const char *tlsasm;
 
 /* The tlsasm binary: the report, --keylog alone and with -o, modes, byte-identical runs. */
@@ -901,6 +948,7 @@ int main(int argc, char **argv)
 	CHECK_RUN(test_placement);
 	CHECK_RUN(test_binary);
 	CHECK_RUN(test_large_dsb);
+	CHECK_RUN(test_repeated_random);
 	chunkbuf_free(&cb);
 	chunk_encoder_free(&enc);
 	tmpdir_remove();
