@@ -59,9 +59,10 @@ cp "$d/fake/libssl.so.9" "$d/evil/libssl.so.8"
 chown 4243 "$d/evil/libssl.so.8"
 as_user=(setpriv --reuid=4243 --regid=4243 --clear-groups)
 start_cg "$ns" "$d/fake.log" "${as_user[@]}" env LD_PRELOAD="$d/fake/libssl.so.9" sleep 100
+wait_for "/proc/$STARTED/maps" "$d/fake/libssl.so.9"
 start_cg "$ns" "$d/evil.log" "${as_user[@]}" env LD_PRELOAD="$d/evil/libssl.so.8" sleep 100
+wait_for "/proc/$STARTED/maps" "$d/evil/libssl.so.8"
 cp "$libssl" "$d/copy/"
-sleep 0.2
 
 record_tls "$ns" -v --libssl "$STATIC_CLIENT"
 wait_for "$d/tlsrec.log" "hooked /proc/$CHROOT/root/.*libssl"
