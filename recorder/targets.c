@@ -147,9 +147,9 @@ static int consider(struct targets *t, const char *root, const char *inner, pid_
 			free(tg);
 			return -ENOMEM;
 		}
-		/* The process (and with it its root) is gone: not the file's fault, so not remembered
-		 * against it; the next process that maps it tries again. */
-		if (!named && (tg->status == -ENOENT || tg->status == -ESRCH)) {
+		/* The process (and with it its root) went away meanwhile: not the file's fault, so
+		 * not remembered against it; the next process that maps it tries again. */
+		if (tg->status && strcmp(tg->root, "/") && access(tg->root, F_OK)) {
 			free(tg);
 			return 0;
 		}
