@@ -17,33 +17,6 @@
 #include "keylog.h"
 #include "util.h"
 
-/* Hex with any spacing, as the RFC prints it, into out (at most max bytes). Returns the length. */
-static size_t unhex(const char *s, uint8_t *out, size_t max)
-{
-	size_t n = 0;
-	int half = -1;
-
-	for (; *s; s++) {
-		int v;
-
-		if (*s >= '0' && *s <= '9')
-			v = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			v = *s - 'a' + 10;
-		else
-			continue;
-		if (half < 0) {
-			half = v;
-			continue;
-		}
-		if (!CHECK(n < max))
-			return n;
-		out[n++] = (uint8_t)(half << 4 | v);
-		half = -1;
-	}
-	return n;
-}
-
 /* RFC 8448 section 3, the values this file checks. */
 static const char rfc_early[] = "33 ad 0a 1c 60 7e c0 3b 09 e6 cd 98 93 68 0c e2 10 ad f3 00 aa 1f "
 				"26 60 e1 b2 2e 10 f1 70 f9 2a";

@@ -95,30 +95,6 @@ static const char lines_a[] =
 	"SERVER_TRAFFIC_SECRET_0 cb34ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef6283024dece7 a11af9f05531f856ad47116b45a950328204b4f44bfb6b3a4b4f1f3fcb631643\n"
 	"EXPORTER_SECRET cb34ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef6283024dece7 fe22f881176eda18eb8f44529e6792c50c9a3f89452f68d8ae311b4309d3cf50\n";
 
-static size_t unhex(const char *s, uint8_t *out, size_t max)
-{
-	size_t n = 0;
-	int half = -1;
-
-	for (; *s; s++) {
-		int v;
-
-		if (*s >= '0' && *s <= '9')
-			v = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			v = *s - 'a' + 10;
-		else
-			continue;
-		if (half < 0) {
-			half = v;
-		} else if (CHECK(n < max)) {
-			out[n++] = (uint8_t)(half << 4 | v);
-			half = -1;
-		}
-	}
-	return n;
-}
-
 static void hexs(char *out, const uint8_t *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -187,4 +187,32 @@ static inline char *tool_output(char *const argv[])
 	return NULL;
 }
 
+/* Bytes from hex digits, anything else between them skipped; at most max (more is a failed
+ * check). Returns how many. */
+static inline size_t unhex(const char *s, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+	int half = -1;
+
+	for (; *s; s++) {
+		int v;
+
+		if (*s >= '0' && *s <= '9')
+			v = *s - '0';
+		else if (*s >= 'a' && *s <= 'f')
+			v = *s - 'a' + 10;
+		else
+			continue;
+		if (half < 0) {
+			half = v;
+			continue;
+		}
+		if (!CHECK(n < max))
+			return n;
+		out[n++] = (uint8_t)(half << 4 | v);
+		half = -1;
+	}
+	return n;
+}
+
 #endif /* TLSREC_UNIT_UTIL_H */
