@@ -308,6 +308,27 @@ same_keylog() {
 	fi
 }
 
+# assemble_tls: tlsasm on $E2E_DIR/journal.lz4, to out.pcapng and (--keylog) got.txt there.
+assemble_tls() {
+	"$TLSASM" "$E2E_DIR/journal.lz4" -o "$E2E_DIR/out.pcapng" --keylog "$E2E_DIR/got.txt" \
+		2>"$E2E_DIR/tlsasm.log" || fail "tlsasm exited with status $?: $(cat "$E2E_DIR/tlsasm.log")"
+}
+
+# requests_decrypted URIS: tshark, given out.pcapng and no key log, shows the request for every
+# line of the file URIS and as many responses with code 200 (http_seen's lines in http.txt). Sets
+# REQUESTS.
+requests_decrypted() {
+	local d=$E2E_DIR uri
+	http_seen "$d/out.pcapng" >"$d/http.txt"
+	while read -r uri; do
+		grep -qx "$uri" "$d/http.txt" ||
+			fail "tshark does not show the request for $uri; tlsasm said: $(cat "$d/tlsasm.log")"
+	done <"$1"
+	REQUESTS=$(wc -l <"$1")
+	[ "$(grep -cx 200 "$d/http.txt")" = "$REQUESTS" ] ||
+		fail "tshark shows $(grep -cx 200 "$d/http.txt") responses with code 200, not $REQUESTS"
+}
+
 # http_seen PCAPNG: "uri" and "code" lines for every HTTP request and response that tshark
 # decrypts with what the file holds (no key log given), sorted. (A response without a length
 # ends with the connection, which tshark's reassembly over TLS never sees end: take headers as

@@ -95,19 +95,12 @@ sleep 0.5
 stop "$REC" || fail "tlsrec exited with status $?"
 stop "$NGINX" || true
 grep -q "TLS secrets lost" "$d/tlsrec.log" && fail "tlsrec lost TLS secrets"
-"$TLSASM" "$d/journal.lz4" -o "$d/out.pcapng" --keylog "$d/got.txt" 2>"$d/tlsasm.log" ||
-	fail "tlsasm exited with status $?: $(cat "$d/tlsasm.log")"
+assemble_tls
 conns=$(grep -c . "$d/nginx-access.log")
 grep -q "TLS connections in the packets, .* with secrets" "$d/tlsasm.log" ||
 	fail "tlsasm did not report connections and secrets: $(cat "$d/tlsasm.log")"
 same_keylog "$truth" "$d/got.txt"
 
-http_seen "$d/out.pcapng" >"$d/http.txt"
-while read -r uri; do
-	grep -qx "$uri" "$d/http.txt" || fail "tshark does not show the request for $uri"
-done <"$d/uris"
-requests=$(wc -l <"$d/uris")
-[ "$conns" = "$requests" ] || fail "nginx logged $conns requests, the clients sent $requests"
-[ "$(grep -cx 200 "$d/http.txt")" = "$requests" ] ||
-	fail "tshark shows $(grep -cx 200 "$d/http.txt") responses with code 200, not $requests"
-note "ok: $(keylog_lines "$truth" | wc -l) key log lines from nginx's secrets, $requests requests decrypted"
+requests_decrypted "$d/uris"
+[ "$conns" = "$REQUESTS" ] || fail "nginx logged $conns requests, the clients sent $REQUESTS"
+note "ok: $(keylog_lines "$truth" | wc -l) key log lines from nginx's secrets, $REQUESTS requests decrypted"

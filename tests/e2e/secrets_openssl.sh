@@ -107,8 +107,7 @@ grep -q "^0 packets lost" "$d/tlsrec.log" || fail "tlsrec lost packets: $(cat "$
 grep -q "TLS secrets recorded" "$d/tlsrec.log" || fail "tlsrec did not count TLS secrets"
 grep -q "TLS secrets lost" "$d/tlsrec.log" && fail "tlsrec lost TLS secrets"
 
-"$TLSASM" "$d/journal.lz4" -o "$d/out.pcapng" --keylog "$d/got.txt" 2>"$d/tlsasm.log" ||
-	fail "tlsasm exited with status $?: $(cat "$d/tlsasm.log")"
+assemble_tls
 [ "$(stat -c %a "$d/got.txt")" = 600 ] || fail "the key log's mode is not 0600"
 
 # The truth: the clients' key logs (with OpenSSL's lines for every key update).
@@ -116,14 +115,8 @@ cat "$d/keyupdate-k.txt" "$d/keyupdate-K.txt" >>"$truth"
 same_keylog "$truth" "$d/got.txt"
 
 # tshark decrypts every request and every response with what the pcapng holds.
-http_seen "$d/out.pcapng" >"$d/http.txt"
-while read -r uri; do
-	grep -qx "$uri" "$d/http.txt" || fail "tshark does not show the request for $uri"
-done <"$d/uris"
-requests=$(wc -l <"$d/uris")
-[ "$(grep -cx 200 "$d/http.txt")" = "$requests" ] ||
-	fail "tshark shows $(grep -cx 200 "$d/http.txt") responses with code 200, not $requests"
+requests_decrypted "$d/uris"
 # The KeyUpdates themselves, decrypted: 2 + 1 from the clients, 1 from the server.
 [ "$(tshark -r "$d/out.pcapng" -Y "tls.handshake.type == 24" 2>/dev/null | wc -l)" = 4 ] ||
 	fail "tshark does not show the 4 KeyUpdate messages"
-note "ok: $(keylog_lines "$truth" | wc -l) key log lines as the truth, $requests requests decrypted"
+note "ok: $(keylog_lines "$truth" | wc -l) key log lines as the truth, $REQUESTS requests decrypted"

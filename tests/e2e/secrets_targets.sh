@@ -130,12 +130,7 @@ stop "$REC" || fail "tlsrec exited with status $?"
 [ "$(grep -c "hooked $d/copy/libssl" "$d/tlsrec.log")" = 1 ] ||
 	fail "the copy of libssl was not hooked exactly once: $(cat "$d/tlsrec.log")"
 grep -q "TLS secrets lost" "$d/tlsrec.log" && fail "tlsrec lost TLS secrets"
-"$TLSASM" "$d/journal.lz4" -o "$d/out.pcapng" --keylog "$d/got.txt" 2>"$d/tlsasm.log" ||
-	fail "tlsasm exited with status $?: $(cat "$d/tlsasm.log")"
+assemble_tls
 same_keylog "$truth" "$d/got.txt"
-http_seen "$d/out.pcapng" >"$d/http.txt"
-while read -r uri; do
-	grep -qx "$uri" "$d/http.txt" ||
-		fail "tshark does not show the request for $uri; tlsasm said: $(cat "$d/tlsasm.log")"
-done <"$d/uris"
+requests_decrypted "$d/uris"
 note "ok: $(keylog_lines "$truth" | wc -l) key log lines from a chroot, a container, a copy of libssl and a static executable"
