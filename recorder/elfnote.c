@@ -7,10 +7,9 @@
 
 #include "elfnote.h"
 
-#define MAX_PHDRS 64
 #define MAX_NOTES 4096
 
-static int read_at(int fd, void *buf, size_t len, off_t off)
+int elf_read_at(int fd, void *buf, size_t len, off_t off)
 {
 	ssize_t n = pread(fd, buf, len, off);
 
@@ -27,7 +26,7 @@ static int notes_build_id(int fd, off_t off, size_t size, uint8_t id[20])
 
 	if (size > sizeof(buf))
 		size = sizeof(buf);
-	if (read_at(fd, buf, size, off))
+	if (elf_read_at(fd, buf, size, off))
 		return 0;
 	while (pos + sizeof(Elf64_Nhdr) <= size) {
 		Elf64_Nhdr nh;
@@ -49,19 +48,25 @@ static int notes_build_id(int fd, off_t off, size_t size, uint8_t id[20])
 	return 0;
 }
 
-int elf_build_id(int fd, uint8_t id[20])
+int elf_headers(int fd, Elf64_Ehdr *eh, Elf64_Phdr ph[ELF_MAX_PHDRS])
 {
-	Elf64_Ehdr eh;
-	Elf64_Phdr ph[MAX_PHDRS];
-	int ret = read_at(fd, &eh, sizeof(eh), 0);
+	int ret = elf_read_at(fd, eh, sizeof(*eh), 0);
 
 	if (ret)
 		return ret;
-	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh.e_phnum > MAX_PHDRS)
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh->e_ident[EI_DATA] != ELFDATA2LSB || eh->e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh->e_phnum > ELF_MAX_PHDRS)
 		return -ENOEXEC;
-	ret = read_at(fd, ph, eh.e_phnum * sizeof(ph[0]), (off_t)eh.e_phoff);
+	return elf_read_at(fd, ph, eh->e_phnum * sizeof(ph[0]), (off_t)eh->e_phoff);
+}
+
+int elf_build_id(int fd, uint8_t id[20])
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[ELF_MAX_PHDRS];
+	int ret = elf_headers(fd, &eh, ph);
+
 	if (ret)
 		return ret;
 	for (int i = 0; i < eh.e_phnum; i++) {

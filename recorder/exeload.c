@@ -17,31 +17,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "elfnote.h"
 #include "exeload.h"
 
-#define MAX_PHDRS 64
 #define MAX_DYN 512
-
-static int read_at(int fd, void *buf, size_t len, off_t off)
-{
-	ssize_t n = pread(fd, buf, len, off);
-
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -ENOEXEC;
-}
 
 /* The file offset of the DT_FLAGS_1 value if it has DF_1_PIE, 0 if not a PIE executable. */
 static off_t pie_flag_at(int fd, Elf64_Xword *flags)
 {
-	Elf64_Phdr ph[MAX_PHDRS];
+	Elf64_Phdr ph[ELF_MAX_PHDRS];
 	Elf64_Dyn dyn[MAX_DYN];
 	Elf64_Ehdr eh;
 
-	if (read_at(fd, &eh, sizeof(eh), 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_DYN ||
-	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > MAX_PHDRS ||
-	    read_at(fd, ph, eh.e_phnum * sizeof(ph[0]), (off_t)eh.e_phoff))
+	if (elf_headers(fd, &eh, ph) || eh.e_type != ET_DYN)
 		return 0;
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		size_t n = ph[i].p_filesz / sizeof(Elf64_Dyn);
@@ -50,7 +38,7 @@ static off_t pie_flag_at(int fd, Elf64_Xword *flags)
 			continue;
 		if (n > MAX_DYN)
 			n = MAX_DYN;
-		if (read_at(fd, dyn, n * sizeof(dyn[0]), (off_t)ph[i].p_offset))
+		if (elf_read_at(fd, dyn, n * sizeof(dyn[0]), (off_t)ph[i].p_offset))
 			return 0;
 		for (size_t j = 0; j < n && dyn[j].d_tag != DT_NULL; j++) {
 			if (dyn[j].d_tag == DT_FLAGS_1 && (dyn[j].d_un.d_val & DF_1_PIE)) {
