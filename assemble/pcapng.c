@@ -19,6 +19,7 @@
 #define DSB_TLS_KEYLOG 0x544c534bu /* "TLSK" */
 
 #define OPT_ENDOFOPT 0
+#define OPT_COMMENT 1
 #define SHB_HARDWARE 2
 #define SHB_OS 3
 #define SHB_USERAPPL 4
@@ -28,6 +29,7 @@
 #define IF_TSRESOL 9
 #define EPB_FLAGS 2
 #define EPB_DROPCOUNT 4
+#define EPB_PROCESSID_THREADID 8
 #define ISB_STARTTIME 2
 #define ISB_ENDTIME 3
 #define ISB_IFDROP 5
@@ -203,7 +205,9 @@ int pcapng_idb(struct pcapng *w, const struct pcapng_idb *i)
 
 int pcapng_epb(struct pcapng *w, const struct pcapng_epb *e)
 {
-	size_t opts = (e->flags ? opt_size(4) : 0) + (e->dropcount ? opt_size(8) : 0);
+	uint32_t ids[2] = { e->pid, e->tid };
+	size_t opts = str_opt_size(e->comment) + (e->flags ? opt_size(4) : 0) +
+		      (e->dropcount ? opt_size(8) : 0) + (e->pid ? opt_size(8) : 0);
 	uint32_t total = (uint32_t)(32 + pad4(e->caplen) + opts + (opts ? 4 : 0));
 	uint8_t *p, *data;
 
@@ -230,10 +234,13 @@ int pcapng_epb(struct pcapng *w, const struct pcapng_epb *e)
 	}
 	memset(data + e->caplen, 0, pad4(e->caplen) - e->caplen);
 	p = data + pad4(e->caplen);
+	p = put_str_opt(p, OPT_COMMENT, e->comment);
 	if (e->flags)
 		p = put_opt(p, EPB_FLAGS, &e->flags, 4);
 	if (e->dropcount)
 		p = put_u64_opt(p, EPB_DROPCOUNT, e->dropcount);
+	if (e->pid)
+		p = put_opt(p, EPB_PROCESSID_THREADID, ids, 8);
 	end_block(p, total, opts);
 	return 0;
 }

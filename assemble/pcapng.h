@@ -44,6 +44,9 @@ struct pcapng_epb {
 	uint32_t prefix_at;
 	uint32_t flags;      /* epb_flags; 0 omits the option */
 	uint64_t dropcount;  /* epb_dropcount; 0 omits the option */
+	const char *comment; /* opt_comment, or NULL */
+	uint32_t pid;        /* epb_processid_threadid with tid; a pid of 0 omits the option */
+	uint32_t tid;
 };
 
 struct pcapng_isb {

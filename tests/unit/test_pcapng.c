@@ -46,6 +46,8 @@ struct xpkt {
 	uint64_t drops;
 	bool vlan;
 	uint8_t tag[4];
+	uint32_t pid, tid; /* epb_processid_threadid; 0: none */
+	char comment[80];  /* opt_comment; empty: none */
 	uint8_t *data; /* given to the writer: caplen bytes, or caplen - 4 with a VLAN tag */
 	uint8_t *wire; /* what the file must hold: caplen bytes */
 };
@@ -106,6 +108,14 @@ static bool add_pkt(struct xfile *f, uint32_t if_id, uint64_t ts, uint32_t len, 
 	p->flags = flags;
 	p->drops = drops;
 	p->vlan = vlan;
+	/* A third of the packets name their process in both options, a third by ids only. */
+	if (f->n % 3) {
+		p->pid = (uint32_t)rnd_range(1, 4194304);
+		p->tid = f->n % 2 ? p->pid : (uint32_t)rnd_range(1, 4194304);
+	}
+	if (f->n % 3 == 1)
+		snprintf(p->comment, sizeof(p->comment), "pid=%u tid=%u comm=pkt %zu uid=%u", p->pid,
+			 p->tid, f->n, (unsigned)rnd_range(0, 65535));
 	p->data = malloc(len ? len : 1);
 	p->wire = malloc(p->caplen ? p->caplen : 1);
 	if (!CHECK(p->data && p->wire)) {
@@ -171,7 +181,10 @@ static bool write_xfile(struct xfile *f)
 					.origlen = p->origlen,
 					.data = p->data,
 					.flags = p->flags,
-					.dropcount = p->drops };
+					.dropcount = p->drops,
+					.comment = p->comment[0] ? p->comment : NULL,
+					.pid = p->pid,
+					.tid = p->tid };
 
 		if (p->vlan) {
 			e.prefix = p->tag;
@@ -400,7 +413,13 @@ static void check_blocks(const struct xfile *f)
 			CHECK_EQ_U64(v[k], 0);
 		if (!take_opts(&b, &o))
 			continue;
-		CHECK_EQ_U64(o.n, !!p->flags + !!p->drops);
+		CHECK_EQ_U64(o.n, !!p->flags + !!p->drops + !!p->pid + !!p->comment[0]);
+		if (p->comment[0])
+			check_str_opt(&o, 1, p->comment);
+		if (p->pid && (v = opt(&o, 8, 8))) {
+			CHECK_MEM(v, &p->pid, 4);
+			CHECK_MEM(v + 4, &p->tid, 4);
+		}
 		if (p->flags && (v = opt(&o, 2, 4)))
 			CHECK_MEM(v, &p->flags, 4);
 		if (p->drops && (v = opt(&o, 4, 8)))
@@ -548,6 +567,7 @@ static void check_tshark_packets(const struct xfile *f)
 		"frame.packet_flags",	"frame.packet_flags_direction",
 		"frame.interface_name", "frame.interface_description",
 		"frame.drop_count",	"frame.encap_type",
+		"frame.comment",
 	};
 	char *out = tshark_fields(f->path, NULL, fields, sizeof(fields) / sizeof(fields[0]));
 	char *text = out, *line, want[512], flags[32], dir[32], drops[32];
@@ -571,10 +591,10 @@ static void check_tshark_packets(const struct xfile *f)
 		}
 		if (p->drops)
 			snprintf(drops, sizeof(drops), "%" PRIu64, p->drops);
-		snprintf(want, sizeof(want), "%u|%" PRIu64 ".%09" PRIu64 "|%u|%u|%s|%s|%s|%s|%s|%d",
+		snprintf(want, sizeof(want), "%u|%" PRIu64 ".%09" PRIu64 "|%u|%u|%s|%s|%s|%s|%s|%d|%s",
 			 p->if_id, p->ts / NS, p->ts % NS, p->caplen, p->origlen, flags, dir,
 			 it->name ? it->name : "", it->desc ? it->desc : "", drops,
-			 it->linktype == LT_RAW ? 7 : 1);
+			 it->linktype == LT_RAW ? 7 : 1, p->comment);
 		CHECK_MSG(!strcmp(line, want), "tshark, packet %zu:\n  got  %s\n  want %s", i, line,
 			  want);
 	}
