@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "convert.h"
@@ -59,7 +60,10 @@ static int describe(struct pcapng *w, struct source *src, unsigned *written, uns
 	return ret;
 }
 
-static int write_packet(struct pcapng *w, struct source *src, const struct packet_view *v)
+/* Write v, or leave it out when the filter says so (1); frame is room for TR_MAX_SNAPLEN bytes
+ * when there is a filter. 0, 1 or -errno. */
+static int write_packet(struct pcapng *w, struct source *src, const struct packet_view *v,
+			const struct convert_opts *o, const struct convert_meta *m, uint8_t *frame)
 {
 	const struct recording *recs;
 	struct src_iface *ifs;
@@ -70,6 +74,9 @@ static int write_packet(struct pcapng *w, struct source *src, const struct packe
 		.caplen = v->p.cap_len,
 		.origlen = v->p.orig_len,
 		.data = v->data,
+		.comment = m->comment,
+		.pid = m->pid,
+		.tid = m->tid,
 	};
 	uint16_t tag[2];
 	uint32_t snaplen;
@@ -83,7 +90,6 @@ static int write_packet(struct pcapng *w, struct source *src, const struct packe
 					       0;
 	if (v->p.flags & TR_PKT_GSO)
 		e.flags |= PCAPNG_EPB_TSO;
-	e.dropcount = source_take_drops(src, v->iface, v->wall);
 	/* The driver took the VLAN tag out of the frame; put it back as libpcap does, keeping the
 	 * captured length within the snapshot length. */
 	if ((v->p.flags & TR_PKT_VLAN) && it->desc.linktype == LINKTYPE_ETHERNET &&
@@ -97,6 +103,21 @@ static int write_packet(struct pcapng *w, struct source *src, const struct packe
 		e.caplen = e.caplen + sizeof(tag) < snaplen ? e.caplen + (uint32_t)sizeof(tag) : snaplen;
 		e.origlen += sizeof(tag);
 	}
+	if (o->filter) {
+		const uint8_t *bytes = e.data;
+
+		if (e.prefix_len) { /* the filter sees the frame as the file holds it */
+			memcpy(frame, e.data, e.prefix_at);
+			memcpy(frame + e.prefix_at, e.prefix, e.prefix_len);
+			memcpy(frame + e.prefix_at + e.prefix_len, e.data + e.prefix_at,
+			       e.caplen - e.prefix_len - e.prefix_at);
+			bytes = frame;
+		}
+		if (!pfilter_match(o->filter, it->desc.linktype, snaplen, bytes, e.caplen,
+				   e.origlen))
+			return 1;
+	}
+	e.dropcount = source_take_drops(src, v->iface, v->wall);
 	if (!it->packets)
 		it->first_wall = v->wall;
 	it->last_wall = v->wall;
@@ -127,29 +148,44 @@ static int write_dsb(struct pcapng *w, const struct convert_dsb *d, struct conve
 	return ret;
 }
 
-int convert_pcapng(struct source *src, int fd, const struct convert_dsb *dsb, size_t n_dsb,
+int convert_pcapng(struct source *src, int fd, const struct convert_opts *o,
 		   struct convert_stats *st)
 {
 	struct pcapng *w = pcapng_open(fd);
 	struct packet_view v;
 	struct src_iface *ifs;
 	unsigned written = 0, n;
+	uint8_t *frame = o->filter ? malloc(TR_MAX_SNAPLEN) : NULL;
+	uint64_t index = 0;
 	size_t next_dsb = 0;
 	int ret, closed;
 
 	memset(st, 0, sizeof(*st));
-	if (!w)
-		return -errno;
+	if (!w || (o->filter && !frame)) {
+		ret = w ? -ENOMEM : -errno;
+		free(frame);
+		if (w)
+			pcapng_close(w);
+		return ret;
+	}
 	ret = write_shb(w, src);
 	if (!ret)
 		ret = describe(w, src, &written, UINT32_MAX);
 	while (!ret && (ret = source_next(src, &v)) > 0) {
+		struct convert_meta m = { 0 };
+
+		if (o->meta)
+			o->meta(o->ctx, index, &v, &m);
+		index++;
+		if (m.skip)
+			continue;
 		ret = describe(w, src, &written, v.iface);
-		for (; !ret && next_dsb < n_dsb && dsb[next_dsb].before <= st->packets; next_dsb++)
-			ret = write_dsb(w, &dsb[next_dsb], st);
+		for (; !ret && next_dsb < o->n_dsb && o->dsb[next_dsb].before < index; next_dsb++)
+			ret = write_dsb(w, &o->dsb[next_dsb], st);
 		if (!ret)
-			ret = write_packet(w, src, &v);
-		st->packets++;
+			ret = write_packet(w, src, &v, o, &m, frame);
+		st->packets += ret == 0;
+		ret = ret > 0 ? 0 : ret;
 	}
 	if (!ret)
 		ret = describe(w, src, &written, UINT32_MAX);
@@ -169,6 +205,7 @@ int convert_pcapng(struct source *src, int fd, const struct convert_dsb *dsb, si
 							   .usrdeliv = ifs[i].packets });
 		st->lost += ifs[i].lost;
 	}
+	free(frame);
 	st->bytes = pcapng_bytes(w);
 	closed = pcapng_close(w);
 	return ret ? ret : closed;

@@ -6,8 +6,10 @@
 #ifndef TLSASM_CONVERT_H
 #define TLSASM_CONVERT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "pfilter.h"
 #include "source.h"
 
 /* TLS key log lines to write just before packet number `before` (0 is the first packet). */
@@ -18,18 +20,36 @@ struct convert_dsb {
 };
 
 struct convert_stats {
-	uint64_t packets;
+	uint64_t packets; /* written */
 	uint64_t lost;
 	uint64_t bytes;
 	uint64_t dsbs;
 };
 
+/* Which packets to write, and what to say about each. */
+struct convert_meta {
+	bool skip;           /* leave the packet out */
+	uint32_t pid, tid;   /* epb_processid_threadid; 0: not known */
+	const char *comment; /* opt_comment, or NULL */
+};
+
+/* Fills m (zeroed before each call) for packet number index (0 is the first packet read). */
+typedef void convert_meta_fn(void *ctx, uint64_t index, const struct packet_view *v,
+			     struct convert_meta *m);
+
+struct convert_opts {
+	const struct convert_dsb *dsb; /* sorted by before, in packets read, skipped ones counted */
+	size_t n_dsb;
+	convert_meta_fn *meta; /* NULL: every packet, no process */
+	void *ctx;
+	struct pfilter *filter; /* NULL: every packet; else only those it passes, as written */
+};
+
 /*
- * Write everything src holds, from its current place, to fd as pcapng, with the n DSBs of dsb
- * (sorted by before; lines larger than one block takes are split between blocks at line ends).
- * Returns 0 or -errno.
+ * Write the packets src holds, from its current place, to fd as pcapng, with the DSBs of o (lines
+ * larger than one block takes are split between blocks at line ends). Returns 0 or -errno.
  */
-int convert_pcapng(struct source *src, int fd, const struct convert_dsb *dsb, size_t n,
+int convert_pcapng(struct source *src, int fd, const struct convert_opts *o,
 		   struct convert_stats *st);
 
 #endif /* TLSASM_CONVERT_H */

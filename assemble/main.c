@@ -232,7 +232,7 @@ int main(int argc, char **argv)
 	}
 	if (o.out) {
 		source_rewind(src);
-		ret = convert_pcapng(src, fd, sv.dsb, sv.n_dsb, &st);
+		ret = convert_pcapng(src, fd, &(struct convert_opts){ .dsb = sv.dsb, .n_dsb = sv.n_dsb }, &st);
 		if (ret) {
 			log_err("writing %s: %s", o.out, strerror(-ret));
 			goto out;
