@@ -13,7 +13,7 @@
 #endif
 
 #define TR_FORMAT_MAJOR 1
-#define TR_FORMAT_MINOR 1
+#define TR_FORMAT_MINOR 2
 
 enum tr_rec_type {
 	TR_REC_HEADER = 1,
@@ -24,6 +24,8 @@ enum tr_rec_type {
 	TR_REC_END = 6,
 	TR_REC_LIBRARY = 7,
 	TR_REC_SECRET = 8,
+	TR_REC_SOCKET = 9,
+	TR_REC_PROCESS = 10,
 };
 
 struct tr_rec {
@@ -96,6 +98,7 @@ enum tr_dir {
 enum tr_loss_what {
 	TR_LOSS_PACKETS = 1,
 	TR_LOSS_SECRETS = 2,
+	TR_LOSS_SOCKETS = 3, /* SOCKET and PROCESS records */
 };
 
 enum tr_loss_where {
@@ -195,6 +198,70 @@ struct tr_secret {
 	__u8 exporter_secret[TR_SECRET_LEN];
 };
 
+/* How a SOCKET record came to be written. */
+enum tr_socket_how {
+	TR_SOCK_CREATE = 1,  /* socket() returned it: owner and cookie, no addresses yet */
+	TR_SOCK_CONNECT = 2, /* a TCP connect() it made ended (established or failed): addresses */
+	TR_SOCK_ACCEPT = 3,  /* accept() returned it: addresses, owner is the accepting thread */
+	TR_SOCK_BIND = 4,    /* bind() gave it a local address (listeners, UDP servers) */
+	TR_SOCK_SEED = 5,    /* it existed when tlsrec started (read from /proc) */
+};
+
+/*
+ * Which process owns a socket, and the socket's addresses as far as they are known when the
+ * record is written. A packet names its socket by sock_cookie; a socket without a cookie (a
+ * seeded one, or an accepted one the kernel has not given a cookie yet) is found by its addresses
+ * in its network namespace. The owner is the thread that created, connected, accepted or bound it.
+ */
+struct tr_socket {
+	struct tr_rec hdr;
+	__u64 cookie; /* the kernel's socket cookie (SO_COOKIE), 0 when not known */
+	__u64 netns;  /* inode of its network namespace, 0 when not known */
+	__u64 cgroup; /* cgroup v2 id of the owner */
+	__u32 pid;    /* owner: thread group id, thread id, real user and group ids, comm */
+	__u32 tid;
+	__u32 uid;
+	__u32 gid;
+	char comm[16];
+	__u8 local[16]; /* addresses, IPv4 in the first 4 bytes; all zero when not known */
+	__u8 remote[16];
+	__u16 local_port; /* host byte order; 0 when not known */
+	__u16 remote_port;
+	__u16 family; /* AF_INET or AF_INET6 */
+	__u8 protocol; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 how;      /* enum tr_socket_how */
+};
+
+enum tr_process_how {
+	TR_PROC_EXEC = 1, /* it called execve() */
+	TR_PROC_SEEN = 2, /* first seen owning a socket or holding TLS secrets */
+	TR_PROC_SEED = 3, /* it was running when tlsrec started */
+	TR_PROC_EXIT = 4, /* it exited (fixed part only) */
+};
+
+enum tr_process_tag {
+	TR_PROC_EXE = 1,     /* the executable's path (readlink of /proc/PID/exe) */
+	TR_PROC_CMDLINE = 2, /* /proc/PID/cmdline as it is: arguments each ended by a NUL */
+};
+
+/*
+ * A process as /proc showed it while it lived (or, for EXIT, as the kernel had it). pid and
+ * start_ns together name one process: a pid can be reused, its start time cannot.
+ */
+struct tr_process {
+	struct tr_rec hdr;
+	__u64 start_ns; /* CLOCK_BOOTTIME ns when it started (from /proc: clock ticks, rounded) */
+	__u32 pid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u8 how; /* enum tr_process_how */
+	__u8 pad[3];
+	__s32 exit_code; /* EXIT: the wait status; 0 otherwise */
+	char comm[16];
+	/* tag/length/value strings up to hdr.len, as in HEADER */
+};
+
 /*
  * Where one OpenSSL build keeps what a SECRET record copies: offsets into its ssl_st, and into the
  * SSL_SESSION and SSL_CIPHER it points to. Found by calibration (recorder/calibrate.c), never from
@@ -219,7 +286,7 @@ struct tr_ssl_offsets {
 /* Largest snapshot length tlsrec accepts, as tcpdump's MAXIMUM_SNAPLEN. */
 #define TR_MAX_SNAPLEN 262144
 
-/* Key of the kernel's loss counters (maps "losses" in capture.bpf.c and secrets.bpf.c). */
+/* Key of the kernel's loss counters (maps "losses" in capture.bpf.c, secrets.bpf.c, sockets.bpf.c). */
 struct tr_loss_key {
 	__u32 ifindex;
 	__u8 dir;
@@ -268,6 +335,16 @@ _Static_assert(sizeof(struct tr_library) == 64, "tr_library size");
 TR_ASSERT_LAYOUT(struct tr_library, index, 32);
 TR_ASSERT_LAYOUT(struct tr_library, build_id, 40);
 _Static_assert(sizeof(struct tr_secret) == 464, "tr_secret size");
+_Static_assert(sizeof(struct tr_socket) == 112, "tr_socket size");
+TR_ASSERT_LAYOUT(struct tr_socket, pid, 40);
+TR_ASSERT_LAYOUT(struct tr_socket, comm, 56);
+TR_ASSERT_LAYOUT(struct tr_socket, local, 72);
+TR_ASSERT_LAYOUT(struct tr_socket, local_port, 104);
+TR_ASSERT_LAYOUT(struct tr_socket, how, 111);
+_Static_assert(sizeof(struct tr_process) == 64, "tr_process size");
+TR_ASSERT_LAYOUT(struct tr_process, pid, 24);
+TR_ASSERT_LAYOUT(struct tr_process, how, 40);
+TR_ASSERT_LAYOUT(struct tr_process, comm, 48);
 _Static_assert(sizeof(struct tr_ssl_offsets) == 52, "tr_ssl_offsets size");
 TR_ASSERT_LAYOUT(struct tr_secret, pid, 24);
 TR_ASSERT_LAYOUT(struct tr_secret, cipher, 36);

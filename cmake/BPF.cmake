@@ -38,8 +38,9 @@ function(bpf_vmlinux_header)
 		COMMENT "Generating vmlinux.h from ${TLSREC_VMLINUX_BTF}")
 endfunction()
 
-# bpf_skeleton(NAME SOURCE): NAME.bpf.o and NAME.skel.h, and an interface target NAME_skel that
-# puts the skeleton on the include path.
+# bpf_skeleton(NAME SOURCE [HEADER...]): NAME.bpf.o and NAME.skel.h, and an interface target
+# NAME_skel that puts the skeleton on the include path. The object is rebuilt when events.h or one
+# of the HEADERs changes.
 function(bpf_skeleton name source)
 	set(obj ${BPF_OUT}/${name}.bpf.o)
 	set(skel ${BPF_OUT}/${name}.skel.h)
@@ -47,7 +48,7 @@ function(bpf_skeleton name source)
 		COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH}
 			-Wall -Werror -I${BPF_OUT} -I${CMAKE_SOURCE_DIR}/bpf
 			-c ${source} -o ${obj}
-		DEPENDS ${source} ${BPF_OUT}/vmlinux.h ${CMAKE_SOURCE_DIR}/bpf/events.h
+		DEPENDS ${source} ${BPF_OUT}/vmlinux.h ${CMAKE_SOURCE_DIR}/bpf/events.h ${ARGN}
 		COMMENT "Building BPF object ${name}.bpf.o")
 	add_custom_command(OUTPUT ${skel}
 		COMMAND ${BPFTOOL} gen skeleton ${obj} name ${name}_bpf > ${skel}.tmp

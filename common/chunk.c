@@ -246,17 +246,20 @@ int chunkbuf_add_clock(struct chunkbuf *cb)
 	return ret;
 }
 
-int tlv_put(uint8_t *buf, size_t cap, size_t *off, uint16_t tag, const char *s)
+int tlv_put_mem(uint8_t *buf, size_t cap, size_t *off, uint16_t tag, const void *v, size_t len)
 {
-	size_t len = strlen(s);
-
 	if (len > UINT16_MAX)
 		len = UINT16_MAX;
 	if (*off + 4 + len > cap)
 		return -ENOSPC;
 	put16(buf + *off, tag);
 	put16(buf + *off + 2, (uint16_t)len);
-	memcpy(buf + *off + 4, s, len);
+	memcpy(buf + *off + 4, v, len);
 	*off += 4 + len;
 	return 0;
+}
+
+int tlv_put(uint8_t *buf, size_t cap, size_t *off, uint16_t tag, const char *s)
+{
+	return tlv_put_mem(buf, cap, off, tag, s, strlen(s));
 }

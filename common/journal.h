@@ -130,6 +130,9 @@ int chunkbuf_add_clock(struct chunkbuf *cb);
  */
 int tlv_put(uint8_t *buf, size_t cap, size_t *off, uint16_t tag, const char *s);
 
+/* The same for len bytes at v, NULs and all (cut at 65535 bytes). 0 or -ENOSPC. */
+int tlv_put_mem(uint8_t *buf, size_t cap, size_t *off, uint16_t tag, const void *v, size_t len);
+
 struct journal_writer;
 
 struct jw_config {

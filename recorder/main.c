@@ -24,9 +24,11 @@
 #include "log.h"
 #include "mmapwatch.h"
 #include "options.h"
+#include "procs.h"
 #include "secrets.h"
 #include "select.h"
 #include "session.h"
+#include "sockets.h"
 #include "targets.h"
 #include "tc.h"
 #include "userrec.h"
@@ -51,6 +53,8 @@ struct run {
 	size_t n_all, n_sel;
 	struct capture *cap;   /* packets; NULL with --secrets-only */
 	struct secrets *sec;   /* TLS secrets; NULL if they cannot be recorded */
+	struct sockets *socks; /* socket owners and processes; NULL if they cannot be recorded */
+	struct procs *procs;
 	struct targets *targets;
 	struct mmapwatch *mw;  /* new executable mappings: libraries loaded later */
 	struct tc_hooks *hooks;
@@ -410,6 +414,10 @@ static void print_losses(const struct session *s, bool packets)
 	fprintf(stderr, "%llu TLS secrets recorded\n", (unsigned long long)s->secrets);
 	if (s->lost_secrets)
 		fprintf(stderr, "%llu TLS secrets lost\n", (unsigned long long)s->lost_secrets);
+	log_info("%llu socket and process records", (unsigned long long)s->owners);
+	if (s->lost_owners)
+		fprintf(stderr, "%llu socket and process records lost\n",
+			(unsigned long long)s->lost_owners);
 	for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++)
 		if (why[i] && s->lost_by[i])
 			log_warn("%llu lost: %s", (unsigned long long)s->lost_by[i], why[i]);
@@ -465,6 +473,15 @@ static int start_kernel_side(struct run *r)
 		log_warn("recording packets without TLS secrets: cannot load their programs: %s",
 			 strerror(-ret));
 	}
+	ret = sockets_open(&r->socks);
+	if (!ret)
+		ret = procs_open(&r->procs);
+	if (ret) {
+		log_warn("not recording which process owns each socket: cannot load the programs: %s",
+			 strerror(-ret));
+		sockets_close(r->socks);
+		r->socks = NULL;
+	}
 	if (r->sec) {
 		ret = find_libraries(r);
 		if (ret >= 0)
@@ -483,6 +500,30 @@ static int start_kernel_side(struct run *r)
 	if (ret == -ENODEV)
 		log_err("no interface could be attached");
 	return ret ? EXIT_FAIL : -1;
+}
+
+/* Attach the sockets programs, then seed the journal with the processes and sockets there are.
+ * A program that does not attach costs the owners only, with a warning. 0 or -errno. */
+static int record_owners(struct run *r)
+{
+	uint64_t t = mono_ns();
+	size_t n_procs, n_socks;
+	const char *what;
+	int ret = sockets_attach(r->socks, &what);
+
+	if (ret) {
+		log_warn("not recording which process owns each socket: cannot attach to %s: %s", what,
+			 strerror(-ret));
+		return 0;
+	}
+	ret = procs_seed(r->procs, session_append, &r->s, &n_procs, &n_socks);
+	if (ret) {
+		log_err("cannot read the processes and sockets there are: %s", strerror(-ret));
+		return ret;
+	}
+	log_info("%zu processes and %zu sockets there were, read in %llu ms", n_procs, n_socks,
+		 (unsigned long long)((mono_ns() - t) / 1000000ULL));
+	return 0;
 }
 
 /* The journal, the writer thread, the session, and the TLS libraries. An exit status, or -1. */
@@ -511,6 +552,11 @@ static int start_recording(int argc, char **argv, struct run *r)
 		r->s.rings[r->s.n_rings++] = secrets_ring_fd(r->sec);
 		r->s.loss_maps[r->s.n_loss_maps++] = secrets_losses_fd(r->sec);
 	}
+	if (r->socks) {
+		r->s.procs = r->procs;
+		r->s.procs_ring = sockets_ring_fd(r->socks);
+		r->s.loss_maps[r->s.n_loss_maps++] = sockets_losses_fd(r->socks);
+	}
 	if (r->mw) {
 		r->s.watch_fd = mmapwatch_fd(r->mw);
 		r->s.on_watch = on_watch;
@@ -530,6 +576,8 @@ static int start_recording(int argc, char **argv, struct run *r)
 		log_err("cannot read the ring buffers: %s", strerror(-ret));
 		return EXIT_FAIL;
 	}
+	if (r->socks && record_owners(r))
+		return EXIT_FAIL;
 	if (r->targets) {
 		struct target *const *v;
 		size_t n = targets_list(r->targets, &v);
@@ -560,6 +608,8 @@ static int finish(struct run *r, int ret)
 	}
 	if (r->sec)
 		secrets_detach(r->sec);
+	if (r->socks)
+		sockets_detach(r->socks);
 	/* Keep what was recorded, unless writing is what failed. */
 	until = (struct writer_wait){ .cancel = &give_up, .deadline_ns = mono_ns() + STOP_GRACE_NS };
 	if (!writer_error(r->wr)) {
@@ -606,6 +656,8 @@ static int cleanup(struct run *r, int status)
 	mmapwatch_close(r->mw);
 	targets_close(r->targets);
 	secrets_close(r->sec);
+	sockets_close(r->socks);
+	procs_close(r->procs);
 	capture_close(r->cap);
 	free(r->hooks);
 	free((void *)r->jc.header);

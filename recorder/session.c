@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -77,37 +78,67 @@ static int append(struct session *s, const void *rec, size_t len)
 	return ret;
 }
 
+/* Append a record and count it, or count it lost when stopping and the output has not taken
+ * the chunks before. 0 or -errno. */
+static int take(struct session *s, const void *data, size_t size)
+{
+	struct tr_rec r; /* user space's records are not aligned */
+	bool owner;
+	int ret;
+
+	memcpy(&r, data, sizeof(r));
+	owner = r.type == TR_REC_SOCKET || r.type == TR_REC_PROCESS;
+	ret = append(s, data, size);
+	if (ret == -ECANCELED) {
+		s->lost_by[3] += r.type == TR_REC_PACKET || r.type == TR_REC_SECRET || owner;
+		s->lost += r.type == TR_REC_PACKET;
+		s->lost_secrets += r.type == TR_REC_SECRET;
+		s->lost_owners += owner;
+		return 0;
+	}
+	if (ret)
+		return ret;
+	s->packets += r.type == TR_REC_PACKET;
+	s->secrets += r.type == TR_REC_SECRET;
+	s->owners += owner;
+	return 0;
+}
+
+static int failed(struct session *s, int ret)
+{
+	if (ret && !s->error)
+		s->error = ret;
+	return ret;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
 	const struct tr_rec *r = data;
+	__u32 pid;
 	int ret;
 
 	if (r->type == TR_REC_PACKET && s->max_packets && s->packets >= s->max_packets)
 		return 0;
-	ret = r->len == size ? append(s, data, size) : -EBADMSG;
-	if (ret == -ECANCELED) {
-		/* Stopping, and the output has not taken the chunks before: drop, and count. */
-		s->lost_by[3] += r->type == TR_REC_PACKET || r->type == TR_REC_SECRET;
-		s->lost += r->type == TR_REC_PACKET;
-		s->lost_secrets += r->type == TR_REC_SECRET;
-		return 0;
+	ret = r->len == size ? take(s, data, size) : -EBADMSG;
+	if (!ret && s->procs && r->type == TR_REC_SECRET && size == sizeof(struct tr_secret)) {
+		memcpy(&pid, (const uint8_t *)data + offsetof(struct tr_secret, pid), sizeof(pid));
+		ret = procs_seen(s->procs, pid, session_append, s);
 	}
-	if (ret) {
-		if (!s->error)
-			s->error = ret;
-		return ret;
-	}
-	s->packets += r->type == TR_REC_PACKET;
-	s->secrets += r->type == TR_REC_SECRET;
-	return 0;
+	return failed(s, ret);
 }
 
-int session_append(struct session *s, const void *rec, size_t len)
+/* The sockets programs' events: records through procs. */
+static int on_owner_event(void *ctx, void *data, size_t size)
 {
-	int ret = append(s, rec, len);
+	struct session *s = ctx;
 
-	return ret == -ECANCELED ? 0 : ret;
+	return failed(s, procs_event(s->procs, data, size, session_append, s));
+}
+
+int session_append(void *ctx, const void *rec, size_t len)
+{
+	return take(ctx, rec, len);
 }
 
 static void on_loss(void *ctx, const struct tr_loss_key *k, __u64 total)
@@ -143,6 +174,8 @@ static void on_loss(void *ctx, const struct tr_loss_key *k, __u64 total)
 	rec.where = k->where;
 	if (k->what == TR_LOSS_SECRETS)
 		s->lost_secrets += rec.count;
+	else if (k->what == TR_LOSS_SOCKETS)
+		s->lost_owners += rec.count;
 	else
 		s->lost += rec.count;
 	if (k->where < sizeof(s->lost_by) / sizeof(s->lost_by[0]))
@@ -218,6 +251,8 @@ int session_init(struct session *s)
 	for (size_t i = 1; i < s->n_rings; i++)
 		if (ring_buffer__add(s->rb, s->rings[i], on_record, s))
 			return -errno;
+	if (s->procs && ring_buffer__add(s->rb, s->procs_ring, on_owner_event, s))
+		return -errno;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0)
 		return -errno;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The recording loop: records from the kernel's ring buffers (packets, TLS secrets) go into chunks
- * as they are, with a CLOCK record and the IFACE records at the start of each chunk; loss counters
- * become LOSS records. Chunks are compressed here, piece by piece while the records are still in
+ * as they are, with a CLOCK record and the IFACE records at the start of each chunk; the sockets
+ * programs' events go through procs (SOCKET and PROCESS records); loss counters become LOSS
+ * records. Chunks are compressed here, piece by piece while the records are still in
  * cache, and full or old chunks go to the writer thread.
  */
 #ifndef TLSREC_SESSION_H
@@ -14,17 +15,20 @@
 
 #include "capture.h"
 #include "ifaces.h"
+#include "procs.h"
 #include "writer.h"
 
 struct loss_seen;
 
-#define SESSION_MAX_RINGS 2
+#define SESSION_MAX_RINGS 3
 
 struct session {
 	struct writer *wr;
 	struct capture *cap;        /* NULL when recording secrets only */
 	int rings[SESSION_MAX_RINGS]; /* ring buffers of journal records */
 	size_t n_rings;
+	struct procs *procs;        /* processes described so far; NULL: no sockets ring */
+	int procs_ring;             /* with procs: the sockets programs' ring buffer */
 	int loss_maps[SESSION_MAX_RINGS]; /* struct tr_loss_key -> per-CPU counts */
 	size_t n_loss_maps;
 	int watch_fd;               /* another file to wait on (new libraries), or -1 */
@@ -48,9 +52,11 @@ struct session {
 	struct writer_wait wait; /* how long to wait for a free chunk buffer */
 	uint64_t packets;
 	uint64_t secrets;
+	uint64_t owners;       /* SOCKET and PROCESS records */
 	uint64_t lost;         /* packets lost */
 	uint64_t lost_secrets; /* SECRET records lost */
-	uint64_t lost_by[4];   /* both, by cause: TR_LOSS_RINGBUF, TR_LOSS_COPY, and 3: the
+	uint64_t lost_owners;  /* SOCKET and PROCESS records lost */
+	uint64_t lost_by[4];   /* all, by cause: TR_LOSS_RINGBUF, TR_LOSS_COPY, and 3: the
 				* journal's output did not take them before tlsrec had to stop */
 	struct loss_seen *seen;
 	size_t n_seen;
@@ -60,8 +66,9 @@ struct session {
 /* Set up reading the rings. Fill the configuration fields first. 0 or -errno. */
 int session_init(struct session *s);
 
-/* Add a record of user space's (a LIBRARY record) to the journal. 0 or -errno. */
-int session_append(struct session *s, const void *rec, size_t len);
+/* Add a record of user space's (LIBRARY, seeded SOCKET and PROCESS) to the journal. 0 or -errno.
+ * (A procs_emit_fn, ctx the session.) */
+int session_append(void *s, const void *rec, size_t len);
 
 /* Record until *stop is set, -c is reached, or an error. Returns 0 or -errno. */
 int session_run(struct session *s, const volatile sig_atomic_t *stop);
