@@ -547,12 +547,12 @@ static void check_blocks(const char *path, const char *want_b)
 	struct cur file = { buf, buf + size };
 	const char *pending = NULL; /* the lines of the DSB just read */
 	size_t pending_len = 0;
-	const uint8_t *h;
+	const uint8_t *h = NULL;
 
 	if (!CHECK(buf != NULL))
 		return;
 	while (file.p < file.end) {
-		const uint8_t *body;
+		const uint8_t *body = NULL;
 		uint32_t type, len;
 
 		if (!CHECK(take(&file, 8, &h)))
