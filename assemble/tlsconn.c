@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * Headers: Ethernet and IEEE 802.1Q; IPv4 (RFC 791), IPv6 (RFC 8200 section 4: the extension
- * headers a TCP segment can follow); TCP (RFC 9293 section 3.1). TLS records and handshake
- * messages: RFC 8446 sections 5.1 and 4, RFC 5246 section 7.4.
+ * headers a TCP segment can follow); TCP (RFC 9293 section 3.1); UDP (RFC 768). TLS records and
+ * handshake messages: RFC 8446 sections 5.1 and 4, RFC 5246 section 7.4; server_name: RFC 6066
+ * section 3; ALPN: RFC 7301 section 3.1.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,7 +15,9 @@
 #include "tlsconn.h"
 
 #define ETH_HLEN 14
+#define TCP_FIN 0x01
 #define TCP_SYN 0x02
+#define TCP_RST 0x04
 #define TCP_ACK 0x10
 #define TLS_HANDSHAKE 22
 #define TLS_CLIENT_HELLO 1
@@ -22,10 +25,13 @@
 /* Record header (5), handshake header (4), version (2): the random follows. */
 #define HELLO_RANDOM 11
 #define CLIENT_HELLO_NEED (HELLO_RANDOM + 32)
+#define EXT_SERVER_NAME 0
+#define EXT_ALPN 16
 
-/* A TCP segment, as far as it was captured. */
+/* A TCP segment or UDP datagram, as far as it was captured. */
 struct segment {
 	uint8_t family;
+	uint8_t proto;
 	uint8_t addr_len;
 	const uint8_t *src, *dst;
 	uint16_t sport, dport;
@@ -56,6 +62,7 @@ static bool parse_tcp(const uint8_t *p, uint32_t off, uint32_t end, struct segme
 	doff = (uint32_t)(t[12] >> 4) * 4;
 	if (doff < 20 || doff > end - off)
 		return false;
+	s->proto = IPPROTO_TCP;
 	s->sport = be16(t);
 	s->dport = be16(t + 2);
 	s->seq = be32(t + 4);
@@ -65,12 +72,34 @@ static bool parse_tcp(const uint8_t *p, uint32_t off, uint32_t end, struct segme
 	return true;
 }
 
-/* An IPv4 datagram of cap captured bytes: a TCP segment, not a later fragment. */
+/* The UDP header at p[off], in a packet whose IP datagram ends at p[end]: no data is kept. */
+static bool parse_udp(const uint8_t *p, uint32_t off, uint32_t end, struct segment *s)
+{
+	if (end < off || end - off < 8)
+		return false;
+	s->proto = IPPROTO_UDP;
+	s->sport = be16(p + off);
+	s->dport = be16(p + off + 2);
+	s->seq = 0;
+	s->flags = 0;
+	s->data = p + off + 8;
+	s->len = 0;
+	return true;
+}
+
+static bool parse_l4(uint8_t proto, const uint8_t *p, uint32_t off, uint32_t end,
+		     struct segment *s)
+{
+	return proto == IPPROTO_TCP ? parse_tcp(p, off, end, s) : parse_udp(p, off, end, s);
+}
+
+/* An IPv4 datagram of cap captured bytes: a TCP segment or UDP datagram, not a later fragment. */
 static bool parse_ipv4(const uint8_t *p, uint32_t cap, struct segment *s)
 {
 	uint32_t ihl, total;
 
-	if (cap < 20 || p[0] >> 4 != 4 || p[9] != IPPROTO_TCP || (be16(p + 6) & 0x1fff))
+	if (cap < 20 || p[0] >> 4 != 4 || (p[9] != IPPROTO_TCP && p[9] != IPPROTO_UDP) ||
+	    (be16(p + 6) & 0x1fff))
 		return false;
 	ihl = (uint32_t)(p[0] & 15) * 4;
 	total = be16(p + 2);
@@ -81,11 +110,11 @@ static bool parse_ipv4(const uint8_t *p, uint32_t cap, struct segment *s)
 	s->addr_len = 4;
 	s->src = p + 12;
 	s->dst = p + 16;
-	return parse_tcp(p, ihl, total && total < cap ? total : cap, s);
+	return parse_l4(p[9], p, ihl, total && total < cap ? total : cap, s);
 }
 
-/* An IPv6 packet: the TCP segment after any hop-by-hop, routing, destination options, fragment
- * (the first only) and authentication headers. */
+/* An IPv6 packet: the TCP segment or UDP datagram after any hop-by-hop, routing, destination
+ * options, fragment (the first only) and authentication headers. */
 static bool parse_ipv6(const uint8_t *p, uint32_t cap, struct segment *s)
 {
 	uint32_t off = 40, end, payload;
@@ -99,11 +128,12 @@ static bool parse_ipv6(const uint8_t *p, uint32_t cap, struct segment *s)
 	for (int i = 0; i < 8; i++) {
 		switch (next) {
 		case IPPROTO_TCP:
+		case IPPROTO_UDP:
 			s->family = 6;
 			s->addr_len = 16;
 			s->src = p + 8;
 			s->dst = p + 24;
-			return parse_tcp(p, off, end, s);
+			return parse_l4(next, p, off, end, s);
 		case IPPROTO_HOPOPTS:
 		case IPPROTO_ROUTING:
 		case IPPROTO_DSTOPTS:
@@ -170,8 +200,8 @@ static uint64_t endpoint_hash(const uint8_t addr[16], uint16_t port)
 
 /* The same for both directions of a connection: the endpoints in order, then hashed in that order
  * (not XORed, which makes every connection of an address and port to itself collide). */
-static uint64_t tuple_hash(uint8_t family, const uint8_t a[16], uint16_t pa, const uint8_t b[16],
-			   uint16_t pb)
+static uint64_t tuple_hash(uint32_t rec, uint8_t family, uint8_t proto, const uint8_t a[16],
+			   uint16_t pa, const uint8_t b[16], uint16_t pb)
 {
 	int c = memcmp(a, b, 16);
 	uint64_t ha = endpoint_hash(a, pa), hb = endpoint_hash(b, pb);
@@ -182,19 +212,22 @@ static uint64_t tuple_hash(uint8_t family, const uint8_t a[16], uint16_t pa, con
 		ha = hb;
 		hb = t;
 	}
-	return table_hash(ha ^ table_hash(hb + family));
+	return table_hash(ha ^ table_hash(hb + ((uint64_t)rec << 16 | (uint64_t)proto << 8 | family)));
 }
 
 static uint64_t conn_rehash(const void *ctx, uint32_t index)
 {
 	const struct tls_conn *c = &((const struct tlsconn *)ctx)->conns[index];
 
-	return tuple_hash(c->family, c->addr[0], c->port[0], c->addr[1], c->port[1]);
+	return tuple_hash(c->rec, c->family, c->proto, c->addr[0], c->port[0], c->addr[1],
+			  c->port[1]);
 }
 
 struct tuple_key {
 	const struct tlsconn *t;
+	uint32_t rec;
 	uint8_t family;
+	uint8_t proto;
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;
 };
@@ -202,7 +235,7 @@ struct tuple_key {
 /* The side of c that sent a segment from src:sport to dst:dport, or -1 when it is not c's. */
 static int side_of(const struct tls_conn *c, const struct tuple_key *k)
 {
-	if (c->family != k->family)
+	if (c->family != k->family || c->proto != k->proto || c->rec != k->rec)
 		return -1;
 	if (c->port[0] == k->sport && c->port[1] == k->dport && !memcmp(c->addr[0], k->src, 16) &&
 	    !memcmp(c->addr[1], k->dst, 16))
@@ -261,11 +294,121 @@ static void classify(struct tls_conn *c)
 		c->state = TLSCONN_HELLO;
 }
 
-/* Keep what s carries of the first TLSCONN_KEEP bytes of side's stream. */
-static void take_data(struct tls_conn *c, int side, const struct segment *s)
+/* Put the bytes of data (len of them, at rel in the stream) that follow the *have bytes held in
+ * buf (of cap) there. Bytes after a gap, or before the start of the stream, are dropped. */
+static void place(uint8_t *buf, uint32_t cap, uint32_t *have, uint32_t rel, const uint8_t *data,
+		  uint32_t len)
+{
+	uint32_t skip, n;
+
+	if (rel > *have)
+		return;
+	skip = *have - rel;
+	if (skip >= len)
+		return;
+	n = len - skip;
+	if (n > cap - *have)
+		n = cap - *have;
+	memcpy(buf + *have, data + skip, n);
+	*have += n;
+}
+
+/* The server_name (host_name) and ALPN extensions of the ClientHello in d (len bytes from its
+ * record header), as far as they were captured. */
+static void parse_hello(struct tls_conn *c, const uint8_t *d, uint32_t len)
+{
+	const uint8_t *p = d + HELLO_RANDOM + 32, *end = d + len, *ext_end;
+
+	if (len < HELLO_RANDOM + 33)
+		return;
+	p += 1 + *p; /* session id */
+	if (end - p < 2)
+		return;
+	p += 2 + be16(p); /* cipher suites */
+	if (end - p < 1)
+		return;
+	p += 1 + *p; /* compression methods */
+	if (end - p < 2)
+		return;
+	ext_end = end - p - 2 < be16(p) ? end : p + 2 + be16(p);
+	for (p += 2; ext_end - p >= 4; p += 4 + be16(p + 2)) {
+		uint16_t type = be16(p), elen = be16(p + 2);
+		const uint8_t *e = p + 4;
+
+		if (ext_end - e < elen)
+			return;
+		if (type == EXT_SERVER_NAME && elen >= 5 && e[2] == 0 && !c->sni) {
+			uint16_t n = be16(e + 3);
+
+			if (n > elen - 5 || !(c->sni = malloc((size_t)n + 1)))
+				continue;
+			for (uint16_t i = 0; i < n; i++)
+				c->sni[i] = e[5 + i] > ' ' && e[5 + i] < 0x7f ? (char)e[5 + i] : '?';
+			c->sni[n] = '\0';
+		} else if (type == EXT_ALPN && elen >= 3 && e[2] && e[2] <= elen - 3) {
+			size_t n = e[2] < sizeof(c->alpn) ? e[2] : sizeof(c->alpn) - 1;
+
+			for (size_t i = 0; i < n; i++)
+				c->alpn[i] = e[3 + i] > ' ' && e[3 + i] < 0x7f ? (char)e[3 + i] : '?';
+			c->alpn[n] = '\0';
+		}
+	}
+}
+
+static void hello_end(struct tlsconn *t, struct tls_conn *c)
+{
+	if (c->hello) {
+		t->hello_bytes -= c->hello_len;
+		free(c->hello);
+		c->hello = NULL;
+	}
+	c->hello_done = true;
+}
+
+/*
+ * Gather the client's first record (a ClientHello: classify said so) past the TLSCONN_KEEP bytes
+ * kept, up to TLSCONN_HELLO_MAX, and read its extensions once it is whole. Without memory for it
+ * (or past the budget) the extensions are not read.
+ */
+static void gather_hello(struct tlsconn *t, struct tls_conn *c, uint32_t rel,
+			 const struct segment *s)
+{
+	const uint8_t *d = c->data[c->client];
+	uint32_t len;
+
+	if (c->hello_done || c->have[c->client] < 5)
+		return;
+	len = (uint32_t)be16(d + 3) + 5;
+	if (len > TLSCONN_HELLO_MAX)
+		len = TLSCONN_HELLO_MAX;
+	if (len <= c->have[c->client]) {
+		parse_hello(c, d, len);
+		hello_end(t, c);
+		return;
+	}
+	if (!c->hello) {
+		if (t->hello_bytes + len > TLSCONN_HELLO_BUDGET || !(c->hello = malloc(len))) {
+			hello_end(t, c);
+			return;
+		}
+		t->hello_bytes += len;
+		c->hello_len = len;
+		c->hello_have = c->have[c->client];
+		memcpy(c->hello, d, c->hello_have);
+	}
+	place(c->hello, c->hello_len, &c->hello_have, rel, s->data, s->len);
+	if (c->hello_have == c->hello_len) {
+		parse_hello(c, c->hello, c->hello_len);
+		hello_end(t, c);
+	}
+}
+
+/* Keep what s carries of the first TLSCONN_KEEP bytes of side's stream (and of the client's
+ * first record). */
+static void take_data(struct tlsconn *t, struct tls_conn *c, int side, const struct segment *s)
 {
 	uint32_t seq = s->seq + ((s->flags & TCP_SYN) ? 1 : 0); /* of the first data byte */
-	uint32_t rel, skip, n;
+	uint32_t rel, have = c->have[side];
 
 	if (!c->have_isn[side]) {
 		/* No SYN seen: the stream is taken to start here. */
@@ -273,17 +416,13 @@ static void take_data(struct tls_conn *c, int side, const struct segment *s)
 		c->have_isn[side] = true;
 	}
 	rel = seq - (c->isn[side] + 1);
-	if (rel > c->have[side]) /* after a gap, or before the start of the stream */
-		return;
-	skip = c->have[side] - rel;
-	if (skip >= s->len)
-		return;
-	n = s->len - skip;
-	if (n > (uint32_t)(TLSCONN_KEEP - c->have[side]))
-		n = (uint32_t)(TLSCONN_KEEP - c->have[side]);
-	memcpy(c->data[side] + c->have[side], s->data + skip, n);
-	c->have[side] = (uint8_t)(c->have[side] + n);
+	place(c->data[side], TLSCONN_KEEP, &have, rel, s->data, s->len);
+	c->have[side] = (uint8_t)have;
 	classify(c);
+	if (c->state == TLSCONN_NOT_TLS)
+		hello_end(t, c);
+	else if (c->client_known && side == c->client && c->state != TLSCONN_UNKNOWN)
+		gather_hello(t, c, rel, s);
 }
 
 /* A new connection whose first packet (number index) went from k's src to its dst. */
@@ -297,7 +436,9 @@ static struct tls_conn *add_conn(struct tlsconn *t, const struct tuple_key *k, u
 	c = &t->conns[t->n++];
 	memset(c, 0, sizeof(*c));
 	c->first_packet = index;
+	c->rec = k->rec;
 	c->family = k->family;
+	c->proto = k->proto;
 	memcpy(c->addr[0], k->src, 16);
 	memcpy(c->addr[1], k->dst, 16);
 	c->port[0] = k->sport;
@@ -305,24 +446,48 @@ static struct tls_conn *add_conn(struct tlsconn *t, const struct tuple_key *k, u
 	return c;
 }
 
-int tlsconn_packet(struct tlsconn *t, uint16_t linktype, const uint8_t *frame, uint32_t caplen,
-		   uint64_t index)
+/* Make the connection just added (the last) the one its 4-tuple finds; slot is where the table
+ * holds an earlier one of the same 4-tuple, or NULL. 0 or -ENOMEM. */
+static int index_last(struct tlsconn *t, uint32_t *slot, uint64_t hash)
 {
-	struct tuple_key k = { .t = t };
+	if (slot) {
+		*slot = (uint32_t)t->n; /* index + 1 */
+		return 0;
+	}
+	return table_add(&t->index, hash, (uint32_t)(t->n - 1), conn_rehash, t);
+}
+
+static uint8_t flags_of(uint8_t tcp)
+{
+	uint8_t f = 0;
+
+	if (tcp & TCP_SYN)
+		f |= (tcp & TCP_ACK) ? TLSCONN_F_SYNACK : TLSCONN_F_SYN;
+	if (tcp & TCP_FIN)
+		f |= TLSCONN_F_FIN;
+	if (tcp & TCP_RST)
+		f |= TLSCONN_F_RST;
+	return f;
+}
+
+int tlsconn_add(struct tlsconn *t, const struct tlsconn_pkt *p, size_t *conn, int *side_out)
+{
+	struct tuple_key k = { .t = t, .rec = p->rec };
 	struct tls_conn *c = NULL;
 	struct segment s;
 	uint32_t *slot;
 	uint64_t hash;
 	int side;
 
-	if (!parse_frame(linktype, frame, caplen, &s))
+	if (!parse_frame(p->linktype, p->frame, p->caplen, &s))
 		return 0;
 	k.family = s.family;
+	k.proto = s.proto;
 	memcpy(k.src, s.src, s.addr_len);
 	memcpy(k.dst, s.dst, s.addr_len);
 	k.sport = s.sport;
 	k.dport = s.dport;
-	hash = tuple_hash(k.family, k.src, k.sport, k.dst, k.dport);
+	hash = tuple_hash(k.rec, k.family, k.proto, k.src, k.sport, k.dst, k.dport);
 	slot = table_find_slot(&t->index, hash, conn_match, &k);
 	if (slot) {
 		c = &t->conns[*slot - 1];
@@ -333,15 +498,26 @@ int tlsconn_packet(struct tlsconn *t, uint16_t linktype, const uint8_t *frame, u
 			c = NULL;
 	}
 	if (!c) {
-		c = add_conn(t, &k, index);
-		if (!c)
+		c = add_conn(t, &k, p->index);
+		if (!c || index_last(t, slot, hash))
 			return -ENOMEM;
-		if (slot)
-			*slot = (uint32_t)t->n; /* index + 1 */
-		else if (table_add(&t->index, hash, (uint32_t)(t->n - 1), conn_rehash, t))
-			return -ENOMEM;
+		c->first_wall = p->wall;
 	}
 	side = side_of(c, &k);
+	if (p->wall < c->first_wall)
+		c->first_wall = p->wall;
+	if (p->wall > c->last_wall)
+		c->last_wall = p->wall;
+	c->packets[side]++;
+	c->bytes[side] += p->wire_len;
+	c->flags[side] |= flags_of(s.flags);
+	c->egress[side] |= p->egress;
+	if (!c->cookie[side])
+		c->cookie[side] = p->cookie;
+	if (!c->netns[0])
+		c->netns[0] = p->netns;
+	else if (!c->netns[1] && p->netns != c->netns[0])
+		c->netns[1] = p->netns;
 	if ((s.flags & TCP_SYN) && !c->syn[side]) {
 		if (c->have_isn[side] && c->isn[side] != s.seq)
 			c->have[side] = 0; /* the guess from a data segment was wrong */
@@ -352,9 +528,100 @@ int tlsconn_packet(struct tlsconn *t, uint16_t linktype, const uint8_t *frame, u
 			c->client_known = true;
 		}
 	}
-	if (s.len && c->state != TLSCONN_NOT_TLS && c->have[side] < TLSCONN_KEEP)
-		take_data(c, side, &s);
-	return 0;
+	if (s.len && !c->resumed && c->state != TLSCONN_NOT_TLS &&
+	    (c->have[side] < TLSCONN_KEEP || c->hello))
+		take_data(t, c, side, &s);
+	*conn = (size_t)(c - t->conns);
+	*side_out = side;
+	return 1;
+}
+
+int tlsconn_packet(struct tlsconn *t, uint16_t linktype, const uint8_t *frame, uint32_t caplen,
+		   uint64_t index)
+{
+	struct tlsconn_pkt p = { .index = index, .frame = frame, .caplen = caplen,
+				 .wire_len = caplen, .linktype = linktype };
+	size_t conn;
+	int side, ret = tlsconn_add(t, &p, &conn, &side);
+
+	return ret < 0 ? ret : 0;
+}
+
+int64_t tlsconn_resume(struct tlsconn *t, const struct tls_conn *from)
+{
+	struct tuple_key k = { .t = t, .rec = from->rec, .family = from->family,
+			       .proto = from->proto, .sport = from->port[0], .dport = from->port[1] };
+	struct tls_conn *c;
+	uint32_t *slot;
+	uint64_t hash;
+
+	memcpy(k.src, from->addr[0], 16);
+	memcpy(k.dst, from->addr[1], 16);
+	hash = tuple_hash(k.rec, k.family, k.proto, k.src, k.sport, k.dst, k.dport);
+	slot = table_find_slot(&t->index, hash, conn_match, &k);
+	c = add_conn(t, &k, from->first_packet);
+	if (!c || index_last(t, slot, hash))
+		return -ENOMEM;
+	c->first_wall = from->first_wall;
+	c->last_wall = from->last_wall;
+	for (int i = 0; i < 2; i++) {
+		c->packets[i] = from->packets[i];
+		c->bytes[i] = from->bytes[i];
+		c->flags[i] = from->flags[i];
+		c->syn[i] = from->syn[i];
+		c->egress[i] = from->egress[i];
+		c->cookie[i] = from->cookie[i];
+		c->netns[i] = from->netns[i];
+	}
+	c->client = from->client;
+	c->client_known = from->client_known;
+	c->state = from->state;
+	c->resumed = true;
+	c->hello_done = true;
+	return (int64_t)(t->n - 1);
+}
+
+int tlsconn_client_side(const struct tls_conn *c)
+{
+	return c->client_known ? c->client : 0;
+}
+
+const char *tlsconn_conn_state(const struct tls_conn *c)
+{
+	int o = tlsconn_client_side(c);
+	uint8_t fo = c->flags[o], fr = c->flags[!o];
+
+	if (c->proto == IPPROTO_UDP)
+		return c->packets[0] && c->packets[1] ? "SF" : "S0";
+	if ((fo & TLSCONN_F_SYN) && !(fr & TLSCONN_F_SYNACK)) {
+		if (fr & TLSCONN_F_RST)
+			return "REJ";
+		if (fo & TLSCONN_F_RST)
+			return "RSTOS0";
+		if (fo & TLSCONN_F_FIN)
+			return "SH";
+		return "S0";
+	}
+	if (!(fo & TLSCONN_F_SYN) && (fr & TLSCONN_F_SYNACK)) {
+		if (fr & TLSCONN_F_RST)
+			return "RSTRH";
+		if (fr & TLSCONN_F_FIN)
+			return "SHR";
+		return "OTH";
+	}
+	if (!(fo & TLSCONN_F_SYN))
+		return "OTH";
+	if (fo & TLSCONN_F_RST)
+		return "RSTO";
+	if (fr & TLSCONN_F_RST)
+		return "RSTR";
+	if ((fo & TLSCONN_F_FIN) && (fr & TLSCONN_F_FIN))
+		return "SF";
+	if (fo & TLSCONN_F_FIN)
+		return "S2";
+	if (fr & TLSCONN_F_FIN)
+		return "S3";
+	return "S1";
 }
 
 const uint8_t *tlsconn_client_random(const struct tls_conn *c)
@@ -389,7 +656,7 @@ static void format_endpoint(char *buf, size_t size, uint8_t family, const uint8_
 void tlsconn_format(const struct tls_conn *c, char *buf, size_t size)
 {
 	char a[INET6_ADDRSTRLEN + 8], b[INET6_ADDRSTRLEN + 8];
-	int client = c->client_known ? c->client : 0;
+	int client = tlsconn_client_side(c);
 
 	format_endpoint(a, sizeof(a), c->family, c->addr[client], c->port[client]);
 	format_endpoint(b, sizeof(b), c->family, c->addr[!client], c->port[!client]);
@@ -398,6 +665,10 @@ void tlsconn_format(const struct tls_conn *c, char *buf, size_t size)
 
 void tlsconn_free(struct tlsconn *t)
 {
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->conns[i].sni);
+		free(t->conns[i].hello);
+	}
 	free(t->conns);
 	table_free(&t->index);
 	memset(t, 0, sizeof(*t));

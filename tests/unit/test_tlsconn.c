@@ -506,13 +506,19 @@ static void test_not_tls(void)
 		uint8_t f[64] = { 0 };
 
 		memcpy(f + 12, "\x08\x00\x45\x00\x00\x1c", 6);
-		f[14 + 9] = IPPROTO_UDP;
+		f[14 + 9] = IPPROTO_UDP; /* a UDP flow: a connection that is not TLS */
+		feed(LINKTYPE_ETHERNET, f, 60);
+		f[14 + 9] = IPPROTO_ICMP;
 		feed(LINKTYPE_ETHERNET, f, 60);
 		f[13] = 0x06; /* ARP */
 		feed(LINKTYPE_ETHERNET, f, 60);
 		feed(113, f, 60); /* a link type not read */
 	}
-	CHECK_EQ_U64(T.n, 0);
+	if (CHECK_EQ_U64(T.n, 1)) {
+		CHECK_EQ_INT(T.conns[0].proto, IPPROTO_UDP);
+		CHECK_EQ_INT(T.conns[0].state, TLSCONN_UNKNOWN);
+		CHECK(tlsconn_client_random(&T.conns[0]) == NULL);
+	}
 	reset();
 	check_ctx("%s", "");
 }
