@@ -153,6 +153,25 @@ int catalog_add_secret(struct catalog *c, unsigned rec, const struct tr_secret *
 	return 0;
 }
 
+int catalog_add_socket(struct catalog *c, unsigned rec, uint64_t wall, const struct tr_socket *s)
+{
+	if (array_reserve(&c->sockets, &c->sockets_cap, c->nsockets + 1, sizeof(*c->sockets), 64))
+		return -ENOMEM;
+	c->sockets[c->nsockets++] = (struct src_socket){ .rec = rec, .wall = wall, .s = *s };
+	return 0;
+}
+
+int catalog_add_process(struct catalog *c, struct src_process *p)
+{
+	if (array_reserve(&c->procs, &c->procs_cap, c->nprocs + 1, sizeof(*c->procs), 64)) {
+		free(p->exe);
+		free(p->cmdline);
+		return -ENOMEM;
+	}
+	c->procs[c->nprocs++] = *p;
+	return 0;
+}
+
 struct lib_key {
 	const struct catalog *c;
 	unsigned rec;
@@ -200,6 +219,12 @@ void catalog_free(struct catalog *c)
 {
 	for (size_t i = 0; i < c->nifaces; i++)
 		free(c->ifaces[i].marks);
+	for (size_t i = 0; i < c->nprocs; i++) {
+		free(c->procs[i].exe);
+		free(c->procs[i].cmdline);
+	}
+	free(c->sockets);
+	free(c->procs);
 	free(c->recs);
 	free(c->ifaces);
 	free(c->secrets);

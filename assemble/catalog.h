@@ -50,6 +50,24 @@ struct src_secret {
 	struct tr_secret s;
 };
 
+/* A SOCKET record, the recording it is from, and its time on the wall clock (ns since the epoch). */
+struct src_socket {
+	unsigned rec;
+	uint64_t wall;
+	struct tr_socket s;
+};
+
+/* A PROCESS record: its fixed part, its strings (malloc'd, NUL-terminated; cmdline keeps its
+ * NULs between arguments, cmdline_len bytes before the final NUL; NULL when absent). */
+struct src_process {
+	unsigned rec;
+	uint64_t wall;
+	struct tr_process p;
+	char *exe;
+	char *cmdline;
+	size_t cmdline_len;
+};
+
 /* A LIBRARY record: a TLS library whose handshakes a recording holds. */
 struct src_library {
 	unsigned rec;
@@ -70,6 +88,10 @@ struct catalog {
 	size_t nsecrets, secrets_cap;
 	struct src_library *libs;
 	size_t nlibs, libs_cap;
+	struct src_socket *sockets; /* in the order read */
+	size_t nsockets, sockets_cap;
+	struct src_process *procs; /* in the order read */
+	size_t nprocs, procs_cap;
 	struct table lib_index;
 };
 
@@ -90,6 +112,12 @@ uint64_t catalog_take_drops(struct catalog *c, unsigned i, uint64_t wall);
 
 /* Keep a copy of SECRET record s of recording rec. Returns 0 or -ENOMEM. */
 int catalog_add_secret(struct catalog *c, unsigned rec, const struct tr_secret *s);
+
+/* Keep a copy of SOCKET record s of recording rec, at wall. Returns 0 or -ENOMEM. */
+int catalog_add_socket(struct catalog *c, unsigned rec, uint64_t wall, const struct tr_socket *s);
+
+/* Keep p (its strings become the catalog's). Returns 0, or -ENOMEM (p's strings freed). */
+int catalog_add_process(struct catalog *c, struct src_process *p);
 
 /* The index of library index lib of recording rec, or -1. */
 int catalog_find_library(const struct catalog *c, unsigned rec, uint32_t lib);

@@ -130,6 +130,53 @@ static int parse_library(struct catalog *c, unsigned rec, const uint8_t *raw,
 	return ret ? ret : catalog_add_library(c, &lib);
 }
 
+/* A copy of len bytes of val as a NUL-terminated string, or NULL. */
+static char *dup_str(const char *val, uint16_t len)
+{
+	char *d = malloc((size_t)len + 1);
+
+	if (d) {
+		memcpy(d, val, len);
+		d[len] = '\0';
+	}
+	return d;
+}
+
+/* Take a PROCESS record of recording rec, at wall. 0, -EBADMSG when it is malformed, or -ENOMEM. */
+static int parse_process(struct catalog *c, unsigned rec, uint64_t wall, const uint8_t *raw,
+			 const struct tr_rec *h)
+{
+	struct src_process p = { .rec = rec, .wall = wall };
+	struct tlv_iter it;
+	const char *val;
+	uint16_t tag, len;
+	int ret;
+
+	if (rec_fixed(raw, h, &p.p, sizeof(p.p)))
+		return -EBADMSG;
+	p.p.comm[sizeof(p.p.comm) - 1] = '\0';
+	it = (struct tlv_iter){ .p = raw + sizeof(p.p), .end = raw + h->len };
+	while ((ret = tlv_next(&it, &tag, &val, &len)) > 0) {
+		char **to = tag == TR_PROC_EXE ? &p.exe : tag == TR_PROC_CMDLINE ? &p.cmdline : NULL;
+
+		if (!to || *to)
+			continue;
+		*to = dup_str(val, len);
+		if (!*to) {
+			ret = -ENOMEM;
+			break;
+		}
+		if (tag == TR_PROC_CMDLINE)
+			p.cmdline_len = len;
+	}
+	if (ret) {
+		free(p.exe);
+		free(p.cmdline);
+		return ret;
+	}
+	return catalog_add_process(c, &p);
+}
+
 static void chunk_warning(struct source *s, const struct chunk_ref *cr, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -237,6 +284,7 @@ static int parse_chunk(struct source *s, const struct chunk_ref *cr, const uint8
 			struct tr_loss loss;
 			struct tr_packet pkt;
 			struct tr_secret secret;
+			struct tr_socket socket;
 		} u;
 		int i;
 
@@ -307,6 +355,26 @@ static int parse_chunk(struct source *s, const struct chunk_ref *cr, const uint8
 				goto bad_record;
 			if (catalog_add_secret(&s->cat, cr->rec, &u.secret))
 				return -ENOMEM;
+			break;
+		case TR_REC_SOCKET:
+			if (!first)
+				break;
+			if (rec_fixed(rec, &h, &u.socket, sizeof(u.socket)))
+				goto bad_record;
+			u.socket.comm[sizeof(u.socket.comm) - 1] = '\0';
+			if (catalog_add_socket(&s->cat, cr->rec, wall_of(h.ts, w.offset), &u.socket))
+				return -ENOMEM;
+			break;
+		case TR_REC_PROCESS:
+			if (!first)
+				break;
+			ret = parse_process(&s->cat, cr->rec, wall_of(h.ts, w.offset), rec, &h);
+			if (ret == -ENOMEM)
+				return ret;
+			if (ret) {
+				bad = "malformed PROCESS record";
+				goto done;
+			}
 			break;
 		default:
 			break; /* a record type from a later version: skip it */
@@ -630,6 +698,7 @@ int source_next(struct source *s, struct packet_view *v)
 	v->data = l->raw + ref->off + sizeof(v->p);
 	v->wall = ref->wall;
 	v->iface = ref->iface;
+	v->chunk = l->order;
 	return 1;
 }
 
@@ -650,6 +719,50 @@ void source_rewind(struct source *s)
 		s->cat.recs[i].offset = s->cat.recs[i].open_offset;
 		s->cat.recs[i].have_offset = s->cat.recs[i].open_have_offset;
 	}
+}
+
+size_t source_nchunks(const struct source *s)
+{
+	return s->nchunks;
+}
+
+void source_chunk(const struct source *s, size_t i, struct src_chunk *out)
+{
+	const struct chunk_ref *cr = &s->chunks[i];
+
+	*out = (struct src_chunk){ .path = jr_path(s->files[cr->file]),
+				   .file = cr->file,
+				   .rec = cr->rec,
+				   .offset = cr->c.offset,
+				   .meta = &cr->c.meta };
+}
+
+size_t source_select(struct source *s, bool (*keep)(void *ctx, const struct src_chunk *c),
+		     void *ctx)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->nchunks; i++) {
+		struct src_chunk c;
+
+		source_chunk(s, i, &c);
+		if (keep(ctx, &c))
+			s->chunks[k++] = s->chunks[i];
+	}
+	s->nchunks = k;
+	return k;
+}
+
+size_t source_sockets(const struct source *s, const struct src_socket **out)
+{
+	*out = s->cat.sockets;
+	return s->cat.nsockets;
+}
+
+size_t source_processes(const struct source *s, const struct src_process **out)
+{
+	*out = s->cat.procs;
+	return s->cat.nprocs;
 }
 
 size_t source_secrets(const struct source *s, const struct src_secret **out)

@@ -21,6 +21,7 @@ struct packet_view {
 	const uint8_t *data;
 	uint64_t wall;      /* ns since the epoch */
 	unsigned iface;     /* index into interfaces */
+	size_t chunk;       /* the chunk it is from (source_chunk) */
 	struct tr_packet p; /* fixed part, copied (last: it ends in a flexible array) */
 };
 
@@ -44,6 +45,32 @@ int source_next(struct source *s, struct packet_view *v);
  * taken, secrets are not added twice), and damage is not reported or counted again.
  */
 void source_rewind(struct source *s);
+
+/* One chunk of the journals: where it is and what its header says. Pointers stay valid until
+ * source_close. */
+struct src_chunk {
+	const char *path; /* its file */
+	unsigned file;    /* index of its file among the paths given to source_open */
+	unsigned rec;     /* index into recordings */
+	uint64_t offset;  /* of its header in the file */
+	const struct jr_chunk_meta *meta;
+};
+
+/* The chunks to read, in the order they are read (by their first time); copies are left out. */
+size_t source_nchunks(const struct source *s);
+void source_chunk(const struct source *s, size_t i, struct src_chunk *out);
+
+/*
+ * Before the first source_next: read only the chunks for which keep(ctx, chunk) is true (head
+ * chunks have told the recordings and interfaces already). Returns how many are left. Chunk
+ * numbers (packet_view.chunk, source_chunk) count the chunks left.
+ */
+size_t source_select(struct source *s, bool (*keep)(void *ctx, const struct src_chunk *c),
+		     void *ctx);
+
+/* The SOCKET and PROCESS records read so far, in the order read. */
+size_t source_sockets(const struct source *s, const struct src_socket **out);
+size_t source_processes(const struct source *s, const struct src_process **out);
 
 /* The SECRET records read so far, in the order read: all of them once source_next returned 0. */
 size_t source_secrets(const struct source *s, const struct src_secret **out);
