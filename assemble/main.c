@@ -12,7 +12,9 @@
 #include "convert.h"
 #include "exitcode.h"
 #include "fileio.h"
+#include "index.h"
 #include "log.h"
+#include "query.h"
 #include "source.h"
 #include "survey.h"
 
@@ -196,6 +198,12 @@ int main(int argc, char **argv)
 	int fd = -1, kfd = -1, ret, status;
 
 	log_init("tlsasm", LOG_WARN);
+	if (argc > 1 && !strcmp(argv[1], "index"))
+		return index_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "conns"))
+		return conns_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "procs"))
+		return procs_main(argc - 1, argv + 1);
 	status = parse_args(argc, argv, &o);
 	if (status >= 0)
 		return status;

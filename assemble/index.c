@@ -1,0 +1,1337 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * SQLite use: statements prepared once per run, bound, stepped and reset; every write of a run in
+ * one transaction; WAL. Strings bound with SQLITE_TRANSIENT (SQLite copies them); text columns read
+ * back are copied before the next step.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "array.h"
+#include "cli.h"
+#include "exitcode.h"
+#include "fileio.h"
+#include "index.h"
+#include "log.h"
+#include "table.h"
+
+extern const char index_schema_sql[];
+
+struct index {
+	sqlite3 *db;
+	char *path;
+};
+
+/* One run of index_update: what it reads and the statements it writes with. */
+struct run {
+	struct index *ix;
+	struct source *src;
+	struct tlsconn t;
+	struct owners o;
+	int64_t *rec_id;     /* by recording of src: recordings.id */
+	int64_t *journal_id; /* by file of src: journals.id */
+	unsigned nfiles;
+	uint64_t *file_chunks; /* by file: chunks read */
+	int64_t *conn_id;    /* by connection of t: connections.id, 0 when new */
+	size_t conn_id_cap;
+	uint64_t *chunk_packets; /* by chunk of src */
+	struct pair { uint32_t conn, chunk; uint64_t packets; } *pairs;
+	size_t npairs, pairs_cap;
+	uint32_t *last_pair; /* by connection: its latest pair + 1 */
+	size_t last_pair_cap;
+	int64_t *proc_id; /* by socket of o: processes.id, 0 when not looked up yet */
+	sqlite3_stmt *has_chunk, *proc_find, *proc_add;
+};
+
+static int db_fail(sqlite3 *db, const char *path, const char *what)
+{
+	log_err("%s: %s: %s", path, what, sqlite3_errmsg(db));
+	return -EIO;
+}
+
+static int exec(struct index *ix, const char *sql, const char *what)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(ix->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	log_err("%s: %s: %s", ix->path, what, msg ? msg : sqlite3_errmsg(ix->db));
+	sqlite3_free(msg);
+	return -EIO;
+}
+
+static int prepare(struct index *ix, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(ix->db, sql, -1, st, NULL) == SQLITE_OK)
+		return 0;
+	*st = NULL;
+	return db_fail(ix->db, ix->path, "preparing a statement");
+}
+
+/* Prepare each (sql, &statement) pair of the list, which ends with NULL: 0, or -EIO after a
+ * message (the statements prepared stay for the caller to finalize). */
+static int prepare_all(struct index *ix, ...)
+{
+	va_list ap;
+	const char *sql;
+	int ret = 0;
+
+	va_start(ap, ix);
+	while (!ret && (sql = va_arg(ap, const char *)))
+		ret = prepare(ix, sql, va_arg(ap, sqlite3_stmt **));
+	va_end(ap);
+	return ret;
+}
+
+/* Step st once it is bound: 0 for a row written or none left, 1 for a row read, or -EIO. */
+static int step(struct index *ix, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return 0;
+	}
+	sqlite3_reset(st);
+	return db_fail(ix->db, ix->path, "writing");
+}
+
+int index_path(const char *first_journal, const char *db, char *out, size_t size)
+{
+	int n = db ? snprintf(out, size, "%s", db) : snprintf(out, size, "%s.db", first_journal);
+
+	if (n < 0 || (size_t)n >= size) {
+		log_err("%s: the name of its index is too long", first_journal);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static int user_version(struct index *ix, int *v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(ix->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -EPROTO;
+	rc = sqlite3_step(st);
+	*v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -EPROTO;
+}
+
+/* Whether the database has any table (an empty file does not). */
+static int has_tables(struct index *ix, bool *any)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(ix, "SELECT count(*) FROM sqlite_master", &st))
+		return -EPROTO;
+	rc = sqlite3_step(st);
+	*any = sqlite3_column_int(st, 0) > 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -EPROTO;
+}
+
+int index_open(const char *path, bool create, struct index **out)
+{
+	struct index *ix = calloc(1, sizeof(*ix));
+	struct stat sb;
+	bool any = false;
+	int ret = -ENOMEM, v = 0;
+
+	if (!ix || !(ix->path = strdup(path)))
+		goto fail;
+	if (stat(path, &sb)) {
+		int fd;
+
+		ret = -errno;
+		if (ret != -ENOENT || !create)
+			goto fail_quiet;
+		/* Created here, not by SQLite, for its mode: it says who talked to whom. */
+		fd = open_private(path);
+		if (fd < 0) {
+			ret = fd;
+			log_err("cannot create %s: %s", path, strerror(-ret));
+			goto fail;
+		}
+		close(fd);
+	}
+	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		ret = db_fail(ix->db, path, "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(ix->db, 10000);
+	if (user_version(ix, &v) || has_tables(ix, &any)) {
+		log_err("%s: not an index (%s): remove it, or give another with --db", path,
+			sqlite3_errmsg(ix->db));
+		ret = -EPROTO;
+		goto fail;
+	}
+	if (!any && v == 0) {
+		ret = exec(ix, "PRAGMA journal_mode=WAL", "setting WAL");
+		if (!ret)
+			ret = exec(ix, "BEGIN", "creating the schema");
+		if (!ret)
+			ret = exec(ix, index_schema_sql, "creating the schema");
+		if (!ret)
+			ret = exec(ix, "COMMIT", "creating the schema");
+		if (ret)
+			goto fail;
+	} else if (v != INDEX_SCHEMA_VERSION) {
+		log_err("%s: not an index of this tlsasm (schema version %d, this tlsasm reads "
+			"%d): remove it to build it again, or give another with --db",
+			path, v, INDEX_SCHEMA_VERSION);
+		ret = -EPROTO;
+		goto fail;
+	}
+	ret = exec(ix, "PRAGMA synchronous=NORMAL", "setting up");
+	if (ret)
+		goto fail;
+	*out = ix;
+	return 0;
+fail:
+	if (ret == -ENOMEM)
+		log_err("%s: %s", path, strerror(ENOMEM));
+fail_quiet:
+	index_close(ix);
+	return ret;
+}
+
+void index_close(struct index *ix)
+{
+	if (!ix)
+		return;
+	sqlite3_close(ix->db);
+	free(ix->path);
+	free(ix);
+}
+
+struct sqlite3 *index_db(struct index *ix)
+{
+	return ix->db;
+}
+
+static void hex(char *out, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+static void addr_text(char *out, size_t size, uint8_t family, const uint8_t *addr)
+{
+	if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, out, (socklen_t)size))
+		snprintf(out, size, "?");
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s && s[0])
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int64_t u64_col(uint64_t v)
+{
+	return (int64_t)v; /* stored modulo 2^64, read back the same way */
+}
+
+/* The recordings of src, each given its row. */
+static int put_recordings(struct run *r)
+{
+	const struct recording *recs;
+	unsigned n = source_recordings(r->src, &recs);
+	sqlite3_stmt *add = NULL, *find = NULL;
+	int ret;
+
+	r->rec_id = calloc(n ? n : 1, sizeof(*r->rec_id));
+	if (!r->rec_id)
+		return -ENOMEM;
+	ret = prepare(
+		r->ix,
+		"INSERT INTO recordings(recording_id, host, kernel, machine, version, start_ns) "
+		"VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(recording_id) DO UPDATE SET "
+		"host = coalesce(excluded.host, host), kernel = coalesce(excluded.kernel, kernel), "
+		"machine = coalesce(excluded.machine, machine), "
+		"version = coalesce(excluded.version, version), "
+		"start_ns = coalesce(excluded.start_ns, start_ns)",
+		&add);
+	if (!ret)
+		ret = prepare(r->ix, "SELECT id FROM recordings WHERE recording_id = ?1", &find);
+	for (unsigned i = 0; !ret && i < n; i++) {
+		char id[33];
+
+		hex(id, recs[i].id, 16);
+		sqlite3_bind_text(add, 1, id, -1, SQLITE_TRANSIENT);
+		bind_text(add, 2, recs[i].host);
+		bind_text(add, 3, recs[i].kernel);
+		bind_text(add, 4, recs[i].machine);
+		bind_text(add, 5, recs[i].version);
+		if (recs[i].have_header)
+			sqlite3_bind_int64(add, 6, u64_col(recs[i].start_ns));
+		else
+			sqlite3_bind_null(add, 6);
+		ret = step(r->ix, add);
+		if (ret)
+			break;
+		sqlite3_bind_text(find, 1, id, -1, SQLITE_TRANSIENT);
+		ret = step(r->ix, find);
+		if (ret == 1) {
+			r->rec_id[i] = sqlite3_column_int64(find, 0);
+			ret = 0;
+		} else if (!ret) {
+			ret = db_fail(r->ix->db, r->ix->path,
+				      "a recording just added is not there");
+		}
+		sqlite3_reset(find);
+	}
+	sqlite3_finalize(add);
+	sqlite3_finalize(find);
+	return ret;
+}
+
+/* What names the content of a journal file: the recording and sequence number of its first
+ * chunk, or its device and inode when its first chunk header is damaged. */
+static void identity(const char *path, const struct stat *sb, char *out, size_t size)
+{
+	uint8_t h[JR_CHUNK_HDR_SIZE];
+	struct jr_chunk_meta m;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && read(fd, h, sizeof(h)) == (ssize_t)sizeof(h) &&
+		  !chunk_header_decode(h, &m);
+
+	if (fd >= 0)
+		close(fd);
+	if (ok) {
+		char id[33];
+
+		hex(id, m.recording_id, 16);
+		snprintf(out, size, "%s:%" PRIu64, id, m.seq);
+	} else {
+		snprintf(out, size, "file:%ju:%ju", (uintmax_t)sb->st_dev, (uintmax_t)sb->st_ino);
+	}
+}
+
+/* A row for each file: found by its identity (its path brought up to date), or added; a journal
+ * that had this path before, with another identity, loses it. */
+static int put_journals(struct run *r, char *const *paths, unsigned n)
+{
+	sqlite3_stmt *find = NULL, *add = NULL, *drop = NULL, *upd = NULL;
+	int ret;
+
+	r->nfiles = n;
+	r->journal_id = calloc(n ? n : 1, sizeof(*r->journal_id));
+	r->file_chunks = calloc(n ? n : 1, sizeof(*r->file_chunks));
+	if (!r->journal_id || !r->file_chunks)
+		return -ENOMEM;
+	ret = prepare_all(r->ix, "SELECT id FROM journals WHERE identity = ?1", &find,
+			  "INSERT INTO journals(identity, path) VALUES(?1, ?2)", &add,
+			  "UPDATE journals SET path = NULL WHERE path = ?1 AND identity != ?2", &drop,
+			  "UPDATE journals SET path = ?2, dev = ?3, ino = ?4, size = ?5, "
+			  "mtime_ns = ?6 WHERE id = ?1",
+			  &upd, NULL);
+	for (unsigned i = 0; !ret && i < n; i++) {
+		char id[128], abs[PATH_MAX];
+		const char *path = realpath(paths[i], abs) ? abs : paths[i];
+		struct stat sb;
+
+		if (stat(paths[i], &sb)) {
+			ret = -errno;
+			log_err("%s: %s", paths[i], strerror(errno));
+			break;
+		}
+		identity(paths[i], &sb, id, sizeof(id));
+		sqlite3_bind_text(drop, 1, path, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(drop, 2, id, -1, SQLITE_TRANSIENT);
+		ret = step(r->ix, drop);
+		sqlite3_bind_text(find, 1, id, -1, SQLITE_TRANSIENT);
+		if (!ret && (ret = step(r->ix, find)) == 1) {
+			r->journal_id[i] = sqlite3_column_int64(find, 0);
+			ret = 0;
+		} else if (!ret) {
+			sqlite3_bind_text(add, 1, id, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(add, 2, path, -1, SQLITE_TRANSIENT);
+			ret = step(r->ix, add);
+			r->journal_id[i] = sqlite3_last_insert_rowid(r->ix->db);
+		}
+		sqlite3_reset(find);
+		if (ret)
+			break;
+		sqlite3_bind_int64(upd, 1, r->journal_id[i]);
+		sqlite3_bind_text(upd, 2, path, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(upd, 3, (int64_t)sb.st_dev);
+		sqlite3_bind_int64(upd, 4, (int64_t)sb.st_ino);
+		sqlite3_bind_int64(upd, 5, (int64_t)sb.st_size);
+		sqlite3_bind_int64(upd, 6, (int64_t)sb.st_mtim.tv_sec * 1000000000 +
+						   sb.st_mtim.tv_nsec);
+		ret = step(r->ix, upd);
+	}
+	sqlite3_finalize(find);
+	sqlite3_finalize(add);
+	sqlite3_finalize(drop);
+	sqlite3_finalize(upd);
+	return ret;
+}
+
+/* source_select's test: a chunk not indexed yet. A failed lookup reads the chunk. */
+static bool not_indexed(void *ctx, const struct src_chunk *c)
+{
+	struct run *r = ctx;
+	int rc;
+
+	sqlite3_bind_int64(r->has_chunk, 1, r->rec_id[c->rec]);
+	sqlite3_bind_int64(r->has_chunk, 2, u64_col(c->meta->seq));
+	rc = sqlite3_step(r->has_chunk);
+	sqlite3_reset(r->has_chunk);
+	return rc != SQLITE_ROW;
+}
+
+static void copy_blob(uint8_t *dst, size_t size, sqlite3_stmt *st, int col)
+{
+	int n = sqlite3_column_bytes(st, col);
+	const void *p = sqlite3_column_blob(st, col);
+
+	memset(dst, 0, size);
+	if (p && n > 0)
+		memcpy(dst, p, (size_t)n < size ? (size_t)n : size);
+}
+
+static void copy_text(char *dst, size_t size, sqlite3_stmt *st, int col)
+{
+	const unsigned char *p = sqlite3_column_text(st, col);
+
+	snprintf(dst, size, "%s", p ? (const char *)p : "");
+}
+
+/* The sockets and processes of earlier runs, for the recordings src has. */
+static int load_owners(struct index *ix, const struct source *src, const int64_t *rec_id,
+		       struct owners *o)
+{
+	const struct recording *recs;
+	unsigned n = source_recordings(src, &recs);
+	sqlite3_stmt *socks = NULL, *procs = NULL;
+	int ret;
+
+	ret = prepare(ix,
+		      "SELECT ts_ns, how, cookie, netns, cgroup, pid, tid, uid, gid, comm, family, "
+		      "protocol, local_addr, local_port, remote_addr, remote_port FROM sockets "
+		      "WHERE recording = ?1 ORDER BY rowid",
+		      &socks);
+	if (!ret)
+		ret = prepare(ix,
+			      "SELECT pid, start_ns, ppid, uid, gid, comm, first_ns, exit_ns "
+			      "FROM processes WHERE recording = ?1 AND start_ns != 0",
+			      &procs);
+	for (unsigned i = 0; !ret && i < n; i++) {
+		int rc = 0;
+
+		sqlite3_bind_int64(socks, 1, rec_id[i]);
+		while (!ret && (rc = step(ix, socks)) == 1) {
+			struct tr_socket s = { .hdr = { .type = TR_REC_SOCKET, .len = sizeof(s) } };
+
+			s.how = (uint8_t)sqlite3_column_int(socks, 1);
+			s.cookie = (uint64_t)sqlite3_column_int64(socks, 2);
+			s.netns = (uint64_t)sqlite3_column_int64(socks, 3);
+			s.cgroup = (uint64_t)sqlite3_column_int64(socks, 4);
+			s.pid = (uint32_t)sqlite3_column_int64(socks, 5);
+			s.tid = (uint32_t)sqlite3_column_int64(socks, 6);
+			s.uid = (uint32_t)sqlite3_column_int64(socks, 7);
+			s.gid = (uint32_t)sqlite3_column_int64(socks, 8);
+			copy_text(s.comm, sizeof(s.comm), socks, 9);
+			s.family = (uint16_t)sqlite3_column_int(socks, 10);
+			s.protocol = (uint8_t)sqlite3_column_int(socks, 11);
+			copy_blob(s.local, sizeof(s.local), socks, 12);
+			s.local_port = (uint16_t)sqlite3_column_int(socks, 13);
+			copy_blob(s.remote, sizeof(s.remote), socks, 14);
+			s.remote_port = (uint16_t)sqlite3_column_int(socks, 15);
+			ret = owners_add_socket(o, i, (uint64_t)sqlite3_column_int64(socks, 0), &s);
+		}
+		if (!ret && rc < 0)
+			ret = rc;
+		sqlite3_reset(socks);
+		sqlite3_bind_int64(procs, 1, rec_id[i]);
+		while (!ret && (rc = step(ix, procs)) == 1) {
+			struct tr_process p = { .hdr = { .type = TR_REC_PROCESS, .len = sizeof(p) },
+						.how = TR_PROC_SEEN };
+
+			p.pid = (uint32_t)sqlite3_column_int64(procs, 0);
+			p.start_ns = (uint64_t)sqlite3_column_int64(procs, 1);
+			p.ppid = (uint32_t)sqlite3_column_int64(procs, 2);
+			p.uid = (uint32_t)sqlite3_column_int64(procs, 3);
+			p.gid = (uint32_t)sqlite3_column_int64(procs, 4);
+			copy_text(p.comm, sizeof(p.comm), procs, 5);
+			ret = owners_add_process(o, i, (uint64_t)sqlite3_column_int64(procs, 6), &p);
+			if (!ret && sqlite3_column_type(procs, 7) != SQLITE_NULL) {
+				p.how = TR_PROC_EXIT;
+				ret = owners_add_process(o, i,
+							 (uint64_t)sqlite3_column_int64(procs, 7), &p);
+			}
+		}
+		if (!ret && rc < 0)
+			ret = rc;
+		sqlite3_reset(procs);
+	}
+	sqlite3_finalize(socks);
+	sqlite3_finalize(procs);
+	return ret;
+}
+
+int index_load_owners(struct index *ix, const struct source *src, struct owners *o)
+{
+	struct run r = { .ix = ix, .src = (struct source *)src };
+	int ret = exec(ix, "BEGIN", "reading");
+
+	if (!ret)
+		ret = put_recordings(&r);
+	if (!ret)
+		ret = load_owners(ix, src, r.rec_id, o);
+	if (ret == -ENOMEM)
+		log_err("%s: %s", ix->path, strerror(ENOMEM));
+	/* Only recordings new to the index were written: nothing worth keeping. */
+	exec(ix, "ROLLBACK", "reading");
+	free(r.rec_id);
+	return ret;
+}
+
+static int note_conn_id(struct run *r, size_t conn, int64_t id)
+{
+	if (array_reserve(&r->conn_id, &r->conn_id_cap, conn + 1, sizeof(*r->conn_id), 256))
+		return -ENOMEM;
+	r->conn_id[conn] = id;
+	return 0;
+}
+
+/* Connections of earlier runs that packets of this one may continue: of the recordings read,
+ * not closed, and idle at most INDEX_RESUME_NS before the first chunk to read. */
+static int resume_conns(struct run *r)
+{
+	const struct recording *recs;
+	unsigned nrecs = source_recordings(r->src, &recs);
+	uint64_t first = UINT64_MAX;
+	sqlite3_stmt *st = NULL;
+	int ret, rc = 0;
+
+	for (size_t i = 0; i < source_nchunks(r->src); i++) {
+		struct src_chunk c;
+
+		source_chunk(r->src, i, &c);
+		if (c.meta->first_ns < first)
+			first = c.meta->first_ns;
+	}
+	if (first == UINT64_MAX)
+		return 0;
+	ret = prepare(r->ix,
+		      "SELECT id, protocol, family, orig_addr, orig_port, resp_addr, resp_port, netns, "
+		      "netns2, first_ns, last_ns, orig_packets, orig_bytes, resp_packets, resp_bytes, "
+		      "tls_state, orig_known, orig_flags, resp_flags, orig_cookie, resp_cookie "
+		      "FROM connections WHERE recording = ?1 AND last_ns >= ?2 AND "
+		      "(protocol = 'udp' OR conn_state IN ('S0', 'S1', 'S2', 'S3', 'SH', 'SHR', 'OTH')) "
+		      "ORDER BY id",
+		      &st);
+	for (unsigned i = 0; !ret && i < nrecs; i++) {
+		sqlite3_bind_int64(st, 1, r->rec_id[i]);
+		sqlite3_bind_int64(st, 2, u64_col(first > INDEX_RESUME_NS ? first - INDEX_RESUME_NS
+									 : 0));
+		while (!ret && (rc = step(r->ix, st)) == 1) {
+			struct tls_conn c = { .rec = i };
+			const unsigned char *proto = sqlite3_column_text(st, 1);
+			char a[64], b[64];
+			int64_t idx;
+
+			c.proto = proto && !strcmp((const char *)proto, "udp") ? IPPROTO_UDP
+									       : IPPROTO_TCP;
+			c.family = sqlite3_column_int(st, 2) == 6 ? 6 : 4;
+			copy_text(a, sizeof(a), st, 3);
+			copy_text(b, sizeof(b), st, 5);
+			if (inet_pton(c.family == 4 ? AF_INET : AF_INET6, a, c.addr[0]) != 1 ||
+			    inet_pton(c.family == 4 ? AF_INET : AF_INET6, b, c.addr[1]) != 1)
+				continue; /* not written by tlsasm */
+			c.port[0] = (uint16_t)sqlite3_column_int(st, 4);
+			c.port[1] = (uint16_t)sqlite3_column_int(st, 6);
+			c.netns[0] = (uint64_t)sqlite3_column_int64(st, 7);
+			c.netns[1] = (uint64_t)sqlite3_column_int64(st, 8);
+			c.first_wall = (uint64_t)sqlite3_column_int64(st, 9);
+			c.last_wall = (uint64_t)sqlite3_column_int64(st, 10);
+			for (int s = 0; s < 2; s++) {
+				int flags = sqlite3_column_int(st, 17 + s);
+
+				c.packets[s] = (uint64_t)sqlite3_column_int64(st, 11 + 2 * s);
+				c.bytes[s] = (uint64_t)sqlite3_column_int64(st, 12 + 2 * s);
+				c.flags[s] = (uint8_t)(flags & 15);
+				c.egress[s] = flags & 16;
+				c.syn[s] = flags & (TLSCONN_F_SYN | TLSCONN_F_SYNACK);
+				c.cookie[s] = (uint64_t)sqlite3_column_int64(st, 19 + s);
+			}
+			c.state = (uint8_t)(sqlite3_column_int(st, 15) & 3);
+			c.client_known = sqlite3_column_int(st, 16);
+			idx = tlsconn_resume(&r->t, &c);
+			ret = idx < 0 ? (int)idx : note_conn_id(r, (size_t)idx, sqlite3_column_int64(st, 0));
+		}
+		if (!ret && rc < 0)
+			ret = rc;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Count packet of connection conn in chunk. 0 or -ENOMEM. */
+static int count_pair(struct run *r, size_t conn, size_t chunk)
+{
+	uint32_t last = r->last_pair[conn];
+
+	if (last && r->pairs[last - 1].chunk == chunk) {
+		r->pairs[last - 1].packets++;
+		return 0;
+	}
+	if (r->npairs >= UINT32_MAX - 1 ||
+	    array_reserve(&r->pairs, &r->pairs_cap, r->npairs + 1, sizeof(*r->pairs), 1024))
+		return -ENOMEM;
+	r->pairs[r->npairs++] = (struct pair){ .conn = (uint32_t)conn, .chunk = (uint32_t)chunk,
+					       .packets = 1 };
+	r->last_pair[conn] = (uint32_t)r->npairs;
+	return 0;
+}
+
+/* Read the chunks left in src: connections, owners, counts. */
+static int read_packets(struct run *r, struct index_stats *st)
+{
+	struct packet_view v;
+	uint64_t n = 0;
+	int ret;
+
+	r->chunk_packets = calloc(source_nchunks(r->src) + 1, sizeof(*r->chunk_packets));
+	r->last_pair_cap = r->t.n + 1;
+	r->last_pair = calloc(r->last_pair_cap, sizeof(*r->last_pair));
+	if (!r->chunk_packets || !r->last_pair)
+		return -ENOMEM;
+	while ((ret = source_next(r->src, &v)) > 0) {
+		size_t known = r->t.n, conn;
+		int side, found = owners_take_packet(&r->o, &r->t, r->src, &v, n++, &conn, &side);
+
+		if (found < 0)
+			return found;
+		r->chunk_packets[v.chunk]++;
+		if (!found)
+			continue;
+		if (r->t.n > known) {
+			if (note_conn_id(r, conn, 0) ||
+			    array_reserve(&r->last_pair, &r->last_pair_cap, conn + 1,
+					  sizeof(*r->last_pair), 256))
+				return -ENOMEM;
+			r->last_pair[conn] = 0;
+		}
+		ret = count_pair(r, conn, v.chunk);
+		if (ret)
+			return ret;
+	}
+	st->packets = n;
+	return ret;
+}
+
+/* The processes.id of the owner o->owner[k]: its PROCESS record's row, or a row of its own for
+ * a pid no PROCESS record named (start_ns 0). */
+static int proc_id(struct run *r, const struct owner *w, int64_t *out)
+{
+	size_t k = (size_t)(w - r->o.owner);
+	const struct tr_process *p = owners_process(&r->o, w->proc);
+	int ret;
+
+	if (r->proc_id[k]) {
+		*out = r->proc_id[k];
+		return 0;
+	}
+	sqlite3_bind_int64(r->proc_add, 1, r->rec_id[w->rec]);
+	sqlite3_bind_int64(r->proc_add, 2, w->pid);
+	sqlite3_bind_int64(r->proc_add, 3, p ? u64_col(p->start_ns) : 0);
+	sqlite3_bind_int64(r->proc_add, 4, w->uid);
+	sqlite3_bind_int64(r->proc_add, 5, w->gid);
+	bind_text(r->proc_add, 6, w->comm);
+	ret = step(r->ix, r->proc_add);
+	if (ret)
+		return ret;
+	sqlite3_bind_int64(r->proc_find, 1, r->rec_id[w->rec]);
+	sqlite3_bind_int64(r->proc_find, 2, w->pid);
+	sqlite3_bind_int64(r->proc_find, 3, p ? u64_col(p->start_ns) : 0);
+	ret = step(r->ix, r->proc_find);
+	if (ret == 1) {
+		*out = r->proc_id[k] = sqlite3_column_int64(r->proc_find, 0);
+		ret = 0;
+	} else if (!ret) {
+		ret = db_fail(r->ix->db, r->ix->path, "a process just added is not there");
+	}
+	sqlite3_reset(r->proc_find);
+	return ret;
+}
+
+/* The SOCKET, PROCESS and SECRET records this run read. */
+static int put_records(struct run *r)
+{
+	const struct src_socket *socks;
+	const struct src_process *procs;
+	const struct src_secret *secs;
+	const struct src_library *libs;
+	const struct recording *recs;
+	size_t nsocks = source_sockets(r->src, &socks), nprocs = source_processes(r->src, &procs);
+	size_t nsecs = source_secrets(r->src, &secs);
+	sqlite3_stmt *s = NULL, *p = NULL, *k = NULL;
+	int ret;
+
+	source_libraries(r->src, &libs);
+	source_recordings(r->src, &recs);
+	ret = prepare(r->ix,
+		      "INSERT INTO sockets VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+		      "?13, ?14, ?15, ?16, ?17)",
+		      &s);
+	if (!ret)
+		ret = prepare(r->ix,
+			      "INSERT INTO processes(recording, pid, start_ns, ppid, uid, gid, comm, "
+			      "exe, cmdline, first_ns, exit_ns, exit_code) "
+			      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+			      "ON CONFLICT(recording, pid, start_ns) DO UPDATE SET "
+			      "ppid = coalesce(excluded.ppid, ppid), uid = excluded.uid, "
+			      "gid = excluded.gid, comm = coalesce(excluded.comm, comm), "
+			      "exe = coalesce(excluded.exe, exe), "
+			      "cmdline = coalesce(excluded.cmdline, cmdline), "
+			      "first_ns = min(coalesce(first_ns, excluded.first_ns), excluded.first_ns), "
+			      "exit_ns = coalesce(excluded.exit_ns, exit_ns), "
+			      "exit_code = coalesce(excluded.exit_code, exit_code)",
+			      &p);
+	if (!ret)
+		ret = prepare(r->ix, "INSERT INTO secrets VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &k);
+	for (size_t i = 0; !ret && i < nsocks; i++) {
+		const struct tr_socket *x = &socks[i].s;
+
+		sqlite3_bind_int64(s, 1, r->rec_id[socks[i].rec]);
+		sqlite3_bind_int64(s, 2, u64_col(socks[i].wall));
+		sqlite3_bind_int(s, 3, x->how);
+		sqlite3_bind_int64(s, 4, u64_col(x->cookie));
+		sqlite3_bind_int64(s, 5, u64_col(x->netns));
+		sqlite3_bind_int64(s, 6, u64_col(x->cgroup));
+		sqlite3_bind_int64(s, 7, x->pid);
+		sqlite3_bind_int64(s, 8, x->tid);
+		sqlite3_bind_int64(s, 9, x->uid);
+		sqlite3_bind_int64(s, 10, x->gid);
+		sqlite3_bind_text(s, 11, x->comm, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(s, 12, x->family);
+		sqlite3_bind_int(s, 13, x->protocol);
+		sqlite3_bind_blob(s, 14, x->local, sizeof(x->local), SQLITE_TRANSIENT);
+		sqlite3_bind_int(s, 15, x->local_port);
+		sqlite3_bind_blob(s, 16, x->remote, sizeof(x->remote), SQLITE_TRANSIENT);
+		sqlite3_bind_int(s, 17, x->remote_port);
+		ret = step(r->ix, s);
+	}
+	for (size_t i = 0; !ret && i < nprocs; i++) {
+		const struct src_process *x = &procs[i];
+		bool exit = x->p.how == TR_PROC_EXIT;
+		char *args = NULL;
+
+		/* Arguments each ended by a NUL: separated by spaces instead. */
+		if (x->cmdline && (args = malloc(x->cmdline_len + 1)) != NULL) {
+			memcpy(args, x->cmdline, x->cmdline_len + 1);
+			for (size_t c = 0; c + 1 < x->cmdline_len; c++)
+				if (!args[c])
+					args[c] = ' ';
+		}
+		sqlite3_bind_int64(p, 1, r->rec_id[x->rec]);
+		sqlite3_bind_int64(p, 2, x->p.pid);
+		sqlite3_bind_int64(p, 3, u64_col(x->p.start_ns));
+		if (exit)
+			sqlite3_bind_null(p, 4);
+		else
+			sqlite3_bind_int64(p, 4, x->p.ppid);
+		sqlite3_bind_int64(p, 5, x->p.uid);
+		sqlite3_bind_int64(p, 6, x->p.gid);
+		bind_text(p, 7, x->p.comm);
+		bind_text(p, 8, x->exe);
+		bind_text(p, 9, args);
+		sqlite3_bind_int64(p, 10, u64_col(x->wall));
+		if (exit) {
+			sqlite3_bind_int64(p, 11, u64_col(x->wall));
+			sqlite3_bind_int(p, 12, x->p.exit_code);
+		} else {
+			sqlite3_bind_null(p, 11);
+			sqlite3_bind_null(p, 12);
+		}
+		free(args);
+		ret = step(r->ix, p);
+	}
+	for (size_t i = 0; !ret && i < nsecs; i++) {
+		const struct tr_secret *x = &secs[i].s;
+		int lib = source_library_of(r->src, &secs[i]);
+		char cr[65];
+
+		hex(cr, x->client_random, 32);
+		sqlite3_bind_int64(k, 1, r->rec_id[secs[i].rec]);
+		sqlite3_bind_int64(k, 2, u64_col(x->hdr.ts + recs[secs[i].rec].offset));
+		sqlite3_bind_int64(k, 3, x->pid);
+		sqlite3_bind_int64(k, 4, x->tid);
+		sqlite3_bind_text(k, 5, cr, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(k, 6, x->version);
+		sqlite3_bind_int64(k, 7, x->cipher);
+		bind_text(k, 8, lib >= 0 ? libs[lib].path : NULL);
+		ret = step(r->ix, k);
+	}
+	sqlite3_finalize(s);
+	sqlite3_finalize(p);
+	sqlite3_finalize(k);
+	return ret;
+}
+
+static void bind_owner(struct run *r, sqlite3_stmt *st, int col, const struct owner *w, int *ret)
+{
+	int64_t id;
+
+	if (!w || *ret || (*ret = proc_id(r, w, &id))) {
+		sqlite3_bind_null(st, col);
+		sqlite3_bind_null(st, col + 1);
+		return;
+	}
+	sqlite3_bind_int64(st, col, id);
+	sqlite3_bind_int64(st, col + 1, w->tid);
+}
+
+/* Every connection of t: the new ones added, those taken up again brought up to date. */
+static int put_conns(struct run *r, struct index_stats *st)
+{
+	static const char cols[] =
+		"recording, protocol, family, orig_addr, orig_port, resp_addr, resp_port, netns, "
+		"netns2, orig_process, orig_tid, resp_process, resp_tid, first_ns, last_ns, "
+		"orig_packets, orig_bytes, resp_packets, resp_bytes, tls_version, sni, alpn, "
+		"client_random, conn_state, tls_state, orig_known, orig_flags, resp_flags, "
+		"orig_cookie, resp_cookie";
+	char sql[1024];
+	sqlite3_stmt *add = NULL, *upd = NULL;
+	int ret;
+
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO connections(%s) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+		 "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
+		 "?29, ?30)",
+		 cols);
+	ret = prepare(r->ix, sql, &add);
+	if (!ret)
+		ret = prepare(r->ix,
+			      "UPDATE connections SET netns2 = ?9, "
+			      "orig_process = coalesce(?10, orig_process), "
+			      "orig_tid = coalesce(?11, orig_tid), "
+			      "resp_process = coalesce(?12, resp_process), "
+			      "resp_tid = coalesce(?13, resp_tid), last_ns = ?15, orig_packets = ?16, "
+			      "orig_bytes = ?17, resp_packets = ?18, resp_bytes = ?19, conn_state = ?24, "
+			      "orig_flags = ?27, resp_flags = ?28, orig_cookie = ?29, resp_cookie = ?30 "
+			      "WHERE id = ?31",
+			      &upd);
+	for (size_t i = 0; !ret && i < r->t.n; i++) {
+		const struct tls_conn *c = &r->t.conns[i];
+		int o = tlsconn_client_side(c);
+		sqlite3_stmt *q = r->conn_id[i] ? upd : add;
+		const uint8_t *cr = tlsconn_client_random(c);
+		uint16_t version = tlsconn_version(c);
+		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], crx[65];
+
+		if (r->conn_id[i] && !r->last_pair[i])
+			continue; /* taken up again, but no packet of it came */
+
+		addr_text(a, sizeof(a), c->family, c->addr[o]);
+		addr_text(b, sizeof(b), c->family, c->addr[!o]);
+		sqlite3_bind_int64(q, 1, r->rec_id[c->rec]);
+		sqlite3_bind_text(q, 2, c->proto == IPPROTO_UDP ? "udp" : "tcp", -1, SQLITE_STATIC);
+		sqlite3_bind_int(q, 3, c->family);
+		sqlite3_bind_text(q, 4, a, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(q, 5, c->port[o]);
+		sqlite3_bind_text(q, 6, b, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(q, 7, c->port[!o]);
+		sqlite3_bind_int64(q, 8, u64_col(c->netns[0]));
+		sqlite3_bind_int64(q, 9, u64_col(c->netns[1]));
+		bind_owner(r, q, 10, owners_end(&r->o, i, o), &ret);
+		bind_owner(r, q, 12, owners_end(&r->o, i, !o), &ret);
+		sqlite3_bind_int64(q, 14, u64_col(c->first_wall));
+		sqlite3_bind_int64(q, 15, u64_col(c->last_wall));
+		sqlite3_bind_int64(q, 16, u64_col(c->packets[o]));
+		sqlite3_bind_int64(q, 17, u64_col(c->bytes[o]));
+		sqlite3_bind_int64(q, 18, u64_col(c->packets[!o]));
+		sqlite3_bind_int64(q, 19, u64_col(c->bytes[!o]));
+		if (version)
+			sqlite3_bind_int(q, 20, version);
+		else
+			sqlite3_bind_null(q, 20);
+		bind_text(q, 21, c->sni);
+		bind_text(q, 22, c->alpn);
+		if (cr)
+			hex(crx, cr, 32);
+		bind_text(q, 23, cr ? crx : NULL);
+		sqlite3_bind_text(q, 24, tlsconn_conn_state(c), -1, SQLITE_STATIC);
+		sqlite3_bind_int(q, 25, c->state);
+		sqlite3_bind_int(q, 26, c->client_known);
+		sqlite3_bind_int(q, 27, c->flags[o] | (c->egress[o] ? 16 : 0));
+		sqlite3_bind_int(q, 28, c->flags[!o] | (c->egress[!o] ? 16 : 0));
+		sqlite3_bind_int64(q, 29, u64_col(c->cookie[o]));
+		sqlite3_bind_int64(q, 30, u64_col(c->cookie[!o]));
+		if (r->conn_id[i])
+			sqlite3_bind_int64(q, 31, r->conn_id[i]);
+		if (!ret)
+			ret = step(r->ix, q);
+		else
+			sqlite3_reset(q);
+		sqlite3_clear_bindings(q);
+		if (!ret && !r->conn_id[i]) {
+			r->conn_id[i] = sqlite3_last_insert_rowid(r->ix->db);
+			st->conns_new++;
+		} else if (!ret) {
+			st->conns_resumed++;
+		}
+	}
+	sqlite3_finalize(add);
+	sqlite3_finalize(upd);
+	return ret;
+}
+
+/* The chunks read, which chunks hold which connection's packets, and what each journal gave. */
+static int put_chunks(struct run *r)
+{
+	sqlite3_stmt *c = NULL, *p = NULL, *j = NULL;
+	int ret;
+
+	ret = prepare_all(r->ix,
+			  "INSERT OR IGNORE INTO chunks VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			  &c,
+			  "INSERT INTO conn_chunks VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE "
+			  "SET packets = packets + excluded.packets",
+			  &p, "UPDATE journals SET chunks = chunks + ?2, indexed_ns = ?3 WHERE id = ?1",
+			  &j, NULL);
+	for (size_t i = 0; !ret && i < source_nchunks(r->src); i++) {
+		struct src_chunk k;
+
+		source_chunk(r->src, i, &k);
+		r->file_chunks[k.file]++;
+		sqlite3_bind_int64(c, 1, r->journal_id[k.file]);
+		sqlite3_bind_int64(c, 2, u64_col(k.offset));
+		sqlite3_bind_int64(c, 3, r->rec_id[k.rec]);
+		sqlite3_bind_int64(c, 4, u64_col(k.meta->seq));
+		sqlite3_bind_int64(c, 5, u64_col(k.meta->first_ns));
+		sqlite3_bind_int64(c, 6, u64_col(k.meta->last_ns));
+		sqlite3_bind_int64(c, 7, k.meta->records);
+		sqlite3_bind_int64(c, 8, u64_col(r->chunk_packets[i]));
+		sqlite3_bind_int64(c, 9, k.meta->raw_len);
+		sqlite3_bind_int64(c, 10, k.meta->frame_len);
+		ret = step(r->ix, c);
+	}
+	for (size_t i = 0; !ret && i < r->npairs; i++) {
+		struct src_chunk k;
+
+		source_chunk(r->src, r->pairs[i].chunk, &k);
+		sqlite3_bind_int64(p, 1, r->conn_id[r->pairs[i].conn]);
+		sqlite3_bind_int64(p, 2, r->journal_id[k.file]);
+		sqlite3_bind_int64(p, 3, u64_col(k.offset));
+		sqlite3_bind_int64(p, 4, u64_col(r->pairs[i].packets));
+		ret = step(r->ix, p);
+	}
+	for (unsigned f = 0; !ret && f < r->nfiles; f++) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		sqlite3_bind_int64(j, 1, r->journal_id[f]);
+		sqlite3_bind_int64(j, 2, u64_col(r->file_chunks[f]));
+		sqlite3_bind_int64(j, 3, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+		ret = step(r->ix, j);
+	}
+	sqlite3_finalize(c);
+	sqlite3_finalize(p);
+	sqlite3_finalize(j);
+	return ret;
+}
+
+static void run_free(struct run *r)
+{
+	sqlite3_finalize(r->has_chunk);
+	sqlite3_finalize(r->proc_find);
+	sqlite3_finalize(r->proc_add);
+	source_close(r->src);
+	tlsconn_free(&r->t);
+	owners_free(&r->o);
+	free(r->rec_id);
+	free(r->journal_id);
+	free(r->file_chunks);
+	free(r->conn_id);
+	free(r->chunk_packets);
+	free(r->pairs);
+	free(r->last_pair);
+	free(r->proc_id);
+}
+
+int index_update(struct index *ix, char *const *paths, unsigned n, struct index_stats *st)
+{
+	struct run r = { .ix = ix };
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	ret = source_open(paths, n, &r.src);
+	if (ret)
+		return ret;
+	ret = exec(ix, "BEGIN IMMEDIATE", "starting a transaction");
+	if (ret)
+		goto out;
+	ret = put_recordings(&r);
+	if (!ret)
+		ret = put_journals(&r, paths, n);
+	if (!ret)
+		ret = prepare(ix, "SELECT 1 FROM chunks WHERE recording = ?1 AND seq = ?2",
+			      &r.has_chunk);
+	if (ret)
+		goto rollback;
+	st->chunks = source_nchunks(r.src);
+	if (!source_select(r.src, not_indexed, &r)) {
+		ret = put_chunks(&r);
+		goto commit;
+	}
+	ret = load_owners(ix, r.src, r.rec_id, &r.o);
+	if (!ret)
+		ret = resume_conns(&r);
+	if (!ret)
+		ret = read_packets(&r, st);
+	if (!ret)
+		ret = owners_take_records(&r.o, r.src);
+	if (!ret)
+		ret = owners_resolve(&r.o, &r.t);
+	if (!ret && !(r.proc_id = calloc(r.o.nsocks + 1, sizeof(*r.proc_id))))
+		ret = -ENOMEM;
+	if (!ret)
+		ret = prepare(ix,
+			      "INSERT OR IGNORE INTO processes(recording, pid, start_ns, uid, gid, comm) "
+			      "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+			      &r.proc_add);
+	if (!ret)
+		ret = prepare(ix,
+			      "SELECT id FROM processes WHERE recording = ?1 AND pid = ?2 AND "
+			      "start_ns = ?3",
+			      &r.proc_find);
+	if (!ret)
+		ret = put_records(&r);
+	if (!ret)
+		ret = put_conns(&r, st);
+	if (!ret)
+		ret = put_chunks(&r);
+	if (!ret)
+		ret = exec(ix,
+			   "UPDATE connections SET has_secrets = 1 WHERE has_secrets = 0 AND "
+			   "client_random IN (SELECT client_random FROM secrets)",
+			   "matching secrets");
+commit:
+	if (ret)
+		goto rollback;
+	ret = exec(ix, "COMMIT", "committing");
+	if (ret)
+		goto rollback;
+	st->chunks_read = source_chunks(r.src);
+	st->damage = source_damage(r.src);
+	goto out;
+rollback:
+	if (ret == -ENOMEM)
+		log_err("%s: %s", ix->path, strerror(ENOMEM));
+	exec(ix, "ROLLBACK", "rolling back");
+out:
+	run_free(&r);
+	return ret;
+}
+
+int index_prepare(char *const *paths, unsigned n, const char *db, struct index **out,
+		  unsigned *damage)
+{
+	struct index_stats st;
+	char path[PATH_MAX];
+	int ret = index_path(paths[0], db, path, sizeof(path));
+
+	*damage = 0;
+	if (!ret)
+		ret = index_open(path, true, out);
+	if (ret)
+		return ret;
+	ret = index_update(*out, paths, n, &st);
+	if (ret) {
+		index_close(*out);
+		*out = NULL;
+		return ret;
+	}
+	*damage = st.damage;
+	if (st.chunks_read)
+		log_info("%s: %" PRIu64 " new chunks indexed", path, st.chunks_read);
+	return 0;
+}
+
+static int append(char *sql, size_t size, size_t *len, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*len + n + 1 > size)
+		return -ENOSPC;
+	memcpy(sql + *len, s, n + 1);
+	*len += n;
+	return 0;
+}
+
+/* " AND (a IN (?, ?) OR b IN (?, ?))" for a list of n values. */
+static int append_list(char *sql, size_t size, size_t *len, const char *a, const char *b, size_t n)
+{
+	int ret = append(sql, size, len, " AND (");
+
+	for (int k = 0; !ret && k < (b ? 2 : 1); k++) {
+		ret = append(sql, size, len, k ? ") OR " : "");
+		ret = ret ? ret : append(sql, size, len, k ? b : a);
+		ret = ret ? ret : append(sql, size, len, " IN (");
+		for (size_t i = 0; !ret && i < n; i++)
+			ret = append(sql, size, len, i ? ", ?" : "?");
+	}
+	return ret ? ret : append(sql, size, len, "))");
+}
+
+int index_filter_sql(const struct index_filter *f, char *sql, size_t size)
+{
+	size_t len = 0;
+	int ret = append(sql, size, &len,
+			 "FROM connections c LEFT JOIN processes po ON po.id = c.orig_process "
+			 "LEFT JOIN processes pr ON pr.id = c.resp_process "
+			 "JOIN recordings rc ON rc.id = c.recording WHERE 1");
+
+	if (!ret && f->npids)
+		ret = append_list(sql, size, &len, "po.pid", "pr.pid", f->npids);
+	if (!ret && f->comm)
+		ret = append(sql, size, &len, " AND (po.comm = ? OR pr.comm = ?)");
+	if (!ret && f->has_uid)
+		ret = append(sql, size, &len, " AND (po.uid = ? OR pr.uid = ?)");
+	if (!ret && f->nconns)
+		ret = append_list(sql, size, &len, "c.id", NULL, f->nconns);
+	if (!ret && f->has_since)
+		ret = append(sql, size, &len, " AND c.last_ns >= ?");
+	if (!ret && f->has_until)
+		ret = append(sql, size, &len, " AND c.first_ns <= ?");
+	if (!ret && f->host)
+		ret = append(sql, size, &len, " AND (c.orig_addr = ? OR c.resp_addr = ?)");
+	if (!ret && f->has_port)
+		ret = append(sql, size, &len, " AND (c.orig_port = ? OR c.resp_port = ?)");
+	return ret;
+}
+
+int index_filter_bind(struct sqlite3_stmt *st, const struct index_filter *f, int i)
+{
+	for (int k = 0; k < 2; k++)
+		for (size_t p = 0; p < f->npids; p++)
+			sqlite3_bind_int64(st, i++, f->pids[p]);
+	for (int k = 0; f->comm && k < 2; k++)
+		sqlite3_bind_text(st, i++, f->comm, -1, SQLITE_TRANSIENT);
+	for (int k = 0; f->has_uid && k < 2; k++)
+		sqlite3_bind_int64(st, i++, f->uid);
+	for (size_t p = 0; p < f->nconns; p++)
+		sqlite3_bind_int64(st, i++, f->conns[p]);
+	if (f->has_since)
+		sqlite3_bind_int64(st, i++, u64_col(f->since_ns));
+	if (f->has_until)
+		sqlite3_bind_int64(st, i++, u64_col(f->until_ns));
+	for (int k = 0; f->host && k < 2; k++)
+		sqlite3_bind_text(st, i++, f->host, -1, SQLITE_TRANSIENT);
+	for (int k = 0; f->has_port && k < 2; k++)
+		sqlite3_bind_int(st, i++, f->port);
+	return i;
+}
+
+void index_selection_free(struct index_selection *s)
+{
+	for (size_t i = 0; i < s->npaths; i++)
+		free(s->paths[i]);
+	free(s->paths);
+	free(s->conns);
+	free(s->chunks);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The copy of path among s->paths (added when new), or NULL. */
+static const char *intern(struct index_selection *s, size_t *cap, const char *path)
+{
+	for (size_t i = s->npaths; i > 0; i--)
+		if (!strcmp(s->paths[i - 1], path))
+			return s->paths[i - 1];
+	if (array_reserve(&s->paths, cap, s->npaths + 1, sizeof(*s->paths), 8) ||
+	    !(s->paths[s->npaths] = strdup(path)))
+		return NULL;
+	return s->paths[s->npaths++];
+}
+
+int index_select(struct index *ix, const struct index_filter *f, struct index_selection *out)
+{
+	size_t cap = 0, ccap = 0, pcap = 0;
+	char where[4096], sql[4400];
+	sqlite3_stmt *st = NULL;
+	int ret, rc;
+
+	memset(out, 0, sizeof(*out));
+	ret = index_filter_sql(f, where, sizeof(where));
+	if (ret) {
+		log_err("too many filter values");
+		return ret;
+	}
+	snprintf(sql, sizeof(sql), "SELECT c.id %s ORDER BY c.id", where);
+	ret = prepare(ix, sql, &st);
+	if (ret)
+		return ret;
+	index_filter_bind(st, f, 1);
+	while ((rc = step(ix, st)) == 1) {
+		if (array_reserve(&out->conns, &cap, out->nconns + 1, sizeof(*out->conns), 64)) {
+			ret = -ENOMEM;
+			break;
+		}
+		out->conns[out->nconns++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (!ret && rc < 0)
+		ret = rc;
+	if (!ret && out->nconns) {
+		snprintf(sql, sizeof(sql),
+			 "SELECT j.path, k.offset FROM conn_chunks k JOIN journals j ON j.id = k.journal "
+			 "WHERE k.conn IN (SELECT c.id %s) GROUP BY k.journal, k.offset "
+			 "ORDER BY j.path, k.offset",
+			 where);
+		ret = prepare(ix, sql, &st);
+		if (ret)
+			goto out;
+		index_filter_bind(st, f, 1);
+		while ((rc = step(ix, st)) == 1) {
+			const unsigned char *path = sqlite3_column_text(st, 0);
+
+			if (!path) {
+				out->missing++;
+				continue;
+			}
+			if (array_reserve(&out->chunks, &ccap, out->nchunks + 1,
+					  sizeof(*out->chunks), 64) ||
+			    !(out->chunks[out->nchunks].path = intern(out, &pcap, (const char *)path))) {
+				ret = -ENOMEM;
+				break;
+			}
+			out->chunks[out->nchunks++].offset = (uint64_t)sqlite3_column_int64(st, 1);
+		}
+		sqlite3_finalize(st);
+		if (!ret && rc < 0)
+			ret = rc;
+	}
+out:
+	if (ret == -ENOMEM)
+		log_err("%s: %s", ix->path, strerror(ENOMEM));
+	if (ret)
+		index_selection_free(out);
+	return ret;
+}
+
+enum { OPT_DB = 256 };
+
+static const struct cli_option index_options[] = {
+	{ "db", OPT_DB, required_argument, "PATH",
+	  "Write the index to PATH instead of the first journal's name with .db added." },
+	{ "verbose", 'v', no_argument, NULL, "Say more." },
+	{ "help", 'h', no_argument, NULL, "Print this help and exit." },
+	{ 0 },
+};
+
+static void index_usage(FILE *f)
+{
+	fputs("NAME\n"
+	      "       tlsasm index - build or update the connection index of tlsrec journals\n"
+	      "\n"
+	      "SYNOPSIS\n"
+	      "       tlsasm index [-v] [--db path] journal...\n"
+	      "\n"
+	      "DESCRIPTION\n"
+	      "       Reads the journals into an SQLite database, journal.db beside the first\n"
+	      "       journal unless --db names another: recordings, journal files, chunks,\n"
+	      "       processes, sockets, every TCP connection and UDP flow with the processes\n"
+	      "       that own its local ends, packets and bytes each way, TLS version, server\n"
+	      "       name, ALPN and client random, whether the TLS secrets were recorded, and\n"
+	      "       which chunks hold its packets (docs/index.md describes every table).\n"
+	      "\n"
+	      "       Run again, it reads only the chunks it has not read: those written since,\n"
+	      "       or the files of a rotated recording or of another host added to the list.\n"
+	      "       One transaction per run: an index is never left half written. tlsasm\n"
+	      "       conns and tlsasm procs build the index when it is absent and bring it up\n"
+	      "       to date before they answer.\n"
+	      "\n"
+	      "       It prints what it read: chunks in the journals, chunks read now, packets,\n"
+	      "       connections added and connections continued from an earlier run.\n"
+	      "\n"
+	      "OPTIONS\n",
+	      f);
+	cli_print_options(f, index_options);
+	fputs("EXIT STATUS\n"
+	      "       0 on success, 1 on failure (a journal that cannot be read, an index of\n"
+	      "       another version or not an index at all), 2 for a usage error, 3 when a\n"
+	      "       journal was damaged and everything intact in it was indexed.\n"
+	      "\n"
+	      "EXAMPLES\n"
+	      "       Index a recording (writes journal.lz4.db):\n"
+	      "              tlsasm index journal.lz4\n"
+	      "       Index the files of a rotated recording, and two hosts' recordings, into\n"
+	      "       one index:\n"
+	      "              tlsasm index --db all.db journal.lz4* other-host.lz4\n"
+	      "       Look into it with sqlite3:\n"
+	      "              sqlite3 journal.lz4.db 'SELECT sni, count(*) FROM connections GROUP BY 1'\n"
+	      "\n"
+	      "SEE ALSO\n"
+	      "       tlsasm(1), sqlite3(1), docs/index.md\n",
+	      f);
+}
+
+int index_main(int argc, char **argv)
+{
+	struct index_stats st;
+	struct index *ix = NULL;
+	const char *db = NULL;
+	char path[PATH_MAX];
+	struct cli cli;
+	int c, verbose = 0, status = EXIT_FAIL;
+
+	cli_init(&cli, index_options);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, cli.shortopts, cli.longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DB:
+			db = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			index_usage(stdout);
+			return EXIT_OK;
+		default:
+			cli_option_error(c, argv);
+			return EXIT_USAGE;
+		}
+	}
+	log_init("tlsasm", (enum log_level)(LOG_WARN + verbose));
+	if (optind >= argc) {
+		log_err("no journal to read: give one or more journal files");
+		return EXIT_USAGE;
+	}
+	if (index_path(argv[optind], db, path, sizeof(path)) || index_open(path, true, &ix))
+		return EXIT_FAIL;
+	if (!index_update(ix, argv + optind, (unsigned)(argc - optind), &st)) {
+		printf("%s: %" PRIu64 " chunks, %" PRIu64 " read now, %" PRIu64
+		       " packets, %" PRIu64 " connections added, %" PRIu64 " continued\n",
+		       path, st.chunks, st.chunks_read, st.packets, st.conns_new, st.conns_resumed);
+		status = st.damage ? EXIT_DAMAGED : EXIT_OK;
+	}
+	index_close(ix);
+	return status;
+}
