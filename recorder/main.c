@@ -516,6 +516,8 @@ static int record_owners(struct run *r)
 			 strerror(-ret));
 		return 0;
 	}
+	if (!procs_host_pids())
+		log_warn("not in the initial pid namespace: the processes and sockets there are now are not recorded, only those that come later");
 	ret = procs_seed(r->procs, session_append, &r->s, &n_procs, &n_socks);
 	if (ret) {
 		log_err("cannot read the processes and sockets there are: %s", strerror(-ret));

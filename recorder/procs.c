@@ -34,6 +34,7 @@ struct procs {
 	struct known *known;
 	size_t cap, used; /* cap a power of two */
 	int cgroot;       /* the cgroup v2 root, for owners' cgroup ids; -1 when not found */
+	bool host_pids;   /* /proc shows the pids the kernel's records have */
 	uint8_t rec[RECORD_MAX];
 	char text[CMDLINE_MAX + 1];
 };
@@ -57,7 +58,7 @@ static struct known *slot(const struct procs *p, __u32 pid)
 
 static __u64 known_start(const struct procs *p, __u32 pid)
 {
-	return slot(p, pid)->start;
+	return p->cap ? slot(p, pid)->start : 0;
 }
 
 static int set_known(struct procs *p, __u32 pid, __u64 start)
@@ -94,6 +95,7 @@ int procs_open(struct procs **out)
 	if (!p)
 		return -ENOMEM;
 	p->cgroot = cgroup2_root();
+	p->host_pids = procs_host_pids();
 	*out = p;
 	return 0;
 }
@@ -204,7 +206,7 @@ int procs_seen(struct procs *p, __u32 pid, procs_emit_fn emit, void *ctx)
 	struct owner o;
 	ssize_t len;
 
-	if (!pid || known_start(p, pid))
+	if (!pid || !p->host_pids || known_start(p, pid))
 		return 0;
 	len = process_record(p, pid, TR_PROC_SEEN, &o);
 	if (len < 0)
@@ -227,7 +229,8 @@ static int on_exec(struct procs *p, const struct sock_exec *e, procs_emit_fn emi
 	int ret;
 
 	snprintf(path, sizeof(path), "/proc/%u/stat", r.pid);
-	same = proc_read(path, p->text, sizeof(p->text)) > 0 && !proc_parse_stat(p->text, &st) &&
+	same = p->host_pids && proc_read(path, p->text, sizeof(p->text)) > 0 &&
+	       !proc_parse_stat(p->text, &st) &&
 	       st.start_ticks * TR_START_TICK_NS == r.start_ns &&
 	       !strncmp(st.comm, r.comm, sizeof(r.comm));
 	snprintf(path, sizeof(path), "/proc/%u/exe", r.pid);
@@ -481,6 +484,14 @@ static int seed_owner(struct seed *sd, const struct owner *o, procs_emit_fn emit
 	return ret;
 }
 
+bool procs_host_pids(void)
+{
+	struct stat sb;
+
+	/* PROC_PID_INIT_INO: the initial pid namespace's inode, the same on every kernel. */
+	return !stat("/proc/self/ns/pid", &sb) && sb.st_ino == 0xEFFFFFFCU;
+}
+
 int procs_seed(struct procs *p, procs_emit_fn emit, void *ctx, size_t *n_procs, size_t *n_socks)
 {
 	struct seed sd = { 0 };
@@ -489,6 +500,8 @@ int procs_seed(struct procs *p, procs_emit_fn emit, void *ctx, size_t *n_procs, 
 	int ret;
 
 	*n_procs = *n_socks = 0;
+	if (!p->host_pids)
+		return 0;
 	ret = list_pids(&sd);
 	if (!ret) {
 		owners = calloc(sd.n_pids ? sd.n_pids : 1, sizeof(*owners));
@@ -516,9 +529,9 @@ int procs_seed(struct procs *p, procs_emit_fn emit, void *ctx, size_t *n_procs, 
 			ret = read_netns(&sd, o->pid, o->netns, p->text, sizeof(p->text));
 	}
 	*n_procs = n_owners;
-	if (!ret)
+	if (!ret && sd.n_socks)
 		qsort(sd.socks, sd.n_socks, sizeof(*sd.socks), cmp_sock);
-	for (size_t i = 0; !ret && i < n_owners; i++)
+	for (size_t i = 0; !ret && sd.n_socks && i < n_owners; i++)
 		ret = seed_owner(&sd, &owners[i], emit, ctx, n_socks);
 	free(owners);
 	free(sd.socks);

@@ -7,6 +7,7 @@
 #ifndef TLSREC_PROCS_H
 #define TLSREC_PROCS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "../bpf/events.h"
@@ -18,6 +19,11 @@ typedef int (*procs_emit_fn)(void *ctx, const void *rec, size_t len);
 
 /* 0 or -errno; *out is freed with procs_close. */
 int procs_open(struct procs **out);
+
+/* Whether this process sees the initial pid namespace's pids in /proc, as the kernel's records
+ * have them. When not, nothing is read from /proc: no SEED or SEEN records, and EXEC records hold
+ * what the kernel saw at exec. */
+bool procs_host_pids(void);
 
 /*
  * PROCESS SEED for every process, and SOCKET SEED for every TCP and UDP socket of every network
