@@ -144,12 +144,11 @@ uint64_t catalog_take_drops(struct catalog *c, unsigned i, uint64_t wall)
 	return n;
 }
 
-int catalog_add_secret(struct catalog *c, unsigned rec, const struct tr_secret *s)
+int catalog_add_secret(struct catalog *c, unsigned rec, size_t chunk, const struct tr_secret *s)
 {
 	if (array_reserve(&c->secrets, &c->secrets_cap, c->nsecrets + 1, sizeof(*c->secrets), 64))
 		return -ENOMEM;
-	c->secrets[c->nsecrets].rec = rec;
-	c->secrets[c->nsecrets++].s = *s;
+	c->secrets[c->nsecrets++] = (struct src_secret){ .rec = rec, .chunk = chunk, .s = *s };
 	return 0;
 }
 

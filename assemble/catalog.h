@@ -47,6 +47,7 @@ struct src_iface {
 /* A SECRET record, and the recording it is from. */
 struct src_secret {
 	unsigned rec;
+	size_t chunk; /* the chunk it is from (source_chunk) */
 	struct tr_secret s;
 };
 
@@ -110,8 +111,8 @@ int catalog_add_loss(struct catalog *c, unsigned i, uint64_t wall, uint64_t coun
 /* Losses on interface i noted at or before wall and not yet taken; takes them. */
 uint64_t catalog_take_drops(struct catalog *c, unsigned i, uint64_t wall);
 
-/* Keep a copy of SECRET record s of recording rec. Returns 0 or -ENOMEM. */
-int catalog_add_secret(struct catalog *c, unsigned rec, const struct tr_secret *s);
+/* Keep a copy of SECRET record s of recording rec, from chunk number chunk. 0 or -ENOMEM. */
+int catalog_add_secret(struct catalog *c, unsigned rec, size_t chunk, const struct tr_secret *s);
 
 /* Keep a copy of SOCKET record s of recording rec, at wall. Returns 0 or -ENOMEM. */
 int catalog_add_socket(struct catalog *c, unsigned rec, uint64_t wall, const struct tr_socket *s);

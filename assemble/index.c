@@ -713,7 +713,7 @@ static int put_records(struct run *r)
 			      "exit_code = coalesce(excluded.exit_code, exit_code)",
 			      &p);
 	if (!ret)
-		ret = prepare(r->ix, "INSERT INTO secrets VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &k);
+		ret = prepare(r->ix, "INSERT INTO secrets VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", &k);
 	for (size_t i = 0; !ret && i < nsocks; i++) {
 		const struct tr_socket *x = &socks[i].s;
 
@@ -774,8 +774,10 @@ static int put_records(struct run *r)
 	for (size_t i = 0; !ret && i < nsecs; i++) {
 		const struct tr_secret *x = &secs[i].s;
 		int lib = source_library_of(r->src, &secs[i]);
+		struct src_chunk c;
 		char cr[65];
 
+		source_chunk(r->src, secs[i].chunk, &c);
 		hex(cr, x->client_random, 32);
 		sqlite3_bind_int64(k, 1, r->rec_id[secs[i].rec]);
 		sqlite3_bind_int64(k, 2, u64_col(x->hdr.ts + recs[secs[i].rec].offset));
@@ -785,6 +787,8 @@ static int put_records(struct run *r)
 		sqlite3_bind_int(k, 6, x->version);
 		sqlite3_bind_int64(k, 7, x->cipher);
 		bind_text(k, 8, lib >= 0 ? libs[lib].path : NULL);
+		sqlite3_bind_int64(k, 9, r->journal_id[c.file]);
+		sqlite3_bind_int64(k, 10, u64_col(c.offset));
 		ret = step(r->ix, k);
 	}
 	sqlite3_finalize(s);
@@ -1170,10 +1174,38 @@ static const char *intern(struct index_selection *s, size_t *cap, const char *pa
 	return s->paths[s->npaths++];
 }
 
+/* Row st (id, recording id, protocol, family, addresses and ports, first_ns) into c. 0, or
+ * -EPROTO for what no index of this tlsasm holds. */
+static int conn_key(sqlite3_stmt *st, struct index_conn *c)
+{
+	const unsigned char *rec = sqlite3_column_text(st, 1), *proto = sqlite3_column_text(st, 2);
+	int family = sqlite3_column_int(st, 3);
+
+	memset(c, 0, sizeof(*c));
+	c->id = sqlite3_column_int64(st, 0);
+	c->family = (uint8_t)family;
+	c->proto = proto && !strcmp((const char *)proto, "udp") ? IPPROTO_UDP : IPPROTO_TCP;
+	c->first_ns = (uint64_t)sqlite3_column_int64(st, 8);
+	if (!rec || strlen((const char *)rec) != 32 || (family != 4 && family != 6))
+		return -EPROTO;
+	for (int i = 0; i < 16; i++)
+		if (sscanf((const char *)rec + 2 * i, "%2hhx", &c->recording_id[i]) != 1)
+			return -EPROTO;
+	for (int side = 0; side < 2; side++) {
+		const unsigned char *a = sqlite3_column_text(st, 4 + 2 * side);
+
+		if (!a || inet_pton(family == 4 ? AF_INET : AF_INET6, (const char *)a,
+				    c->addr[side]) != 1)
+			return -EPROTO;
+		c->port[side] = (uint16_t)sqlite3_column_int(st, 5 + 2 * side);
+	}
+	return 0;
+}
+
 int index_select(struct index *ix, const struct index_filter *f, struct index_selection *out)
 {
 	size_t cap = 0, ccap = 0, pcap = 0;
-	char where[4096], sql[4400];
+	char where[4096], sql[4600];
 	sqlite3_stmt *st = NULL;
 	int ret, rc;
 
@@ -1183,7 +1215,10 @@ int index_select(struct index *ix, const struct index_filter *f, struct index_se
 		log_err("too many filter values");
 		return ret;
 	}
-	snprintf(sql, sizeof(sql), "SELECT c.id %s ORDER BY c.id", where);
+	snprintf(sql, sizeof(sql),
+		 "SELECT c.id, rc.recording_id, c.protocol, c.family, c.orig_addr, c.orig_port, "
+		 "c.resp_addr, c.resp_port, c.first_ns %s ORDER BY c.first_ns, c.id",
+		 where);
 	ret = prepare(ix, sql, &st);
 	if (ret)
 		return ret;
@@ -1193,16 +1228,24 @@ int index_select(struct index *ix, const struct index_filter *f, struct index_se
 			ret = -ENOMEM;
 			break;
 		}
-		out->conns[out->nconns++] = sqlite3_column_int64(st, 0);
+		ret = conn_key(st, &out->conns[out->nconns++]);
+		if (ret) {
+			log_err("%s: connection %" PRId64 " is malformed", ix->path,
+				out->conns[out->nconns - 1].id);
+			break;
+		}
 	}
 	sqlite3_finalize(st);
 	if (!ret && rc < 0)
 		ret = rc;
 	if (!ret && out->nconns) {
 		snprintf(sql, sizeof(sql),
-			 "SELECT j.path, k.offset FROM conn_chunks k JOIN journals j ON j.id = k.journal "
-			 "WHERE k.conn IN (SELECT c.id %s) GROUP BY k.journal, k.offset "
-			 "ORDER BY j.path, k.offset",
+			 "WITH sel(id, cr) AS (SELECT c.id, c.client_random %s) "
+			 "SELECT j.path, x.offset FROM "
+			 "(SELECT journal, offset FROM conn_chunks WHERE conn IN (SELECT id FROM sel) "
+			 "UNION SELECT journal, offset FROM secrets "
+			 "WHERE client_random IN (SELECT cr FROM sel)) x "
+			 "LEFT JOIN journals j ON j.id = x.journal ORDER BY j.path, x.offset",
 			 where);
 		ret = prepare(ix, sql, &st);
 		if (ret)

@@ -21,7 +21,7 @@
 #include "source.h"
 
 /* PRAGMA user_version of schema/index.sql: an index of another version is built again. */
-#define INDEX_SCHEMA_VERSION 1
+#define INDEX_SCHEMA_VERSION 2
 
 /* How long a connection may be idle and still be continued by packets of a later run. */
 #define INDEX_RESUME_NS (600ULL * 1000000000ULL)
@@ -102,8 +102,19 @@ struct index_chunk {
 	uint64_t offset;
 };
 
+/* What tells a selected connection among those found in the packets again. */
+struct index_conn {
+	int64_t id;
+	uint8_t recording_id[16];
+	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t family; /* 4 or 6 */
+	uint8_t addr[2][16]; /* orig and resp, IPv4 in the first 4 bytes */
+	uint16_t port[2];
+	uint64_t first_ns;
+};
+
 struct index_selection {
-	int64_t *conns; /* ids, ascending */
+	struct index_conn *conns; /* ascending by first_ns */
 	size_t nconns;
 	struct index_chunk *chunks; /* by path, then offset */
 	size_t nchunks;
@@ -112,8 +123,9 @@ struct index_selection {
 	size_t npaths;
 };
 
-/* The connections f selects and the chunks that hold their packets. Returns 0 with *out filled
- * (free with index_selection_free), or -errno after a message. */
+/* The connections f selects, and the chunks that hold their packets and the SECRET records of
+ * their client randoms. Returns 0 with *out filled (free with index_selection_free), or -errno
+ * after a message. */
 int index_select(struct index *ix, const struct index_filter *f, struct index_selection *out);
 void index_selection_free(struct index_selection *s);
 

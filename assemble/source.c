@@ -353,7 +353,7 @@ static int parse_chunk(struct source *s, const struct chunk_ref *cr, const uint8
 				break;
 			if (rec_fixed(rec, &h, &u.secret, sizeof(u.secret)))
 				goto bad_record;
-			if (catalog_add_secret(&s->cat, cr->rec, &u.secret))
+			if (catalog_add_secret(&s->cat, cr->rec, (size_t)(cr - s->chunks), &u.secret))
 				return -ENOMEM;
 			break;
 		case TR_REC_SOCKET:

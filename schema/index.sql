@@ -3,7 +3,7 @@
 -- `tlsasm conns`, `tlsasm procs` and filtered extraction read. Times are ns since the epoch (UTC),
 -- addresses are text as inet_ntop writes them. The index is a cache of the journals: a version
 -- this tlsasm does not write is not migrated, the index is built again.
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 
 -- One per recording (tlsrec run), by the recording id of its HEADER.
 CREATE TABLE recordings (
@@ -142,7 +142,9 @@ CREATE TABLE secrets (
 	client_random TEXT NOT NULL, -- 64 hex digits
 	version INTEGER NOT NULL,    -- 0x0303, 0x0304
 	cipher INTEGER NOT NULL,
-	library TEXT                 -- path of the TLS library, when a LIBRARY record names it
+	library TEXT,                -- path of the TLS library, when a LIBRARY record names it
+	journal INTEGER NOT NULL REFERENCES journals(id), -- the chunk that holds the record:
+	offset INTEGER NOT NULL                           -- what extraction reads for the DSBs
 );
 CREATE INDEX secrets_random ON secrets(client_random);
 
