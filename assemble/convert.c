@@ -177,6 +177,7 @@ int convert_pcapng(struct source *src, int fd, const struct convert_opts *o,
 		if (o->meta)
 			o->meta(o->ctx, index, &v, &m);
 		index++;
+		ret = 0;
 		if (m.skip)
 			continue;
 		ret = describe(w, src, &written, v.iface);

@@ -11,21 +11,28 @@
 #include "cli.h"
 #include "convert.h"
 #include "exitcode.h"
+#include "extract.h"
 #include "fileio.h"
 #include "index.h"
 #include "log.h"
+#include "pfilter.h"
 #include "query.h"
 #include "source.h"
 #include "survey.h"
 
-enum { OPT_KEYLOG = 256 };
+enum { OPT_KEYLOG = 256, OPT_DB };
 
 static const struct cli_option options[] = {
 	{ "output", 'o', required_argument, "FILE",
 	  "Write pcapng to FILE, created with mode 0600; - writes to standard output." },
 	{ "keylog", OPT_KEYLOG, required_argument, "FILE",
 	  "Write the TLS secrets of every connection recorded as SSLKEYLOGFILE lines to FILE,\n"
-	  "created with mode 0600; - writes to standard output. With or without -o." },
+	  "created with mode 0600; - writes to standard output. With or without -o; with\n"
+	  "filters, the secrets of the selected connections only." },
+	QUERY_FILTER_OPTIONS,
+	{ "db", OPT_DB, required_argument, "PATH",
+	  "The connection index the filters use: PATH instead of the first journal's name\n"
+	  "with .db added. It is built or brought up to date first (see tlsasm index)." },
 	{ "verbose", 'v', no_argument, NULL, "Say more." },
 	{ "version", 'V', no_argument, NULL, "Print the version and exit." },
 	{ "help", 'h', no_argument, NULL, "Print this help and exit." },
@@ -38,8 +45,9 @@ static void usage(FILE *f)
 	      "       tlsasm - turn tlsrec journals into pcapng files\n"
 	      "\n"
 	      "SYNOPSIS\n"
-	      "       tlsasm [-v] journal... -o file [--keylog file]\n"
-	      "       tlsasm [-v] journal... --keylog file\n"
+	      "       tlsasm [-v] [filters] journal... -o file [--keylog file] [expression]\n"
+	      "       tlsasm [-v] [filters] journal... --keylog file\n"
+	      "       tlsasm index|conns|procs ... (see tlsasm COMMAND --help)\n"
 	      "\n"
 	      "DESCRIPTION\n"
 	      "       tlsasm reads the journals that tlsrec(8) wrote and writes their packets as a\n"
@@ -58,6 +66,26 @@ static void usage(FILE *f)
 	      "       Several journals are read as one: the files of a rotated recording (-C), in\n"
 	      "       any order, or recordings of several hosts. A chunk that appears twice is\n"
 	      "       read once.\n"
+	      "\n"
+	      "       Every packet whose process is known carries it: a comment\n"
+	      "       \"pid=1234 tid=1234 comm=curl uid=0\" (Wireshark's frame.comment, so\n"
+	      "       -Y 'frame.comment contains \"comm=curl\"' works) and the pcapng option\n"
+	      "       epb_processid_threadid. A packet belongs to the process that sent it when that\n"
+	      "       process is on the recorded host, else to the one that received it.\n"
+	      "\n"
+	      "       Filters (--pid, --comm, --uid, --conn, --since, --until, --host, --port)\n"
+	      "       select connections whole: their handshakes, their secrets and all their\n"
+	      "       packets; packets of no TCP connection or UDP flow are left out. Conditions\n"
+	      "       combine with AND; a repeated option matches any of its values. They use the\n"
+	      "       connection index (built when missing, brought up to date when the journals\n"
+	      "       grew) and read only the chunks that hold the selected connections, so the\n"
+	      "       time taken grows with the output, not with the journals. The same journals\n"
+	      "       and options always give the same bytes.\n"
+	      "\n"
+	      "       An expression after the journals is a capture filter in tcpdump's syntax\n"
+	      "       (pcap-filter(7)), applied to each packet as tcpdump -r applies it. The\n"
+	      "       journals are the arguments that name existing files; the expression starts\n"
+	      "       at the first that does not.\n"
 	      "\n"
 	      "       A damaged journal (a file cut short by a crash, or flipped bits) still yields\n"
 	      "       every packet of its intact chunks; each damaged region is reported with its\n"
@@ -78,21 +106,50 @@ static void usage(FILE *f)
 	      "              tlsasm journal.lz4* -o - | tshark -r -\n"
 	      "       See the HTTP requests inside TLS (the secrets are in the file):\n"
 	      "              tlsasm journal.lz4 -o out.pcapng && tshark -r out.pcapng -Y http\n"
+	      "       One process's connections, decrypted, and what it said over HTTP:\n"
+	      "              tlsasm --pid 1234 journal.lz4 -o curl.pcapng\n"
+	      "              tshark -r curl.pcapng -Y http\n"
+	      "       Port 443 of curl processes during one hour, SYNs only:\n"
+	      "              tlsasm --comm curl --since 2026-11-26T10:00:00Z \\\n"
+	      "                     --until 2026-11-26T11:00:00Z journal.lz4* -o syn.pcapng \\\n"
+	      "                     'tcp port 443 and tcp[tcpflags] & tcp-syn != 0'\n"
 	      "       Only the key log, for a capture made with another tool:\n"
 	      "              tlsasm journal.lz4 --keylog keys.txt\n"
 	      "\n"
 	      "SEE ALSO\n"
-	      "       tlsrec(8), tshark(1), docs/journal-format.md\n",
+	      "       tlsrec(8), tshark(1), pcap-filter(7), docs/journal-format.md, docs/index.md\n",
 	      f);
 }
 
 struct opts {
 	const char *out;
 	const char *keylog;
+	const char *db;
 	char **journals;
 	unsigned n_journals;
+	char *expr; /* the words after the journals, joined; NULL when none */
+	struct query_filter q;
+	bool filtered; /* a filter option was given */
 	int verbose;
 };
+
+/* The words after the journals, joined by spaces as tcpdump joins them. 0 or -ENOMEM. */
+static int join_expression(struct opts *o, char **words, int n)
+{
+	size_t len = 1;
+
+	for (int i = 0; i < n; i++)
+		len += strlen(words[i]) + 1;
+	o->expr = calloc(1, len);
+	if (!o->expr)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		if (i)
+			strcat(o->expr, " ");
+		strcat(o->expr, words[i]);
+	}
+	return 0;
+}
 
 /* Parse argv into o. Returns -1 to go on, or an exit status. */
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -100,15 +157,25 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	struct cli cli;
 	int c;
 
-	memset(o, 0, sizeof(*o));
 	cli_init(&cli, options);
 	while ((c = getopt_long(argc, argv, cli.shortopts, cli.longopts, NULL)) != -1) {
+		int taken = query_filter_option(&o->q, c, optarg);
+
+		if (taken < 0)
+			return EXIT_USAGE;
+		if (taken) {
+			o->filtered = true;
+			continue;
+		}
 		switch (c) {
 		case 'o':
 			o->out = optarg;
 			break;
 		case OPT_KEYLOG:
 			o->keylog = optarg;
+			break;
+		case OPT_DB:
+			o->db = optarg;
 			break;
 		case 'v':
 			o->verbose++;
@@ -125,9 +192,23 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 	}
 	o->journals = argv + optind;
-	o->n_journals = (unsigned)(argc - optind);
+	while (optind + (int)o->n_journals < argc && !access(o->journals[o->n_journals], F_OK))
+		o->n_journals++;
+	if (optind + (int)o->n_journals < argc &&
+	    join_expression(o, o->journals + o->n_journals,
+			    argc - optind - (int)o->n_journals)) {
+		log_err("%s", strerror(ENOMEM));
+		return EXIT_FAIL;
+	}
 	if (!o->n_journals) {
-		log_err("no journal to read: give one or more journal files");
+		if (o->expr)
+			log_err("%s: no such file (and no journal before it)", o->journals[0]);
+		else
+			log_err("no journal to read: give one or more journal files");
+		return EXIT_USAGE;
+	}
+	if (o->expr && !o->out) {
+		log_err("a filter expression (%s) needs -o: it selects packets to write", o->expr);
 		return EXIT_USAGE;
 	}
 	if (!o->out && !o->keylog) {
@@ -188,13 +269,40 @@ static void report_recordings(const struct source *src)
 				 recs[i].host[0] ? " on " : "", recs[i].host);
 }
 
+/* The packets, owners and secrets of src, and the selection when x is given. 0 or -errno. */
+static int survey(struct source *src, struct extract *x, struct survey *sv)
+{
+	struct survey_opts so = { 0 };
+
+	if (x)
+		so = extract_survey_opts(x);
+	return survey_run(src, sv, &so);
+}
+
+/* Open the journals: all of them, or, with filters, the chunks of the selected connections. An
+ * exit status, or -1 to go on. */
+static int open_input(struct opts *o, struct source **src, struct extract **x, unsigned *damage)
+{
+	*damage = 0;
+	if (o->filtered) {
+		if (extract_open(&o->q.f, o->journals, o->n_journals, o->db, x, damage))
+			return EXIT_FAIL;
+		if (!extract_selected(*x))
+			log_warn("no connection matches the filters");
+		return extract_source(*x, src) ? EXIT_FAIL : -1;
+	}
+	return source_open(o->journals, o->n_journals, src) ? EXIT_FAIL : -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct convert_stats st;
 	struct source *src = NULL;
+	struct extract *x = NULL;
+	struct pfilter *pf = NULL;
 	struct survey sv = { 0 };
-	struct opts o;
-	unsigned damage;
+	struct opts o = { 0 };
+	unsigned damage, indexed;
 	int fd = -1, kfd = -1, ret, status;
 
 	log_init("tlsasm", LOG_WARN);
@@ -206,24 +314,26 @@ int main(int argc, char **argv)
 		return procs_main(argc - 1, argv + 1);
 	status = parse_args(argc, argv, &o);
 	if (status >= 0)
-		return status;
+		goto out;
 	log_init("tlsasm", (enum log_level)(LOG_WARN + o.verbose));
+	status = EXIT_USAGE;
 	if (is_input(&o, o.out) || is_input(&o, o.keylog)) {
 		log_err("%s: refusing to write over an input journal",
 			is_input(&o, o.out) ? o.out : o.keylog);
-		return EXIT_USAGE;
+		goto out;
 	}
-
-	ret = source_open(o.journals, o.n_journals, &src);
-	if (ret)
-		return EXIT_FAIL;
+	if (o.expr && pfilter_new(o.expr, &pf))
+		goto out;
+	status = open_input(&o, &src, &x, &indexed);
+	if (status >= 0)
+		goto out;
 	status = EXIT_USAGE;
 	if (o.out && (fd = create_output(o.out)) < 0)
 		goto out;
 	if (o.keylog && (kfd = create_output(o.keylog)) < 0)
 		goto out;
 	status = EXIT_FAIL;
-	if (survey_run(src, &sv))
+	if (survey(src, x, &sv))
 		goto out;
 	survey_report(&sv, src);
 	if (o.keylog) {
@@ -236,11 +346,17 @@ int main(int argc, char **argv)
 		kfd = -1;
 		if (ret)
 			goto out;
-		log_info("%zu key log lines written to %s", sv.keys.n, o.keylog);
+		log_info("key log lines written to %s", o.keylog);
 	}
 	if (o.out) {
 		source_rewind(src);
-		ret = convert_pcapng(src, fd, &(struct convert_opts){ .dsb = sv.dsb, .n_dsb = sv.n_dsb }, &st);
+		ret = convert_pcapng(src, fd,
+				     &(struct convert_opts){ .dsb = sv.dsb,
+							     .n_dsb = sv.n_dsb,
+							     .meta = survey_packet_meta,
+							     .ctx = &sv,
+							     .filter = pf },
+				     &st);
 		if (ret) {
 			log_err("writing %s: %s", o.out, strerror(-ret));
 			goto out;
@@ -255,7 +371,7 @@ int main(int argc, char **argv)
 			 st.packets, st.lost, st.dsbs, source_chunks(src), o.out, st.bytes);
 	}
 	report_recordings(src);
-	damage = source_damage(src);
+	damage = source_damage(src) > indexed ? source_damage(src) : indexed;
 	status = EXIT_OK;
 	if (damage) {
 		log_warn("%u damaged region%s skipped; every intact chunk was read", damage,
@@ -269,5 +385,9 @@ out:
 		close(kfd);
 	survey_free(&sv);
 	source_close(src);
+	extract_close(x);
+	pfilter_free(pf);
+	query_filter_free(&o.q);
+	free(o.expr);
 	return status;
 }

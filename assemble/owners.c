@@ -455,6 +455,11 @@ const struct owner *owners_by_cookie(const struct owners *o, uint32_t rec, uint6
 	return r >= 0 ? &o->owner[r] : NULL;
 }
 
+int64_t owners_packet_conn(const struct owners *o, uint64_t n)
+{
+	return n < o->npkts && o->pkts[n] ? (int64_t)(o->pkts[n] >> 1) - 1 : -1;
+}
+
 const struct owner *owners_packet(const struct owners *o, uint64_t n)
 {
 	size_t lo = 0, hi = o->nloose;

@@ -107,6 +107,9 @@ const struct owner *owners_end(const struct owners *o, size_t conn, int side);
  */
 const struct owner *owners_packet(const struct owners *o, uint64_t n);
 
+/* The connection packet number n belongs to, or -1 (no connection's, or not noted). */
+int64_t owners_packet_conn(const struct owners *o, uint64_t n);
+
 /* The owner of the socket with this cookie in recording rec, or NULL. */
 const struct owner *owners_by_cookie(const struct owners *o, uint32_t rec, uint64_t cookie);
 

@@ -27,7 +27,7 @@ static int plan(struct survey *sv)
 	for (size_t i = 0; i < sv->conns.n; i++) {
 		const uint8_t *cr = tlsconn_client_random(&sv->conns.conns[i]);
 
-		if (!cr || !(n = keylog_find(&sv->keys, cr, &first)))
+		if ((sv->want && !sv->want[i]) || !cr || !(n = keylog_find(&sv->keys, cr, &first)))
 			continue;
 		sv->with_secrets++;
 		if (!taken[first]) {
@@ -48,7 +48,8 @@ static int plan(struct survey *sv)
 		const uint8_t *cr = tlsconn_client_random(&sv->conns.conns[i]);
 		struct convert_dsb *d = &sv->dsb[sv->n_dsb];
 
-		if (!cr || !(n = keylog_find(&sv->keys, cr, &first)) || taken[first])
+		if ((sv->want && !sv->want[i]) || !cr || !(n = keylog_find(&sv->keys, cr, &first)) ||
+		    taken[first])
 			continue;
 		memset(taken + first, 1, n);
 		d->before = sv->conns.conns[i].first_packet;
@@ -58,7 +59,7 @@ static int plan(struct survey *sv)
 		d->len = sv->text_len - (size_t)(d->lines - sv->text);
 		sv->n_dsb++;
 	}
-	for (size_t i = 0; i < sv->keys.n; i++)
+	for (size_t i = 0; !sv->want && i < sv->keys.n; i++)
 		if (!taken[i] && (!i || memcmp(sv->keys.lines[i].client_random,
 					       sv->keys.lines[i - 1].client_random, 32)))
 			sv->unmatched++;
@@ -66,13 +67,25 @@ static int plan(struct survey *sv)
 	return 0;
 }
 
-int survey_run(struct source *src, struct survey *sv)
+/* The selection: which connections o wants. 0 or -ENOMEM. */
+static int choose(struct survey *sv, const struct survey_opts *o)
+{
+	if (!o || !o->want)
+		return 0;
+	sv->want = calloc(sv->conns.n ? sv->conns.n : 1, sizeof(*sv->want));
+	if (!sv->want)
+		return -ENOMEM;
+	for (size_t i = 0; i < sv->conns.n; i++)
+		sv->n_want += sv->want[i] = o->want(o->ctx, sv, i);
+	return 0;
+}
+
+int survey_run(struct source *src, struct survey *sv, const struct survey_opts *o)
 {
 	const struct src_secret *secrets;
 	struct packet_view v;
-	struct src_iface *ifs;
-	size_t n;
-	int ret;
+	size_t n, conn;
+	int ret, side;
 
 	memset(sv, 0, sizeof(*sv));
 	ret = keylog_init(&sv->keys);
@@ -82,15 +95,22 @@ int survey_run(struct source *src, struct survey *sv)
 		return ret;
 	}
 	while ((ret = source_next(src, &v)) > 0) {
-		source_interfaces(src, &ifs);
-		ret = tlsconn_packet(&sv->conns, ifs[v.iface].desc.linktype, v.data, v.p.cap_len,
-				     sv->packets++);
-		if (ret)
+		ret = owners_take_packet(&sv->owners, &sv->conns, src, &v, sv->packets++, &conn,
+					 &side);
+		if (ret < 0)
 			break;
 	}
+	if (!ret)
+		ret = owners_take_records(&sv->owners, src);
+	if (!ret && o && o->add && (ret = o->add(o->ctx, src, &sv->owners, &sv->keys)))
+		return ret;
+	if (!ret)
+		ret = owners_resolve(&sv->owners, &sv->conns);
 	n = source_secrets(src, &secrets);
 	for (size_t i = 0; !ret && i < n; i++)
 		ret = keylog_add(&sv->keys, &secrets[i].s);
+	if (!ret)
+		ret = choose(sv, o);
 	if (ret) {
 		/* Errors of reading and of OpenSSL were reported where they happened. */
 		if (ret == -ENOMEM)
@@ -101,7 +121,7 @@ int survey_run(struct source *src, struct survey *sv)
 	for (size_t i = 0; i < sv->conns.n; i++) {
 		uint8_t state = sv->conns.conns[i].state;
 
-		sv->tls += state == TLSCONN_TLS || state == TLSCONN_HELLO;
+		sv->tls += (state == TLSCONN_TLS || state == TLSCONN_HELLO) && (!sv->want || sv->want[i]);
 	}
 	ret = plan(sv);
 	if (ret)
@@ -135,7 +155,7 @@ static void report_unmatched_conns(const struct survey *sv)
 		const uint8_t *cr = tlsconn_client_random(c);
 		char addrs[128], hex[65] = "";
 
-		if (c->state != TLSCONN_TLS && c->state != TLSCONN_HELLO)
+		if ((c->state != TLSCONN_TLS && c->state != TLSCONN_HELLO) || (sv->want && !sv->want[i]))
 			continue;
 		if (cr && keylog_find(&sv->keys, cr, &first))
 			continue;
@@ -209,32 +229,70 @@ void survey_report(const struct survey *sv, const struct source *src)
 	report_libraries(src);
 }
 
+/* All of len bytes of p to fd. 0 or -errno. */
+static int write_all(int fd, const char *p, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t w = write(fd, p + done, len - done);
+
+		if (w < 0 && errno != EINTR)
+			return -errno;
+		if (w == 0)
+			return -EIO;
+		if (w > 0)
+			done += (size_t)w;
+	}
+	return 0;
+}
+
 int survey_write_keylog(const struct survey *sv, int fd)
 {
 	char buf[64 * KEYLOG_LINE_MAX];
 	size_t i = 0;
 
+	if (sv->want) /* the lines of the selected connections: their DSBs' */
+		return write_all(fd, sv->text, sv->text_len);
 	while (i < sv->keys.n) {
-		size_t len = 0, done = 0;
+		size_t len = 0;
+		int ret;
 
 		for (; i < sv->keys.n && len + KEYLOG_LINE_MAX <= sizeof(buf); i++)
 			len += keylog_format(&sv->keys.lines[i], buf + len);
-		while (done < len) {
-			ssize_t w = write(fd, buf + done, len - done);
-
-			if (w < 0 && errno != EINTR)
-				return -errno;
-			if (w == 0)
-				return -EIO;
-			if (w > 0)
-				done += (size_t)w;
-		}
+		ret = write_all(fd, buf, len);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
 
+void survey_packet_meta(void *ctx, uint64_t index, const struct packet_view *v,
+			struct convert_meta *m)
+{
+	struct survey *sv = ctx;
+	int64_t conn = owners_packet_conn(&sv->owners, index);
+	const struct owner *w;
+
+	(void)v;
+	if (sv->want && (conn < 0 || !sv->want[conn])) {
+		m->skip = true;
+		return;
+	}
+	w = owners_packet(&sv->owners, index);
+	if (!w)
+		return;
+	m->pid = w->pid;
+	m->tid = w->tid;
+	snprintf(sv->comment, sizeof(sv->comment), "pid=%u tid=%u comm=%.16s uid=%u", w->pid, w->tid,
+		 w->comm, w->uid);
+	m->comment = sv->comment;
+}
+
 void survey_free(struct survey *sv)
 {
+	owners_free(&sv->owners);
+	free(sv->want);
 	tlsconn_free(&sv->conns);
 	keylog_free(&sv->keys);
 	free(sv->dsb);

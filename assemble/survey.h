@@ -3,8 +3,12 @@
  * tlsasm's first pass over the journals: the TCP connections in the packets and their client
  * randoms, the key log lines derived from the SECRET records, and which connection gets which
  * lines - one DSB just before each TLS connection's first packet, which is where Wireshark needs
- * them (a connection's secrets must come before its first encrypted record). The second pass
- * (convert_pcapng after source_rewind) writes the packets with those DSBs.
+ * them (a connection's secrets must come before its first encrypted record) - and the process
+ * each packet belongs to. The second pass (convert_pcapng after source_rewind, with
+ * survey_packet_meta) writes the packets with those DSBs, each with its process.
+ *
+ * With a selection (extraction), only the connections it takes are written, whole: every packet
+ * of theirs and their DSBs; packets of no connection are left out.
  */
 #ifndef TLSASM_SURVEY_H
 #define TLSASM_SURVEY_H
@@ -14,14 +18,31 @@
 
 #include "convert.h"
 #include "keylog.h"
+#include "owners.h"
 #include "source.h"
 #include "tlsconn.h"
 
 /* Connections without secrets listed by name in the report; the rest are counted. */
 #define SURVEY_LIST_MAX 20
 
+struct survey;
+
+/* What a run of survey_run adds to what the journals' chunks read hold. */
+struct survey_opts {
+	/* Once the packets are read: add to o the owners' records, and to k the secrets, that chunks
+	 * not read hold (extraction reads some chunks only). 0 or -errno after a message. */
+	int (*add)(void *ctx, const struct source *src, struct owners *o, struct keylog *k);
+	/* Whether connection conn (of sv->conns, owners resolved) is written; NULL: all are. */
+	bool (*want)(void *ctx, const struct survey *sv, size_t conn);
+	void *ctx;
+};
+
 struct survey {
 	struct tlsconn conns;
+	struct owners owners;
+	bool *want;         /* by connection when a selection was made, else NULL */
+	size_t n_want;      /* connections it takes */
+	char comment[128];  /* survey_packet_meta's last comment */
 	struct keylog keys; /* sorted */
 	uint64_t packets;
 	struct convert_dsb *dsb; /* by first packet: one per client random that has lines, before
@@ -35,11 +56,19 @@ struct survey {
 };
 
 /*
- * Read every packet of src from its current place, then its SECRET records; derive the key log and
- * plan the DSBs. Returns 0 or -errno (after a message); sv is to be freed with survey_free either
- * way.
+ * Read every packet of src from its current place, then its SECRET, SOCKET and PROCESS records
+ * (and o's, when o is not NULL); find the owners, derive the key log, make the selection and plan
+ * the DSBs. Returns 0 or -errno (after a message); sv is to be freed with survey_free either way.
  */
-int survey_run(struct source *src, struct survey *sv);
+int survey_run(struct source *src, struct survey *sv, const struct survey_opts *o);
+
+/*
+ * convert_meta_fn for the second pass (ctx is the survey): leaves out the packets of connections
+ * not selected, and names each packet's process: epb_processid_threadid and a comment
+ * "pid=1234 tid=1234 comm=curl uid=0".
+ */
+void survey_packet_meta(void *ctx, uint64_t index, const struct packet_view *v,
+			struct convert_meta *m);
 
 /*
  * On stderr: how many TLS connections there are and how many have secrets; those without, by
@@ -48,7 +77,8 @@ int survey_run(struct source *src, struct survey *sv);
  */
 void survey_report(const struct survey *sv, const struct source *src);
 
-/* Write every key log line to fd (not closed). Returns 0 or -errno. */
+/* Write every key log line (with a selection, those of the selected connections) to fd (not
+ * closed). Returns 0 or -errno. */
 int survey_write_keylog(const struct survey *sv, int fd);
 
 void survey_free(struct survey *sv);

@@ -61,7 +61,7 @@ static void convert_and_check(char *path)
 
 	if (source_open(&path, 1, &src))
 		return;
-	if (!survey_run(src, &sv)) {
+	if (!survey_run(src, &sv, NULL)) {
 		source_rewind(src);
 		out = memfd_create("pcapng", 0);
 	}

@@ -445,7 +445,7 @@ static bool assemble_one(const char *out, const char *keylog, size_t n_dsb)
 
 	if (!CHECK_EQ_INT(source_open(paths, 1, &src), 0))
 		return false;
-	ok = CHECK_EQ_INT(survey_run(src, &sv), 0);
+	ok = CHECK_EQ_INT(survey_run(src, &sv, NULL), 0);
 	ok = ok && CHECK_EQ_U64(sv.packets, n_packets) && CHECK_EQ_U64(sv.n_dsb, n_dsb);
 	kfd = open(keylog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ok = ok && CHECK(kfd >= 0) && CHECK_EQ_INT(survey_write_keylog(&sv, kfd), 0);
@@ -474,7 +474,7 @@ static bool assemble(const char *out, const char *keylog)
 
 	if (!CHECK_EQ_INT(source_open(paths, 1, &src), 0))
 		return false;
-	ok = CHECK_EQ_INT(survey_run(src, &sv), 0) && CHECK_EQ_U64(sv.tls, 3) &&
+	ok = CHECK_EQ_INT(survey_run(src, &sv, NULL), 0) && CHECK_EQ_U64(sv.tls, 3) &&
 	     CHECK_EQ_U64(sv.unmatched, 1) && CHECK_EQ_U64(source_secrets_lost(src), 3);
 	{
 		struct src_iface *ifs;
@@ -849,7 +849,7 @@ static void test_repeated_random(void)
 	jw = NULL;
 	if (!ok || !CHECK_EQ_INT(source_open(paths, 1, &src), 0))
 		return;
-	if (CHECK_EQ_INT(survey_run(src, &sv), 0)) {
+	if (CHECK_EQ_INT(survey_run(src, &sv, NULL), 0)) {
 		CHECK_EQ_U64(sv.tls, 5);
 		CHECK_EQ_U64(sv.with_secrets, 5);
 		CHECK_EQ_U64(sv.n_dsb, 1);

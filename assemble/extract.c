@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "extract.h"
+#include "log.h"
+
+struct extract {
+	struct index *ix;
+	struct index_selection sel;
+	char *const *journals;
+	char **real; /* realpath of each journal, as the index names them; NULL when none */
+	unsigned n;
+	const struct source *src;
+};
+
+int extract_open(const struct index_filter *f, char *const *journals, unsigned n, const char *db,
+		 struct extract **out, unsigned *damage)
+{
+	struct extract *x = calloc(1, sizeof(*x));
+	int ret = -ENOMEM;
+
+	if (!x || !(x->real = calloc(n, sizeof(*x->real))))
+		goto fail;
+	x->journals = journals;
+	x->n = n;
+	for (unsigned i = 0; i < n; i++)
+		x->real[i] = realpath(journals[i], NULL);
+	ret = index_prepare(journals, n, db, &x->ix, damage);
+	if (!ret)
+		ret = index_select(x->ix, f, &x->sel);
+	if (!ret) {
+		if (x->sel.missing)
+			log_warn("%zu chunks of the selected connections are in journals that are gone (replaced by rotation)",
+				 x->sel.missing);
+		*out = x;
+		return 0;
+	}
+fail:
+	if (ret == -ENOMEM)
+		log_err("selecting connections: %s", strerror(ENOMEM));
+	extract_close(x);
+	return ret;
+}
+
+static int cmp_chunk(const void *a, const void *b)
+{
+	const struct index_chunk *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	if (c)
+		return c;
+	return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+/* source_select's keep: a chunk the selection names, in one of the journals given. */
+static bool keep(void *ctx, const struct src_chunk *c)
+{
+	struct extract *x = ctx;
+	struct index_chunk k = { .path = x->real[c->file], .offset = c->offset };
+
+	return k.path && x->sel.nchunks &&
+	       bsearch(&k, x->sel.chunks, x->sel.nchunks, sizeof(k), cmp_chunk) != NULL;
+}
+
+int extract_source(struct extract *x, struct source **src)
+{
+	int ret = source_open(x->journals, x->n, src);
+
+	if (ret)
+		return ret;
+	x->src = *src;
+	source_select(*src, keep, x);
+	return 0;
+}
+
+/* survey_opts.add: the owners' records, from the index. */
+static int add(void *ctx, const struct source *src, struct owners *o, struct keylog *k)
+{
+	struct extract *x = ctx;
+
+	(void)k; /* the chunks of the SECRET records are among those read */
+	return index_load_owners(x->ix, src, o);
+}
+
+/* Whether the endpoints of c are those of k, either way round. */
+static bool same_ends(const struct tls_conn *c, const struct index_conn *k)
+{
+	size_t len = c->family == 4 ? 4 : 16;
+
+	for (int flip = 0; flip < 2; flip++)
+		if (!memcmp(c->addr[flip], k->addr[0], len) && c->port[flip] == k->port[0] &&
+		    !memcmp(c->addr[!flip], k->addr[1], len) && c->port[!flip] == k->port[1])
+			return true;
+	return false;
+}
+
+/* survey_opts.want: c is one of the selected connections. */
+static bool want(void *ctx, const struct survey *sv, size_t conn)
+{
+	struct extract *x = ctx;
+	const struct tls_conn *c = &sv->conns.conns[conn];
+	const struct index_conn *k = x->sel.conns;
+	const struct recording *recs;
+	size_t lo = 0, hi = x->sel.nconns;
+
+	source_recordings(x->src, &recs);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (k[mid].first_ns < c->first_wall)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < x->sel.nconns && k[lo].first_ns == c->first_wall; lo++)
+		if (k[lo].proto == c->proto && k[lo].family == c->family &&
+		    !memcmp(k[lo].recording_id, recs[c->rec].id, 16) && same_ends(c, &k[lo]))
+			return true;
+	return false;
+}
+
+struct survey_opts extract_survey_opts(struct extract *x)
+{
+	return (struct survey_opts){ .add = add, .want = want, .ctx = x };
+}
+
+size_t extract_selected(const struct extract *x)
+{
+	return x->sel.nconns;
+}
+
+void extract_close(struct extract *x)
+{
+	if (!x)
+		return;
+	for (unsigned i = 0; x->real && i < x->n; i++)
+		free(x->real[i]);
+	free(x->real);
+	index_selection_free(&x->sel);
+	index_close(x->ix);
+	free(x);
+}
