@@ -83,9 +83,9 @@ static void usage(FILE *f)
 	      "       and options always give the same bytes.\n"
 	      "\n"
 	      "       An expression after the journals is a capture filter in tcpdump's syntax\n"
-	      "       (pcap-filter(7)), applied to each packet as tcpdump -r applies it. The\n"
-	      "       journals are the arguments that name existing files; the expression starts\n"
-	      "       at the first that does not.\n"
+	      "       (pcap-filter(7)), applied to each packet as tcpdump -r applies it. The first\n"
+	      "       argument is a journal, and so is each next one that names a file; the\n"
+	      "       expression starts at the first that does not.\n"
 	      "\n"
 	      "       A damaged journal (a file cut short by a crash, or flipped bits) still yields\n"
 	      "       every packet of its intact chunks; each damaged region is reported with its\n"
@@ -192,7 +192,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 	}
 	o->journals = argv + optind;
-	while (optind + (int)o->n_journals < argc && !access(o->journals[o->n_journals], F_OK))
+	/* The first argument is a journal; the expression starts at the first later one that names
+	 * no file. */
+	while (optind + (int)o->n_journals < argc &&
+	       (!o->n_journals || !access(o->journals[o->n_journals], F_OK)))
 		o->n_journals++;
 	if (optind + (int)o->n_journals < argc &&
 	    join_expression(o, o->journals + o->n_journals,
@@ -201,10 +204,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return EXIT_FAIL;
 	}
 	if (!o->n_journals) {
-		if (o->expr)
-			log_err("%s: no such file (and no journal before it)", o->journals[0]);
-		else
-			log_err("no journal to read: give one or more journal files");
+		log_err("no journal to read: give one or more journal files");
 		return EXIT_USAGE;
 	}
 	if (o->expr && !o->out) {

@@ -106,6 +106,13 @@ expect 2 "^tlsasm: $d/text: refusing to write over an input journal" "$TLSASM" "
 expect 2 "^tlsasm: $d/text: refusing to write over an input journal" "$TLSASM" "$d/text" --keylog "$d/text"
 expect 2 "^tlsasm: -o and --keylog both name $d/o" "$TLSASM" "$d/text" -o "$d/o" --keylog "$d/o"
 expect 2 "^tlsasm: option '--keylog' needs an argument" "$TLSASM" "$d/text" --keylog
+expect 2 "^tlsasm: bad filter expression: can't parse filter expression: syntax error" \
+	"$TLSASM" "$d/text" -o "$d/o" tcp port
+expect 2 "^tlsasm: bad filter expression: illegal port number 70000 > 65535" \
+	"$TLSASM" "$d/text" -o "$d/o" port 70000
+expect 2 "^tlsasm: a filter expression (tcp) needs -o" "$TLSASM" "$d/text" --keylog "$d/k" tcp
+expect 2 "^tlsasm: --pid nobody: not a number" "$TLSASM" --pid nobody "$d/text" -o "$d/o"
+expect 2 "^tlsasm: --since yesterday: not a time (2026-11-26T10:00:00Z, or seconds since the epoch)" "$TLSASM" --since yesterday "$d/text" -o "$d/o"
 
 # An empty file is a journal cut before its first chunk (a crash right after rotation): damage,
 # exit status 3, and the other journals are still read.
