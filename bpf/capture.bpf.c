@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "events.h"
+#include "ring.bpf.h"
 
 #define TC_ACT_UNSPEC (-1)
 
@@ -52,26 +53,15 @@ static __always_inline void count_loss(__u32 ifindex, __u8 dir, __u8 where)
 {
 	struct tr_loss_key key = { .ifindex = ifindex, .dir = dir, .where = where,
 				   .what = TR_LOSS_PACKETS };
-	__u64 one = 1, *n;
 
-	n = bpf_map_lookup_elem(&losses, &key);
-	if (n) {
-		*n += 1;
-		return;
-	}
-	if (bpf_map_update_elem(&losses, &key, &one, BPF_NOEXIST) == 0)
-		return;
-	/* Another CPU created the entry first. */
-	n = bpf_map_lookup_elem(&losses, &key);
-	if (n)
-		*n += 1;
+	count_loss_in(&losses, &key);
 }
 
 static __always_inline int record_packet(struct __sk_buff *skb, __u8 dir)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct tr_packet *p;
-	__u64 len, size, flags;
+	__u64 len, size;
 
 	p = bpf_map_lookup_elem(&scratch, &cpu);
 	if (!p)
@@ -110,11 +100,7 @@ static __always_inline int record_packet(struct __sk_buff *skb, __u8 dir)
 	}
 
 	size = sizeof(*p) + len;
-	/* Wake the reader only once a batch has built up; it also polls on a timer. */
-	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size >= wakeup_bytes ?
-			BPF_RB_FORCE_WAKEUP :
-			BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&events, p, size, flags))
+	if (ring_output(&events, p, size, wakeup_bytes))
 		count_loss(skb->ifindex, dir, TR_LOSS_RINGBUF);
 	return TC_ACT_UNSPEC;
 }

@@ -12,6 +12,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "events.h"
+#include "ring.bpf.h"
 
 #define MAX_LIBRARIES 256
 #define CGROUP_MAX_DEPTH 16
@@ -112,18 +113,8 @@ static __always_inline bool in_scope(void)
 static __always_inline void count_loss(void)
 {
 	struct tr_loss_key key = { .where = TR_LOSS_RINGBUF, .what = TR_LOSS_SECRETS };
-	__u64 one = 1, *n;
 
-	n = bpf_map_lookup_elem(&losses, &key);
-	if (n) {
-		*n += 1;
-		return;
-	}
-	if (bpf_map_update_elem(&losses, &key, &one, BPF_NOEXIST)) {
-		n = bpf_map_lookup_elem(&losses, &key);
-		if (n)
-			*n += 1;
-	}
+	count_loss_in(&losses, &key);
 }
 
 /* TLS 1.3 cipher suites are 0x1301 to 0x1305; no TLS 1.2 suite is in that range. */
@@ -193,7 +184,7 @@ int BPF_KPROBE(tlsrec_hs_enter, void *ssl)
 SEC("uretprobe")
 int BPF_KRETPROBE(tlsrec_hs_exit, int ret)
 {
-	__u64 id = bpf_get_current_pid_tgid(), *sslp, ssl, fp, *last, flags;
+	__u64 id = bpf_get_current_pid_tgid(), *sslp, ssl, fp, *last;
 	__u32 lib = (__u32)bpf_get_attach_cookie(ctx), zero = 0;
 	const struct tr_ssl_offsets *o;
 	struct seen_key key = { 0 };
@@ -234,10 +225,7 @@ int BPF_KRETPROBE(tlsrec_hs_exit, int ret)
 	/* Waking the reader for each record costs a busy server a context switch per handshake (a
 	 * fifth of its handshake rate, measured): wake it only at a quarter of the ring; it also polls
 	 * on a timer, well inside the journal's flush interval. */
-	flags = bpf_ringbuf_query(&secrets, BPF_RB_AVAIL_DATA) + sizeof(*r) >= SECRETS_RING / 4 ?
-			BPF_RB_FORCE_WAKEUP :
-			BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&secrets, r, sizeof(*r), flags)) {
+	if (ring_output(&secrets, r, sizeof(*r), SECRETS_RING / 4)) {
 		bpf_map_delete_elem(&seen, &key);
 		count_loss();
 	}

@@ -20,6 +20,7 @@
 
 #include "events.h"
 #include "exec_event.h"
+#include "ring.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -55,32 +56,13 @@ struct {
 	__type(value, __u64);
 } losses SEC(".maps");
 
-static __always_inline void count_loss(void)
-{
-	struct tr_loss_key key = { .where = TR_LOSS_RINGBUF, .what = TR_LOSS_SOCKETS };
-	__u64 one = 1, *n;
-
-	n = bpf_map_lookup_elem(&losses, &key);
-	if (n) {
-		*n += 1;
-		return;
-	}
-	if (bpf_map_update_elem(&losses, &key, &one, BPF_NOEXIST)) {
-		n = bpf_map_lookup_elem(&losses, &key);
-		if (n)
-			*n += 1;
-	}
-}
-
-/* To the ring, waking the reader only when a quarter of it is full: it polls on a timer too. */
+/* To the ring, waking the reader when a quarter of it is full. */
 static __always_inline void emit(void *rec, __u64 size)
 {
-	__u64 flags = bpf_ringbuf_query(&sockets, BPF_RB_AVAIL_DATA) + size >= SOCKETS_RING / 4 ?
-			      BPF_RB_FORCE_WAKEUP :
-			      BPF_RB_NO_WAKEUP;
+	struct tr_loss_key key = { .where = TR_LOSS_RINGBUF, .what = TR_LOSS_SOCKETS };
 
-	if (bpf_ringbuf_output(&sockets, rec, size, flags))
-		count_loss();
+	if (ring_output(&sockets, rec, size, SOCKETS_RING / 4))
+		count_loss_in(&losses, &key);
 }
 
 static __always_inline void begin_socket(struct tr_socket *r, __u8 how)
@@ -135,19 +117,27 @@ static __always_inline bool sock_identity(struct tr_socket *r, const struct sock
 	return true;
 }
 
+/* A record of how for sk, owned by the caller, from a cgroup hook. False when sk is not an inet
+ * TCP or UDP socket. */
+static __always_inline bool cgroup_socket(struct tr_socket *r, struct bpf_sock *sk, __u8 how)
+{
+	if (!tcp_or_udp(sk->family, sk->protocol))
+		return false;
+	begin_socket(r, how);
+	current_owner(r);
+	r->cookie = bpf_get_socket_cookie(sk);
+	r->family = sk->family;
+	r->protocol = sk->protocol;
+	return true;
+}
+
 SEC("cgroup/sock_create")
 int tlsrec_sock_create(struct bpf_sock *sk)
 {
 	struct tr_socket r = {};
 
-	if (!tcp_or_udp(sk->family, sk->protocol))
-		return 1;
-	begin_socket(&r, TR_SOCK_CREATE);
-	current_owner(&r);
-	r.cookie = bpf_get_socket_cookie(sk);
-	r.family = sk->family;
-	r.protocol = sk->protocol;
-	emit(&r, sizeof(r));
+	if (cgroup_socket(&r, sk, TR_SOCK_CREATE))
+		emit(&r, sizeof(r));
 	return 1;
 }
 
@@ -156,13 +146,8 @@ static __always_inline int on_bind(struct bpf_sock *sk, bool v6)
 {
 	struct tr_socket r = {};
 
-	if (!tcp_or_udp(sk->family, sk->protocol))
+	if (!cgroup_socket(&r, sk, TR_SOCK_BIND))
 		return 1;
-	begin_socket(&r, TR_SOCK_BIND);
-	current_owner(&r);
-	r.cookie = bpf_get_socket_cookie(sk);
-	r.family = sk->family;
-	r.protocol = sk->protocol;
 	r.local_port = (__u16)sk->src_port;
 	if (!v6) {
 		__u32 a = sk->src_ip4;
