@@ -288,22 +288,6 @@ static void rfc3339(char *out, size_t size, int64_t ns, int decimals)
 		 decimals == 3 ? frac / 1000000 : frac);
 }
 
-static const char *tls_name(int v)
-{
-	switch (v) {
-	case 0x0304:
-		return "1.3";
-	case 0x0303:
-		return "1.2";
-	case 0x0302:
-		return "1.1";
-	case 0x0301:
-		return "1.0";
-	default:
-		return NULL;
-	}
-}
-
 enum { OPT_JSON = 0x400, OPT_CSV, OPT_DB };
 
 #define COMMON_OPTIONS                                                                      \
@@ -501,7 +485,7 @@ static void print_conn(sqlite3_stmt *st, enum format fmt, bool first)
 	int lp = swap ? 19 : 17, rp = swap ? 17 : 19;
 	bool v6 = sqlite3_column_int(st, 4) == 6;
 	const unsigned char *la = sqlite3_column_text(st, l), *ra = sqlite3_column_text(st, r);
-	const char *tls = tls_name(sqlite3_column_int(st, 21));
+	const char *tls = tlsconn_version_name((uint16_t)sqlite3_column_int(st, 21));
 	size_t k = 0;
 
 	rfc3339(start, sizeof(start), sqlite3_column_int64(st, 1), fmt == TEXT ? 3 : 9);

@@ -129,22 +129,6 @@ int survey_run(struct source *src, struct survey *sv, const struct survey_opts *
 	return ret;
 }
 
-static const char *version_name(uint16_t v)
-{
-	switch (v) {
-	case 0x0304:
-		return "TLS 1.3, ";
-	case 0x0303:
-		return "TLS 1.2, ";
-	case 0x0302:
-		return "TLS 1.1, ";
-	case 0x0301:
-		return "TLS 1.0, ";
-	default:
-		return "";
-	}
-}
-
 static void report_unmatched_conns(const struct survey *sv)
 {
 	uint64_t listed = 0;
@@ -154,6 +138,7 @@ static void report_unmatched_conns(const struct survey *sv)
 		const struct tls_conn *c = &sv->conns.conns[i];
 		const uint8_t *cr = tlsconn_client_random(c);
 		char addrs[128], hex[65] = "";
+		const char *name;
 
 		if ((c->state != TLSCONN_TLS && c->state != TLSCONN_HELLO) || (sv->want && !sv->want[i]))
 			continue;
@@ -164,8 +149,9 @@ static void report_unmatched_conns(const struct survey *sv)
 		tlsconn_format(c, addrs, sizeof(addrs));
 		for (int k = 0; cr && k < 32; k++)
 			snprintf(hex + 2 * k, 3, "%02x", cr[k]);
-		log_warn("no secrets for %s (%s%s%s)", addrs, version_name(tlsconn_version(c)),
-			 cr ? "client random " : "ClientHello not captured", hex);
+		name = tlsconn_version_name(tlsconn_version(c));
+		log_warn("no secrets for %s (%s%s%s%s%s)", addrs, name ? "TLS " : "", name ? name : "",
+			 name ? ", " : "", cr ? "client random " : "ClientHello not captured", hex);
 	}
 	if (listed > SURVEY_LIST_MAX)
 		log_warn("and %" PRIu64 " more TLS connections without secrets",

@@ -653,6 +653,22 @@ static void format_endpoint(char *buf, size_t size, uint8_t family, const uint8_
 	snprintf(buf, size, family == 4 ? "%s:%u" : "[%s]:%u", a, port);
 }
 
+const char *tlsconn_version_name(uint16_t version)
+{
+	switch (version) {
+	case 0x0304:
+		return "1.3";
+	case 0x0303:
+		return "1.2";
+	case 0x0302:
+		return "1.1";
+	case 0x0301:
+		return "1.0";
+	default:
+		return NULL;
+	}
+}
+
 void tlsconn_format(const struct tls_conn *c, char *buf, size_t size)
 {
 	char a[INET6_ADDRSTRLEN + 8], b[INET6_ADDRSTRLEN + 8];

@@ -146,6 +146,9 @@ uint16_t tlsconn_version(const struct tls_conn *c);
  * packet (0). */
 int tlsconn_client_side(const struct tls_conn *c);
 
+/* "1.3", "1.2", "1.1" or "1.0" for a TLS version number, or NULL. */
+const char *tlsconn_version_name(uint16_t version);
+
 /* "client:port -> server:port" ([v6]:port for IPv6) into buf. */
 void tlsconn_format(const struct tls_conn *c, char *buf, size_t size);
 
