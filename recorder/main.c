@@ -509,7 +509,7 @@ static int record_owners(struct run *r)
 	uint64_t t = mono_ns();
 	size_t n_procs, n_socks;
 	const char *what;
-	int ret = sockets_attach(r->socks, &what);
+	int ret = sockets_attach(r->socks, !r->o.secrets_only, &what);
 
 	if (ret) {
 		log_warn("not recording which process owns each socket: cannot attach to %s: %s", what,
@@ -518,7 +518,7 @@ static int record_owners(struct run *r)
 	}
 	if (!procs_host_pids())
 		log_warn("not in the initial pid namespace: the processes and sockets there are now are not recorded, only those that come later");
-	ret = procs_seed(r->procs, session_append, &r->s, &n_procs, &n_socks);
+	ret = procs_seed(r->procs, !r->o.secrets_only, session_append, &r->s, &n_procs, &n_socks);
 	if (ret) {
 		log_err("cannot read the processes and sockets there are: %s", strerror(-ret));
 		return ret;

@@ -65,8 +65,9 @@ static const struct cli_option options[] = {
 	  "a PIE, with its symbol table). tlsrec finds the system's libssl, and those that\n"
 	  "running and new processes map, by itself. Repeat for several." },
 	{ "secrets-only", OPT_SECRETS_ONLY, no_argument, NULL,
-	  "Record TLS secrets, not packets: the journal is then a key log. -i and -c do\n"
-	  "not go with it; -s and -Q do not apply." },
+	  "Record TLS secrets, not packets: the journal is then a key log, with the\n"
+	  "processes that hold them but no socket owners. -i and -c do not go with it; -s\n"
+	  "and -Q do not apply." },
 	{ "list-targets", OPT_LIST_TARGETS, no_argument, NULL,
 	  "List the OpenSSL libraries tlsrec would hook: each with its version, whether it\n"
 	  "could be calibrated (and why not), and which processes map it. Then exit." },

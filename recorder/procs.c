@@ -492,7 +492,8 @@ bool procs_host_pids(void)
 	return !stat("/proc/self/ns/pid", &sb) && sb.st_ino == 0xEFFFFFFCU;
 }
 
-int procs_seed(struct procs *p, procs_emit_fn emit, void *ctx, size_t *n_procs, size_t *n_socks)
+int procs_seed(struct procs *p, bool sockets, procs_emit_fn emit, void *ctx, size_t *n_procs,
+	       size_t *n_socks)
 {
 	struct seed sd = { 0 };
 	struct owner *owners = NULL;
@@ -525,7 +526,7 @@ int procs_seed(struct procs *p, procs_emit_fn emit, void *ctx, size_t *n_procs, 
 		n_owners++;
 		for (size_t k = 0; k < sd.n_netns && !seen; k++)
 			seen = sd.netns[k] == o->netns;
-		if (!seen && o->netns)
+		if (sockets && !seen && o->netns)
 			ret = read_netns(&sd, o->pid, o->netns, p->text, sizeof(p->text));
 	}
 	*n_procs = n_owners;

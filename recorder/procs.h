@@ -26,12 +26,13 @@ int procs_open(struct procs **out);
 bool procs_host_pids(void);
 
 /*
- * PROCESS SEED for every process, and SOCKET SEED for every TCP and UDP socket of every network
- * namespace a process is in (from /proc/PID/net), owned by the first process (lowest pid) that
- * has it open. Attach the sockets programs first, so that nothing falls between. Counts in
- * *n_procs and *n_socks. 0 or -errno.
+ * PROCESS SEED for every process, and with sockets SOCKET SEED for every TCP and UDP socket of
+ * every network namespace a process is in (from /proc/PID/net), owned by the first process (lowest
+ * pid) that has it open. Attach the sockets programs first, so that nothing falls between. Counts
+ * in *n_procs and *n_socks. 0 or -errno.
  */
-int procs_seed(struct procs *p, procs_emit_fn emit, void *ctx, size_t *n_procs, size_t *n_socks);
+int procs_seed(struct procs *p, bool sockets, procs_emit_fn emit, void *ctx, size_t *n_procs,
+	       size_t *n_socks);
 
 /*
  * One event from the sockets ring buffer (size bytes): SOCKET records, and PROCESS EXIT, go to

@@ -64,16 +64,24 @@ static int keep(struct sockets *s, struct bpf_link *l)
 	return 0;
 }
 
-int sockets_attach(struct sockets *s, const char **what)
+int sockets_attach(struct sockets *s, bool sockets, const char **what)
 {
 	struct bpf_program *cg[] = { s->skel->progs.tlsrec_sock_create, s->skel->progs.tlsrec_bind4,
 				     s->skel->progs.tlsrec_bind6 };
-	struct bpf_program *raw[] = { s->skel->progs.tlsrec_sock_state, s->skel->progs.tlsrec_exec,
-				      s->skel->progs.tlsrec_exit };
+	struct bpf_program *raw[] = { s->skel->progs.tlsrec_exec, s->skel->progs.tlsrec_exit,
+				      s->skel->progs.tlsrec_sock_state };
 	int root, ret = 0;
 
 	_Static_assert(sizeof(cg) / sizeof(cg[0]) + sizeof(raw) / sizeof(raw[0]) + 2 <= MAX_LINKS,
 		       "links");
+	/* Without packets to attribute, sockets are not worth their cost: the accept tracepoints
+	 * alone add to every system call on the host. */
+	for (size_t i = 0; !ret && i < (sockets ? 3 : 2); i++) {
+		*what = bpf_program__name(raw[i]);
+		ret = keep(s, bpf_program__attach(raw[i]));
+	}
+	if (ret || !sockets)
+		goto out;
 	*what = "the cgroup v2 root";
 	root = cgroup2_root();
 	if (root < 0)
@@ -83,10 +91,6 @@ int sockets_attach(struct sockets *s, const char **what)
 		ret = keep(s, bpf_program__attach_cgroup(cg[i], root));
 	}
 	close(root);
-	for (size_t i = 0; !ret && i < sizeof(raw) / sizeof(raw[0]); i++) {
-		*what = bpf_program__name(raw[i]);
-		ret = keep(s, bpf_program__attach(raw[i]));
-	}
 	if (!ret) {
 		*what = "tracefs";
 		ret = need_tracefs();
@@ -99,6 +103,7 @@ int sockets_attach(struct sockets *s, const char **what)
 		*what = "syscalls:sys_exit_accept";
 		ret = keep(s, bpf_program__attach(s->skel->progs.tlsrec_accept));
 	}
+out:
 	if (ret)
 		sockets_detach(s);
 	return ret;

@@ -137,4 +137,20 @@ one "^PROCESS how=SEED pid=$server .* comm=python3 " "the server's SEED" >/dev/n
 # Its start time, as the kernel has it (boottime, rounded down to 10 ms as /proc shows it).
 ticks=$(awk '{ sub(/.*\) /, ""); print $20 }' "/proc/$late/stat" 2>/dev/null || true)
 [ -z "$ticks" ] || [ "$start" = "${ticks}0000000" ] || fail "start time $start, /proc says $ticks ticks"
-note "ok: $(grep -c '^SOCKET' "$d/records.txt") SOCKET and $(grep -c '^PROCESS' "$d/records.txt") PROCESS records"
+sockets=$(grep -c '^SOCKET' "$d/records.txt")
+processes=$(grep -c '^PROCESS' "$d/records.txt")
+
+# --secrets-only: no packets to attribute, so no socket hooks and no SOCKET records; processes are
+# still described (an exec here).
+start "$ns" "$d/keys.log" "$TLSREC" --secrets-only -w "$d/keys.lz4"
+REC=$STARTED
+wait_for "$d/keys.log" "writing $d/keys.lz4"
+echo again | ip netns exec "$ns" "$PY" -u -c "$client" "$port" keys-client-marker >"$d/keys-client.log" 2>&1 ||
+	fail "the client failed: $(cat "$d/keys-client.log")"
+sleep 0.3
+stop "$REC" || fail "tlsrec --secrets-only exited with status $?: $(cat "$d/keys.log")"
+"$JRECORDS" "$d/keys.lz4" >"$d/keys.txt" || fail "jrecords cannot read the --secrets-only journal"
+grep -q '^SOCKET' "$d/keys.txt" && fail "tlsrec --secrets-only wrote SOCKET records: $(grep -m3 '^SOCKET' "$d/keys.txt")"
+grep -qE "^PROCESS how=EXEC .*,keys-client-marker\$" "$d/keys.txt" ||
+	fail "tlsrec --secrets-only did not describe the client's exec"
+note "ok: $sockets SOCKET and $processes PROCESS records; none of the first with --secrets-only"
