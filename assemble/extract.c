@@ -3,12 +3,14 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "extract.h"
 #include "log.h"
 
 struct extract {
 	struct index *ix;
+	bool select; /* a filter was given: sel is what it selects */
 	struct index_selection sel;
 	char *const *journals;
 	char **real; /* realpath of each journal, as the index names them; NULL when none */
@@ -19,17 +21,28 @@ struct extract {
 int extract_open(const struct index_filter *f, char *const *journals, unsigned n, const char *db,
 		 struct extract **out, unsigned *damage)
 {
-	struct extract *x = calloc(1, sizeof(*x));
-	int ret = -ENOMEM;
+	struct extract *x = NULL;
+	char path[PATH_MAX];
+	int ret;
 
+	*out = NULL;
+	*damage = 0;
+	if (!f) {
+		ret = index_path(journals[0], db, path, sizeof(path));
+		if (ret || access(path, F_OK))
+			return ret;
+	}
+	ret = -ENOMEM;
+	x = calloc(1, sizeof(*x));
 	if (!x || !(x->real = calloc(n, sizeof(*x->real))))
 		goto fail;
+	x->select = f != NULL;
 	x->journals = journals;
 	x->n = n;
 	for (unsigned i = 0; i < n; i++)
 		x->real[i] = realpath(journals[i], NULL);
 	ret = index_prepare(journals, n, db, &x->ix, damage);
-	if (!ret)
+	if (!ret && f)
 		ret = index_select(x->ix, f, &x->sel);
 	if (!ret) {
 		if (x->sel.missing)
@@ -72,7 +85,8 @@ int extract_source(struct extract *x, struct source **src)
 	if (ret)
 		return ret;
 	x->src = *src;
-	source_select(*src, keep, x);
+	if (x->select)
+		source_select(*src, keep, x);
 	return 0;
 }
 
@@ -124,7 +138,7 @@ static bool want(void *ctx, const struct survey *sv, size_t conn)
 
 struct survey_opts extract_survey_opts(struct extract *x)
 {
-	return (struct survey_opts){ .add = add, .want = want, .ctx = x };
+	return (struct survey_opts){ .add = add, .want = x->select ? want : NULL, .ctx = x };
 }
 
 size_t extract_selected(const struct extract *x)

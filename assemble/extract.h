@@ -16,13 +16,16 @@
 struct extract;
 
 /*
- * Bring the index of journals (db, or beside the first) up to date and select with f. Returns 0
- * with *out, or -errno after a message; *damage is what indexing found damaged.
+ * Bring the index of journals (db, or beside the first) up to date and select with f. Without f
+ * (a conversion of everything), only an index that exists is used, for the owners its other
+ * journals know (a rotated file's sockets can be in the file before it): *out is NULL when there
+ * is none. Returns 0, or -errno after a message; *damage is what indexing found damaged.
  */
 int extract_open(const struct index_filter *f, char *const *journals, unsigned n, const char *db,
 		 struct extract **out, unsigned *damage);
 
-/* The journals opened to read only the selected chunks. 0 with *src, or -errno after a message. */
+/* The journals opened to read the selected chunks only (with a filter). 0 with *src, or -errno
+ * after a message. */
 int extract_source(struct extract *x, struct source **src);
 
 /* What survey_run needs to take the selected connections only (valid while x is). */

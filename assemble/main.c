@@ -31,8 +31,10 @@ static const struct cli_option options[] = {
 	  "filters, the secrets of the selected connections only." },
 	QUERY_FILTER_OPTIONS,
 	{ "db", OPT_DB, required_argument, "PATH",
-	  "The connection index the filters use: PATH instead of the first journal's name\n"
-	  "with .db added. It is built or brought up to date first (see tlsasm index)." },
+	  "The connection index: PATH instead of the first journal's name with .db added.\n"
+	  "With filters it is built or brought up to date first (see tlsasm index); without,\n"
+	  "an index that exists is brought up to date and gives the owners of sockets that\n"
+	  "its other journals recorded (a rotated file's, in the file before it)." },
 	{ "verbose", 'v', no_argument, NULL, "Say more." },
 	{ "version", 'V', no_argument, NULL, "Print the version and exit." },
 	{ "help", 'h', no_argument, NULL, "Print this help and exit." },
@@ -279,18 +281,17 @@ static int survey(struct source *src, struct extract *x, struct survey *sv)
 	return survey_run(src, sv, &so);
 }
 
-/* Open the journals: all of them, or, with filters, the chunks of the selected connections. An
- * exit status, or -1 to go on. */
+/* Open the journals: all of them, or, with filters, the chunks of the selected connections; with
+ * the index, when there are filters or it exists. An exit status, or -1 to go on. */
 static int open_input(struct opts *o, struct source **src, struct extract **x, unsigned *damage)
 {
-	*damage = 0;
-	if (o->filtered) {
-		if (extract_open(&o->q.f, o->journals, o->n_journals, o->db, x, damage))
-			return EXIT_FAIL;
-		if (!extract_selected(*x))
-			log_warn("no connection matches the filters");
+	if (extract_open(o->filtered ? &o->q.f : NULL, o->journals, o->n_journals, o->db, x,
+			 damage))
+		return EXIT_FAIL;
+	if (o->filtered && !extract_selected(*x))
+		log_warn("no connection matches the filters");
+	if (*x)
 		return extract_source(*x, src) ? EXIT_FAIL : -1;
-	}
 	return source_open(o->journals, o->n_journals, src) ? EXIT_FAIL : -1;
 }
 
