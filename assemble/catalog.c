@@ -222,6 +222,8 @@ void catalog_free(struct catalog *c)
 		free(c->procs[i].exe);
 		free(c->procs[i].cmdline);
 	}
+	for (size_t i = 0; i < c->nrecs; i++)
+		free(c->recs[i].filter);
 	free(c->sockets);
 	free(c->procs);
 	free(c->recs);

@@ -19,6 +19,7 @@ struct recording {
 	char kernel[128];
 	char machine[64];
 	char version[64];
+	char *filter;     /* the capture filter tlsrec applied (HEADER tag 6), or NULL; owned */
 	uint32_t snaplen; /* TR_MAX_SNAPLEN until the HEADER says otherwise */
 	uint64_t start_ns;
 	bool ended;      /* an END record was seen: tlsrec stopped cleanly */

@@ -45,6 +45,7 @@ static int write_idb(struct pcapng *w, const struct source *src, const struct sr
 				     .name = it->desc.name,
 				     .description = desc,
 				     .mac = it->desc.hwaddr_len == 6 ? it->desc.hwaddr : NULL,
+				     .filter = recs[it->rec].filter,
 			     });
 }
 

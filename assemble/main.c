@@ -135,24 +135,6 @@ struct opts {
 	int verbose;
 };
 
-/* The words after the journals, joined by spaces as tcpdump joins them. 0 or -ENOMEM. */
-static int join_expression(struct opts *o, char **words, int n)
-{
-	size_t len = 1;
-
-	for (int i = 0; i < n; i++)
-		len += strlen(words[i]) + 1;
-	o->expr = calloc(1, len);
-	if (!o->expr)
-		return -ENOMEM;
-	for (int i = 0; i < n; i++) {
-		if (i)
-			strcat(o->expr, " ");
-		strcat(o->expr, words[i]);
-	}
-	return 0;
-}
-
 /* Parse argv into o. Returns -1 to go on, or an exit status. */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -200,8 +182,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	       (!o->n_journals || !access(o->journals[o->n_journals], F_OK)))
 		o->n_journals++;
 	if (optind + (int)o->n_journals < argc &&
-	    join_expression(o, o->journals + o->n_journals,
-			    argc - optind - (int)o->n_journals)) {
+	    !(o->expr = cli_join(o->journals + o->n_journals,
+				 argc - optind - (int)o->n_journals))) {
 		log_err("%s", strerror(ENOMEM));
 		return EXIT_FAIL;
 	}

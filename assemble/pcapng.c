@@ -27,6 +27,8 @@
 #define IF_DESCRIPTION 3
 #define IF_MACADDR 6
 #define IF_TSRESOL 9
+#define IF_FILTER 11
+#define IF_FILTER_LIBPCAP 0 /* if_filter's first byte: a libpcap filter string follows */
 #define EPB_FLAGS 2
 #define EPB_DROPCOUNT 4
 #define EPB_PROCESSID_THREADID 8
@@ -180,10 +182,17 @@ int pcapng_shb(struct pcapng *w, const struct pcapng_shb *s)
 	return 0;
 }
 
+/* if_filter (section 4.2): the kind of filter in one byte, then the filter; value length. */
+static uint16_t filter_len(const char *f)
+{
+	return (uint16_t)(strlen(f) > 65534 ? 65535 : strlen(f) + 1);
+}
+
 int pcapng_idb(struct pcapng *w, const struct pcapng_idb *i)
 {
 	size_t opts = str_opt_size(i->name) + str_opt_size(i->description) +
-		      (i->mac ? opt_size(6) : 0) + opt_size(1);
+		      (i->mac ? opt_size(6) : 0) + opt_size(1) +
+		      (i->filter ? opt_size(filter_len(i->filter)) : 0);
 	uint32_t total = (uint32_t)(20 + opts + 4);
 	uint8_t *p = reserve(w, total);
 	uint8_t tsresol = 9;
@@ -199,6 +208,16 @@ int pcapng_idb(struct pcapng *w, const struct pcapng_idb *i)
 	if (i->mac)
 		p = put_opt(p, IF_MACADDR, i->mac, 6);
 	p = put_opt(p, IF_TSRESOL, &tsresol, 1);
+	if (i->filter) {
+		uint16_t len = filter_len(i->filter);
+
+		memcpy(p, &(uint16_t){ IF_FILTER }, 2);
+		memcpy(p + 2, &len, 2);
+		p[4] = IF_FILTER_LIBPCAP;
+		memcpy(p + 5, i->filter, len - 1u);
+		memset(p + 4 + len, 0, pad4(len) - len);
+		p += 4 + pad4(len);
+	}
 	end_block(p, total, true);
 	return 0;
 }

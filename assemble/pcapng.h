@@ -30,6 +30,7 @@ struct pcapng_idb {
 	const char *name;        /* if_name, or NULL */
 	const char *description; /* if_description, or NULL */
 	const uint8_t *mac;      /* if_MACaddr (6 bytes), or NULL */
+	const char *filter;      /* if_filter, a libpcap filter string, or NULL */
 	/* if_tsresol is always 9: timestamps are in nanoseconds */
 };
 

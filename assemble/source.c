@@ -65,7 +65,19 @@ static void copy_str(char *dst, size_t size, const char *src, uint16_t len)
 	dst[n] = '\0';
 }
 
-/* Take what the recording's HEADER record says. 0, or -EBADMSG when it is malformed. */
+/* A copy of len bytes of val as a NUL-terminated string, or NULL. */
+static char *dup_str(const char *val, uint16_t len)
+{
+	char *d = malloc((size_t)len + 1);
+
+	if (d) {
+		memcpy(d, val, len);
+		d[len] = '\0';
+	}
+	return d;
+}
+
+/* Take what the recording's HEADER record says. 0, -EBADMSG when it is malformed, or -ENOMEM. */
 static int parse_header(struct recording *r, const uint8_t *raw, const struct tr_rec *h)
 {
 	struct tr_header fx;
@@ -101,6 +113,8 @@ static int parse_header(struct recording *r, const uint8_t *raw, const struct tr
 			copy_str(r->machine, sizeof(r->machine), val, len);
 		else if (tag == TR_TAG_VERSION)
 			copy_str(r->version, sizeof(r->version), val, len);
+		else if (tag == TR_TAG_FILTER && !r->filter && !(r->filter = dup_str(val, len)))
+			return -ENOMEM;
 	}
 	return ret;
 }
@@ -128,18 +142,6 @@ static int parse_library(struct catalog *c, unsigned rec, const uint8_t *raw,
 			copy_str(lib.version, sizeof(lib.version), val, len);
 	}
 	return ret ? ret : catalog_add_library(c, &lib);
-}
-
-/* A copy of len bytes of val as a NUL-terminated string, or NULL. */
-static char *dup_str(const char *val, uint16_t len)
-{
-	char *d = malloc((size_t)len + 1);
-
-	if (d) {
-		memcpy(d, val, len);
-		d[len] = '\0';
-	}
-	return d;
 }
 
 /* Take a PROCESS record of recording rec, at wall. 0, -EBADMSG when it is malformed, or -ENOMEM. */
@@ -291,7 +293,10 @@ static int parse_chunk(struct source *s, const struct chunk_ref *cr, const uint8
 		w.records++;
 		switch (h.type) {
 		case TR_REC_HEADER:
-			if (parse_header(r, rec, &h)) {
+			ret = parse_header(r, rec, &h);
+			if (ret == -ENOMEM)
+				return ret;
+			if (ret) {
 				bad = "malformed HEADER record";
 				goto done;
 			}

@@ -13,7 +13,7 @@
 #endif
 
 #define TR_FORMAT_MAJOR 1
-#define TR_FORMAT_MINOR 2
+#define TR_FORMAT_MINOR 3
 
 enum tr_rec_type {
 	TR_REC_HEADER = 1,
@@ -43,6 +43,7 @@ enum tr_header_tag {
 	TR_TAG_MACHINE = 3,
 	TR_TAG_VERSION = 4,
 	TR_TAG_ARG = 5,
+	TR_TAG_FILTER = 6, /* the capture filter expression (format 1.3) */
 };
 
 struct tr_header {

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -129,4 +130,22 @@ int parse_seconds(const char *s, uint64_t min_ns, uint64_t max_ns, uint64_t *out
 		return -ERANGE;
 	*out_ns = sec;
 	return 0;
+}
+
+char *cli_join(char *const *words, int n)
+{
+	size_t len = 1;
+	char *s;
+
+	for (int i = 0; i < n; i++)
+		len += strlen(words[i]) + 1;
+	s = calloc(1, len);
+	if (!s)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, words[i]);
+	}
+	return s;
 }

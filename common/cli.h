@@ -34,6 +34,10 @@ void cli_init(struct cli *c, const struct cli_option *opts);
  */
 void cli_option_error(int c, char **argv);
 
+/* The n words of a filter expression, joined by spaces as tcpdump joins them, in a string the
+ * caller frees. NULL with errno set when out of memory. */
+char *cli_join(char *const *words, int n);
+
 /* Print the options as a man page's OPTIONS section does. */
 void cli_print_options(FILE *f, const struct cli_option *opts);
 

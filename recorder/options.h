@@ -31,6 +31,7 @@ struct opts {
 	size_t n_libssl, libssl_cap;
 	bool list;         /* -D */
 	bool list_targets; /* --list-targets */
+	char *filter;      /* the words after the options, joined by spaces; NULL when none */
 	int verbose;
 };
 

@@ -25,6 +25,8 @@ int build_header(int argc, char **argv, const struct opts *o, const __u8 rid[16]
 
 	for (int i = 0; i < argc; i++)
 		cap += 4 + strlen(argv[i]);
+	if (o->filter)
+		cap += 4 + strlen(o->filter);
 	buf = calloc(1, cap);
 	if (!buf)
 		return -ENOMEM;
@@ -46,6 +48,8 @@ int build_header(int argc, char **argv, const struct opts *o, const __u8 rid[16]
 	ret |= tlv_put(buf, cap, &off, TR_TAG_VERSION, TLSREC_VERSION);
 	for (int i = 0; i < argc; i++)
 		ret |= tlv_put(buf, cap, &off, TR_TAG_ARG, argv[i]);
+	if (o->filter)
+		ret |= tlv_put(buf, cap, &off, TR_TAG_FILTER, o->filter);
 	if (ret) {
 		free(buf);
 		return -ENOSPC;

@@ -33,6 +33,7 @@ struct xiface {
 	const char *name;
 	const char *desc;
 	const uint8_t *mac;
+	const char *filter; /* if_filter, a libpcap string */
 	/* the ISB written for it, from its packets */
 	uint64_t first, last, drops, packets;
 };
@@ -168,7 +169,8 @@ static bool write_xfile(struct xfile *f)
 								       .snaplen = it->snaplen,
 								       .name = it->name,
 								       .description = it->desc,
-								       .mac = it->mac }),
+								       .mac = it->mac,
+								       .filter = it->filter }),
 				   0);
 		it->packets = it->drops = it->first = it->last = 0;
 	}
@@ -384,7 +386,7 @@ static void check_blocks(const struct xfile *f)
 		CHECK_EQ_U64(take32(&b), it->snaplen);
 		if (!take_opts(&b, &o))
 			continue;
-		CHECK_EQ_U64(o.n, 1 + !!it->name + !!it->desc + !!it->mac);
+		CHECK_EQ_U64(o.n, 1 + !!it->name + !!it->desc + !!it->mac + !!it->filter);
 		if (it->name)
 			check_str_opt(&o, 2, it->name);
 		if (it->desc)
@@ -393,6 +395,11 @@ static void check_blocks(const struct xfile *f)
 			CHECK_MEM(v, it->mac, 6);
 		if ((v = opt(&o, 9, 1)))
 			CHECK_EQ_U64(v[0], 9);
+		/* if_filter (section 4.2): 0, a libpcap filter string, then the string */
+		if (it->filter && (v = opt(&o, 11, (uint16_t)(1 + strlen(it->filter))))) {
+			CHECK_EQ_U64(v[0], 0);
+			CHECK_MEM(v + 1, it->filter, strlen(it->filter));
+		}
 	}
 	for (size_t i = 0; i < f->n; i++) {
 		const struct xpkt *p = &f->p[i];
@@ -523,7 +530,7 @@ static char *next_line(char **text)
 	return line;
 }
 
-#define MAX_FIELDS 12
+#define MAX_FIELDS 14
 
 /*
  * tshark -n -r path [-X read_format:format] -T fields -E separator=| -e field...: its output, or
@@ -625,7 +632,7 @@ static void append(char *buf, size_t size, const char *fmt_, ...)
  */
 static void check_tshark_blocks(const struct xfile *f)
 {
-	enum { FIELDS = 11 };
+	enum { FIELDS = 13 };
 	static const char *const fields[FIELDS] = {
 		"pcapng.block.type",
 		"pcapng.interface_description.link_type",
@@ -638,6 +645,8 @@ static void check_tshark_blocks(const struct xfile *f)
 		"pcapng.options.option.data.hardware",
 		"pcapng.options.option.data.user_application",
 		"_ws.expert",
+		"pcapng.options.option.data.interface.filter.type",
+		"pcapng.options.option.data.interface.filter.string",
 	};
 	static char want[FIELDS][8192];
 	char *out, *text, *line, *field;
@@ -656,6 +665,10 @@ static void check_tshark_blocks(const struct xfile *f)
 			append(want[4], sizeof(want[4]), "%02x:%02x:%02x:%02x:%02x:%02x",
 			       f->ifs[i].mac[0], f->ifs[i].mac[1], f->ifs[i].mac[2],
 			       f->ifs[i].mac[3], f->ifs[i].mac[4], f->ifs[i].mac[5]);
+		if (f->ifs[i].filter) {
+			append(want[11], sizeof(want[11]), "0");
+			append(want[12], sizeof(want[12]), "%s", f->ifs[i].filter);
+		}
 	}
 	for (size_t i = 0; i < f->n; i++) {
 		append(want[0], sizeof(want[0]), "0x00000006");
@@ -808,6 +821,7 @@ static void test_ethernet(void)
 	f.encap = "ether";
 	add_iface(&f, LT_ETHERNET, 262144, "eth0", "eth0 on unit-host", mac0);
 	add_iface(&f, LT_ETHERNET, 262144, "lo", NULL, NULL);
+	f.ifs[0].filter = "tcp port 443";
 	ok &= add_pkt(&f, 0, 1700000000123456789ull, 60, 60, in, 0, false);
 	ok &= add_pkt(&f, 1, 1700000000123456790ull, 61, 61, outb, 0, false);
 	ok &= add_pkt(&f, 0, 1700000001000000000ull, 62, 1514, in, 5, false);
@@ -844,6 +858,7 @@ static void test_raw_ip(void)
 	xfile_init(&f, "rawip.pcapng");
 	f.encap = "rawip";
 	add_iface(&f, LT_RAW, 65535, "tun0", "tun0 on unit-host", NULL);
+	f.ifs[0].filter = "udp or (tcp[tcpflags] & tcp-syn != 0)";
 	ok &= add_pkt(&f, 0, 0xFFFFFFFEull, 20, 20, PCAPNG_EPB_INBOUND, 0, false);
 	ok &= add_pkt(&f, 0, 0xFFFFFFFFull, 40, 1400, PCAPNG_EPB_OUTBOUND, 3, false);
 	ok &= add_pkt(&f, 0, 0x100000000ull, 41, 41, PCAPNG_EPB_OUTBOUND | PCAPNG_EPB_TSO, 0,
