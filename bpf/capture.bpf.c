@@ -2,8 +2,9 @@
 /*
  * TC classifiers that copy each packet, as a finished PACKET journal record, into a ring buffer.
  * The record is built in a per-CPU scratch buffer and copied with bpf_ringbuf_output, so the ring
- * holds exactly the bytes captured (reserving snaplen per packet would waste most of it). They
- * never change a packet's fate: they return TC_ACT_UNSPEC, so later filters still run.
+ * holds exactly the bytes captured (reserving snaplen per packet would waste most of it). With a
+ * capture filter they run only for the packets it passes, as tail calls. They never change a
+ * packet's fate: they return TC_ACT_UNSPEC, so later filters still run.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -16,6 +17,17 @@
 /* Set by user space before load; the verifier sees them as constants. */
 const volatile __u32 snaplen = TR_MAX_SNAPLEN;
 const volatile __u64 wakeup_bytes = 1 << 20;
+/* A capture filter runs first (recorder/filter.c): it tail-calls these programs, through
+ * capture_progs, for the packets that match only, with the capture length in skb->cb[0]. */
+const volatile bool after_filter = false;
+
+/* The programs below, for the filter programs' tail calls: 0 ingress, 1 egress. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} capture_progs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -67,6 +79,15 @@ static __always_inline int record_packet(struct __sk_buff *skb, __u8 dir)
 	if (!p)
 		return TC_ACT_UNSPEC;
 	len = skb->len;
+	if (after_filter) {
+		__u64 filtered = skb->cb[0]; /* what the filter returned, at most skb->len */
+
+		if (filtered < len)
+			len = filtered;
+	}
+	/* Keep clang from narrowing len to 32 bits across the two bounds (the verifier would lose
+	 * the second). */
+	barrier_var(len);
 	if (len > snaplen)
 		len = snaplen;
 	/* Keep the bound check on the register the helper receives (clang would check a copy). */

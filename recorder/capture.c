@@ -33,6 +33,20 @@ static int set_owner(struct capture *c)
 	return 0;
 }
 
+/* The programs in capture_progs, where the filter programs' tail calls find them. 0 or -errno. */
+static int fill_prog_array(struct capture *c)
+{
+	int map = bpf_map__fd(c->skel->maps.capture_progs);
+
+	for (__u32 slot = 0; slot < 2; slot++) {
+		int fd = capture_prog_fd(c, slot ? TR_DIR_EGRESS : TR_DIR_INGRESS);
+
+		if (bpf_map_update_elem(map, &slot, &fd, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
 int capture_open(const struct capture_opts *o, struct capture **out)
 {
 	struct capture *c;
@@ -54,6 +68,7 @@ int capture_open(const struct capture_opts *o, struct capture **out)
 	/* Wake the reader when a quarter of the ring is full (it polls on a timer as well): fewer
 	 * wakeups than an eighth, measured cheaper, with three quarters left while it drains. */
 	c->skel->rodata->wakeup_bytes = o->ring_bytes / 4;
+	c->skel->rodata->after_filter = o->after_filter;
 	ret = bpf_map__set_max_entries(c->skel->maps.events, (__u32)o->ring_bytes);
 	if (!ret)
 		ret = bpf_map__set_value_size(c->skel->maps.scratch,
@@ -68,6 +83,8 @@ int capture_open(const struct capture_opts *o, struct capture **out)
 	if (ret)
 		goto fail;
 	ret = set_owner(c);
+	if (!ret && o->after_filter)
+		ret = fill_prog_array(c);
 	if (ret)
 		goto fail;
 	*out = c;
@@ -81,6 +98,16 @@ int capture_prog_fd(const struct capture *c, int dir)
 {
 	return bpf_program__fd(dir == TR_DIR_INGRESS ? c->skel->progs.tlsrec_ingress :
 						       c->skel->progs.tlsrec_egress);
+}
+
+int capture_prog_array_fd(const struct capture *c)
+{
+	return bpf_map__fd(c->skel->maps.capture_progs);
+}
+
+int capture_owner_fd(const struct capture *c)
+{
+	return bpf_map__fd(c->skel->maps.tlsrec_owner);
 }
 
 int capture_ring_fd(const struct capture *c)

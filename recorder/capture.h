@@ -4,6 +4,7 @@
 #define TLSREC_CAPTURE_H
 
 #include <bpf/libbpf.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "../bpf/events.h"
@@ -14,6 +15,7 @@ struct capture_opts {
 	__u32 snaplen;
 	__u64 ring_bytes;   /* power of two, multiple of the page size */
 	__u32 max_hooks;    /* interfaces x directions that will be attached */
+	bool after_filter;  /* filter programs (filter.h) run first and tail-call the programs */
 };
 
 /*
@@ -24,6 +26,11 @@ int capture_open(const struct capture_opts *o, struct capture **out);
 
 /* File descriptor of the ingress (dir TR_DIR_INGRESS) or egress program. */
 int capture_prog_fd(const struct capture *c, int dir);
+
+/* The BPF_MAP_TYPE_PROG_ARRAY of the two programs (0 ingress, 1 egress), for the filter
+ * programs' tail calls, and the owner map to bind to them (see tc.h). */
+int capture_prog_array_fd(const struct capture *c);
+int capture_owner_fd(const struct capture *c);
 
 /* The ring buffer of PACKET records, and the map of packets lost (struct tr_loss_key -> per-CPU
  * counts). */

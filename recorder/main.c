@@ -19,6 +19,7 @@
 #include "calibrate.h"
 #include "capture.h"
 #include "exitcode.h"
+#include "filter.h"
 #include "ifaces.h"
 #include "journal.h"
 #include "log.h"
@@ -52,6 +53,7 @@ struct run {
 	struct iface *all, *sel;
 	size_t n_all, n_sel;
 	struct capture *cap;   /* packets; NULL with --secrets-only */
+	struct filter *filt;   /* the capture filter's programs; NULL without an expression */
 	struct secrets *sec;   /* TLS secrets; NULL if they cannot be recorded */
 	struct sockets *socks; /* socket owners and processes; NULL if they cannot be recorded */
 	struct procs *procs;
@@ -143,8 +145,9 @@ static void print_recording(const struct run *r)
 											   "out");
 	}
 	if (r->cap)
-		fprintf(stderr, "tlsrec: recording on %s; snapshot length %u bytes; ", line,
-			r->o.snaplen);
+		fprintf(stderr, "tlsrec: recording on %s; snapshot length %u bytes; %s%s%s", line,
+			r->o.snaplen, r->o.filter ? "filter \"" : "",
+			r->o.filter ? r->o.filter : "", r->o.filter ? "\"; " : "");
 	else
 		fprintf(stderr, "tlsrec: recording ");
 	fprintf(stderr, "TLS secrets from %u librar%s; writing %s\n", r->libs_hooked,
@@ -158,21 +161,56 @@ static bool usage_errno(int e)
 }
 
 /*
- * Attach the programs to every selected interface. An interface named with -i must attach; one
- * taken as one of every interface that cannot (gone since it was listed, or holding an old-style
- * ingress qdisc) is dropped from sel with a warning. Returns 0 or -errno.
+ * The programs for ingress and egress of it (-1: none): the capture programs, or the filter
+ * programs that run before them. 0, -ENOEXEC when the expression does not apply to its link type
+ * (libpcap's message in err), or -errno after saying why.
  */
-static int attach_all(struct iface *sel, size_t *n_sel, struct capture *cap,
-		      struct tc_hooks *hooks)
+static int hook_progs(struct run *r, const struct iface *it, int fds[2], char *err, size_t errlen)
 {
+	static const int dirs[2] = { TR_DIR_INGRESS, TR_DIR_EGRESS };
+	static const __u16 flags[2] = { TR_IFACE_INGRESS, TR_IFACE_EGRESS };
+
+	for (int d = 0; d < 2; d++) {
+		fds[d] = -1;
+		if (!(it->rec.flags & flags[d]))
+			continue;
+		fds[d] = r->filt ? filter_prog(r->filt, it->rec.linktype, dirs[d], it->rec.name, err,
+					       errlen) :
+				   capture_prog_fd(r->cap, dirs[d]);
+		if (fds[d] < 0)
+			return fds[d];
+	}
+	return 0;
+}
+
+/*
+ * Attach the programs to every selected interface. An interface named with -i must attach; one
+ * taken as one of every interface that cannot (gone since it was listed, holding an old-style
+ * ingress qdisc, or of a link type the filter expression does not apply to) is dropped from sel
+ * with a warning. Returns 0 or -errno: -ENOEXEC when the expression does not apply to a named
+ * interface.
+ */
+static int attach_all(struct run *r)
+{
+	struct iface *sel = r->sel;
 	size_t k = 0;
 
-	for (size_t i = 0; i < *n_sel; i++) {
-		__u16 f = sel[i].rec.flags;
-		int ret = tc_attach(&hooks[k], (int)sel[i].rec.ifindex,
-				    f & TR_IFACE_INGRESS ? capture_prog_fd(cap, TR_DIR_INGRESS) : -1,
-				    f & TR_IFACE_EGRESS ? capture_prog_fd(cap, TR_DIR_EGRESS) : -1);
+	for (size_t i = 0; i < r->n_sel; i++) {
+		char err[FILTER_ERR_LEN];
+		int fds[2], ret = hook_progs(r, &sel[i], fds, err, sizeof(err));
 
+		if (ret == -ENOEXEC) {
+			if (sel[i].named) {
+				log_err("bad filter expression for %s: %s", sel[i].rec.name, err);
+				return ret;
+			}
+			log_warn("not recording %s: the filter expression does not apply to it: %s",
+				 sel[i].rec.name, err);
+			continue;
+		}
+		if (ret)
+			return ret;
+		ret = tc_attach(&r->hooks[k], (int)sel[i].rec.ifindex, fds[0], fds[1]);
 		if (ret) {
 			const char *why = ret == -EOPNOTSUPP ?
 						  "it has an ingress qdisc, not clsact (tc qdisc show)" :
@@ -185,12 +223,12 @@ static int attach_all(struct iface *sel, size_t *n_sel, struct capture *cap,
 			log_warn("not recording %s: cannot attach: %s", sel[i].rec.name, why);
 			continue;
 		}
-		if (hooks[k].not_first)
+		if (r->hooks[k].not_first)
 			log_warn("%s: another kind of TC filter holds priority 1 and runs first: packets it classifies are not recorded",
 				 sel[i].rec.name);
 		sel[k++] = sel[i];
 	}
-	*n_sel = k;
+	r->n_sel = k;
 	return k ? 0 : -ENODEV;
 }
 
@@ -453,7 +491,8 @@ static int start_kernel_side(struct run *r)
 		/* Two loss counters per hook: ring buffer full, bytes unreadable. */
 		ret = capture_open(&(struct capture_opts){ .snaplen = r->o.snaplen,
 							    .ring_bytes = r->o.ring_bytes,
-							    .max_hooks = (__u32)n_hooks * 2 },
+							    .max_hooks = (__u32)n_hooks * 2,
+							    .after_filter = r->o.filter != NULL },
 				   &r->cap);
 		if (ret) {
 			if (libbpf_warnings)
@@ -461,6 +500,10 @@ static int start_kernel_side(struct run *r)
 			log_err("cannot load the BPF programs: %s", strerror(-ret));
 			return EXIT_FAIL;
 		}
+		if (r->o.filter &&
+		    filter_open(r->o.filter, r->o.snaplen, capture_prog_array_fd(r->cap),
+				capture_owner_fd(r->cap), &r->filt))
+			return EXIT_FAIL;
 	}
 	ret = secrets_open(&scope, &r->sec);
 	if (ret) {
@@ -496,10 +539,10 @@ static int start_kernel_side(struct run *r)
 		return EXIT_FAIL;
 	/* Attach first, so that the journal's IFACE records say what is really recorded; until
 	 * the reader starts, the ring buffer holds what arrives. */
-	ret = attach_all(r->sel, &r->n_sel, r->cap, r->hooks);
+	ret = attach_all(r);
 	if (ret == -ENODEV)
 		log_err("no interface could be attached");
-	return ret ? EXIT_FAIL : -1;
+	return ret == -ENOEXEC ? EXIT_USAGE : ret ? EXIT_FAIL : -1;
 }
 
 /* Attach the sockets programs, then seed the journal with the processes and sockets there are.
@@ -660,6 +703,7 @@ static int cleanup(struct run *r, int status)
 	secrets_close(r->sec);
 	sockets_close(r->socks);
 	procs_close(r->procs);
+	filter_close(r->filt);
 	capture_close(r->cap);
 	free(r->hooks);
 	free((void *)r->jc.header);
@@ -690,6 +734,16 @@ int main(int argc, char **argv)
 	if (r.o.list_targets) {
 		status = list_targets(&r.o);
 		goto out;
+	}
+	if (r.o.filter) {
+		char err[FILTER_ERR_LEN];
+
+		ret = filter_check(r.o.filter, r.o.snaplen, err, sizeof(err));
+		if (ret) {
+			status = ret == -EINVAL ? usage_error("bad filter expression: %s", err) :
+						  EXIT_FAIL;
+			goto out;
+		}
 	}
 	if (!r.o.secrets_only) {
 		ret = ifaces_list(&r.all, &r.n_all);

@@ -283,11 +283,12 @@ int parse_args(int argc, char **argv, struct opts *o)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s': capture filter expressions are not supported yet",
-				   argv[optind]);
+	if (optind < argc && !(o->filter = cli_join(argv + optind, argc - optind)))
+		return EXIT_FAIL;
 	if (o->list || o->list_targets)
 		return -1;
+	if (o->secrets_only && o->filter)
+		return usage_error("%s", "a filter expression selects packets: it does not go with --secrets-only");
 	if (o->secrets_only && o->n_ifnames)
 		return usage_error("%s", "-i records packets: it does not go with --secrets-only");
 	if (o->secrets_only && o->count)
@@ -309,5 +310,6 @@ void opts_free(struct opts *o)
 	free(o->ifnames);
 	free(o->pids);
 	free(o->libssl);
+	free(o->filter);
 	memset(o, 0, sizeof(*o));
 }

@@ -37,7 +37,18 @@ expect 2 "^tlsrec: invalid flush interval '0'" in_ns "$TLSREC" --flush-interval 
 expect 2 "^tlsrec: unknown option '--bogus'" in_ns "$TLSREC" --bogus -w "$d/j"
 expect 2 "^tlsrec: unknown option '-z'" in_ns "$TLSREC" -z -w "$d/j"
 expect 2 "^tlsrec: option '-w' needs an argument" in_ns "$TLSREC" -w
-expect 2 "^tlsrec: unexpected argument 'tcp'" in_ns "$TLSREC" -w "$d/j" tcp port 443
+# The filter expression: libpcap's message, before anything is loaded or created.
+expect 2 "^tlsrec: bad filter expression: can't parse filter expression: syntax error" \
+	in_ns "$TLSREC" -w "$d/j" tcp port
+expect 2 "^tlsrec: bad filter expression: illegal port number 70000 > 65535" \
+	in_ns "$TLSREC" -w "$d/j" port 70000
+expect 2 "^tlsrec: a filter expression selects packets: it does not go with --secrets-only" \
+	in_ns "$TLSREC" --secrets-only -w "$d/j" tcp port 443
+# One that does not apply to the link type of an interface named with -i (raw IP on a tun).
+ip -n "$ns" tuntap add mode tun name tun0
+ip -n "$ns" link set tun0 up
+expect 2 "^tlsrec: bad filter expression for tun0: ethernet addresses supported only on ethernet" \
+	in_ns "$TLSREC" -i tun0 -w "$d/j" ether host 02:00:00:00:00:01
 expect 2 "^tlsrec: cannot create $d/no/such/dir/j.lz4: No such file or directory" \
 	in_ns "$TLSREC" -w "$d/no/such/dir/j.lz4"
 expect 2 "^tlsrec: cannot create $d: Is a directory" in_ns "$TLSREC" -w "$d"
