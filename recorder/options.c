@@ -66,8 +66,8 @@ static const struct cli_option options[] = {
 	  "running and new processes map, by itself. Repeat for several." },
 	{ "secrets-only", OPT_SECRETS_ONLY, no_argument, NULL,
 	  "Record TLS secrets, not packets: the journal is then a key log, with the\n"
-	  "processes that hold them but no socket owners. -i and -c do not go with it; -s\n"
-	  "and -Q do not apply." },
+	  "processes that hold them but no socket owners. -i, -c and a filter expression do\n"
+	  "not go with it; -s and -Q do not apply." },
 	{ "list-targets", OPT_LIST_TARGETS, no_argument, NULL,
 	  "List the OpenSSL libraries tlsrec would hook: each with its version, whether it\n"
 	  "could be calibrated (and why not), and which processes map it. Then exit." },
@@ -89,7 +89,7 @@ static void usage(FILE *f)
 	      "       tlsrec [-i interface]... [-s snaplen] [-c count] [-C file_size [-W filecount]]\n"
 	      "              [-B buffer_size] [-Q in|out|inout] [-p pid]... [-u user] [--cgroup path]\n"
 	      "              [--libssl path]... [--secrets-only] [--flush-interval seconds] [-v]\n"
-	      "              -w file\n"
+	      "              -w file [expression]\n"
 	      "       tlsrec -D\n"
 	      "       tlsrec --list-targets [-p pid]... [--libssl path]...\n"
 	      "\n"
@@ -117,10 +117,18 @@ static void usage(FILE *f)
 	      "OPTIONS\n",
 	      f);
 	cli_print_options(f, options);
-	fputs("EXIT STATUS\n"
+	fputs("FILTER\n"
+	      "       An expression after the options selects the packets to record, in tcpdump's\n"
+	      "       syntax (pcap-filter(7)). libpcap compiles it for each link type recorded, and\n"
+	      "       tlsrec translates it into eBPF and runs it in the TC hook before any copy:\n"
+	      "       packets that do not match cost no ring buffer space and no time in tlsrec.\n"
+	      "       TLS secrets and socket and process records are not filtered. The expression\n"
+	      "       is kept in the journal; tlsasm writes it as the interfaces' if_filter.\n"
+	      "\n"
+	      "EXIT STATUS\n"
 	      "       0 when stopped by a signal or -c, 1 on a failure while recording (or an output\n"
 	      "       that took nothing at the end), 2 for a usage error (bad option, unknown\n"
-	      "       interface, journal that cannot be created).\n"
+	      "       interface, bad filter expression, journal that cannot be created).\n"
 	      "\n"
 	      "OVERHEAD\n"
 	      "       Per packet: one TC program run per hooked direction, copying at most snaplen\n"
@@ -136,6 +144,8 @@ static void usage(FILE *f)
 	      "EXAMPLES\n"
 	      "       Record every interface and every TLS secret until Ctrl-C:\n"
 	      "              tlsrec -w journal.lz4\n"
+	      "       Record only HTTPS on eth0, filtered in the kernel:\n"
+	      "              tlsrec -i eth0 -w https.lz4 tcp port 443\n"
 	      "       Record eth0 into ten rotating files of 100 MB:\n"
 	      "              tlsrec -i eth0 -C 100 -W 10 -w /var/lib/tlsrec/journal.lz4\n"
 	      "       Record the secrets of one process only, as a key logger:\n"
@@ -146,7 +156,7 @@ static void usage(FILE *f)
 	      "              tlsasm journal.lz4 -o out.pcapng\n"
 	      "\n"
 	      "SEE ALSO\n"
-	      "       tlsasm(1), tcpdump(8), docs/journal-format.md\n",
+	      "       tlsasm(1), tcpdump(8), pcap-filter(7), docs/journal-format.md\n",
 	      f);
 }
 
