@@ -32,3 +32,30 @@ iperf_server() {
 	pids+=($!)
 	until [ -n "$(ip netns exec "$ns" ss -Hltn 'sport = :5201')" ]; do sleep 0.05; done
 }
+
+# bench_options "$@": -r REPS, -t SECONDS, -l LOADS and -o DIR into reps, secs, loads and out
+# (the caller sets the defaults first).
+bench_options() {
+	local c OPTIND=1
+	while getopts "r:t:l:o:" c; do
+		case $c in
+		r) reps=$OPTARG ;;
+		t) secs=$OPTARG ;;
+		l) loads=$OPTARG ;;
+		o) out=$OPTARG; mkdir -p "$out" ;;
+		*) exit 2 ;;
+		esac
+	done
+}
+
+# recorder_counts KIND LOG: the packets recorded and lost, from what tlsrec (KIND tlsrec) or
+# tcpdump (any other KIND) printed at the end into LOG; sets recorded and lost.
+recorder_counts() {
+	if [ "$1" = tlsrec ]; then
+		recorded=$(awk '/packets recorded/ { print $1 }' "$2")
+		lost=$(awk '/packets lost/ { print $1 }' "$2")
+	else
+		recorded=$(awk '/packets captured/ { print $1 }' "$2")
+		lost=$(awk '/dropped by kernel/ { print $1 }' "$2")
+	fi
+}

@@ -20,15 +20,7 @@ reps=3
 secs=5
 loads="50000 100000 200000 max"
 out=$(mktemp -d /tmp/tlsrec-bench.XXXXXX)
-while getopts "r:t:l:o:" c; do
-	case $c in
-	r) reps=$OPTARG ;;
-	t) secs=$OPTARG ;;
-	l) loads=$OPTARG ;;
-	o) out=$OPTARG; mkdir -p "$out" ;;
-	*) exit 2 ;;
-	esac
-done
+bench_options "$@"
 need_root_and iperf3 tcpdump python3 "$TLSREC"
 bench_netns
 tck=$(getconf CLK_TCK)
@@ -68,13 +60,7 @@ run() {
 		kill -INT "$rec"
 		wait "$rec" || true
 		bytes=$(stat -c %s "$file")
-		if [ "$recorder" = tlsrec ]; then
-			recorded=$(awk '/packets recorded/ { print $1 }' "$log")
-			lost=$(awk '/packets lost/ { print $1 }' "$log")
-		else
-			recorded=$(awk '/packets captured/ { print $1 }' "$log")
-			lost=$(awk '/dropped by kernel/ { print $1 }' "$log")
-		fi
+		recorder_counts "$recorder" "$log"
 		rm -f "$file"
 	fi
 	python3 - "$out/iperf.json" "$recorder" "$load" "$rep" "$recorded" "$lost" "$cpu" "$bytes" \

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# The capture filter under a UDP flood where 1% of the packets match: iperf3 sends 200-byte
+# datagrams over lo in a private namespace to port 5201 at LOAD packets/s, and a second iperf3
+# sends LOAD/100 to port 5202, while one recorder records lo:
+#   tlsrec-filter  tlsrec -i lo -w J udp port 5202
+#   tlsrec         tlsrec -i lo -w J                 (everything)
+#   tcpdump-filter tcpdump -i lo -w F udp port 5202
+# Runs alternate (tlsrec-filter, tlsrec, tcpdump-filter, tlsrec-filter, ...); the table gives
+# medians. CPU is the recorder process's utime + stime (all threads, /proc/PID/stat) over the
+# flood; what the TC programs cost runs in the senders' softirq and shows in the rate they reach.
+# Usage (as root, from the source tree, with TLSREC set or built in build/):
+#
+#   bench/filter_flood.sh [-r REPS] [-t SECONDS] [-l "100000 300000"] [-o DIR]
+#
+# Prints a Markdown table; raw per-run figures go to DIR/runs.csv.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+TLSREC=${TLSREC:-$here/../build/recorder/tlsrec}
+reps=5
+secs=5
+loads="100000 300000"
+expr="udp port 5202"
+out=$(mktemp -d /tmp/tlsrec-bench.XXXXXX)
+bench_options "$@"
+need_root_and iperf3 tcpdump python3 "$TLSREC"
+bench_netns
+tck=$(getconf CLK_TCK)
+
+cpu_seconds() { # utime + stime of a process, all its threads
+	awk -v tck="$tck" '{ sub(/.*\) /, ""); printf "%.2f\n", ($12 + $13) / tck }' /proc/"$1"/stat
+}
+
+servers() { # one iperf3 server per port, for one test each
+	local port
+	for port in 5201 5202; do
+		ip netns exec "$ns" iperf3 -s -1 -p "$port" >/dev/null 2>&1 &
+		pids+=($!)
+		until [ -n "$(ip netns exec "$ns" ss -Hltn "sport = :$port")" ]; do sleep 0.05; done
+	done
+}
+
+# run RECORDER LOAD REP: one measurement, appended to runs.csv
+run() {
+	local recorder=$1 load=$2 rep=$3 file log rec cpu0 cpu recorded lost bytes few
+	log=$out/$recorder-$load-$rep.log
+	servers
+	case $recorder in
+	tlsrec-filter | tlsrec)
+		file=$out/j.lz4
+		local e=()
+		[ "$recorder" = tlsrec-filter ] && e=($expr)
+		ip netns exec "$ns" "$TLSREC" -i lo -w "$file" "${e[@]}" 2>"$log" &
+		rec=$!
+		until grep -qs "recording on" "$log"; do sleep 0.05; done ;;
+	tcpdump-filter)
+		file=$out/j.pcap
+		ip netns exec "$ns" tcpdump -i lo -w "$file" $expr 2>"$log" &
+		rec=$!
+		until grep -qs "listening on" "$log"; do sleep 0.05; done ;;
+	esac
+	cpu0=$(cpu_seconds "$rec")
+	ip netns exec "$ns" iperf3 -c 127.0.0.1 -p 5202 -u -l 200 -b $((load / 100 * 200 * 8)) \
+		-t "$secs" --json >"$out/few.json" &
+	few=$!
+	ip netns exec "$ns" iperf3 -c 127.0.0.1 -p 5201 -u -l 200 -b $((load * 200 * 8)) \
+		-t "$secs" --json >"$out/many.json"
+	wait "$few"
+	# tcpdump hands over a TPACKET_V3 block when it is full or after a 1 s timeout: wait for it.
+	sleep 1.5
+	cpu=$(awk -v a="$cpu0" -v b="$(cpu_seconds "$rec")" 'BEGIN { printf "%.2f", b - a }')
+	kill -INT "$rec"
+	wait "$rec" || true
+	bytes=$(stat -c %s "$file")
+	recorder_counts "${recorder%-filter}" "$log"
+	rm -f "$file"
+	python3 - "$out/many.json" "$out/few.json" "$recorder" "$load" "$rep" "$recorded" "$lost" \
+		"$cpu" "$bytes" >>"$out/runs.csv" <<'PY'
+import json, sys
+many, few = (json.load(open(f))["end"]["sum_sent"] for f in sys.argv[1:3])
+recorder, load, rep, recorded, lost, cpu, size = sys.argv[3:]
+print(",".join(str(x) for x in (recorder, load, rep, many["packets"] + few["packets"],
+      few["packets"], many["seconds"], recorded, lost, cpu, size)))
+PY
+}
+
+echo "recorder,load,rep,sent,sent_matching,seconds,recorded,lost,cpu_s,output_bytes" >"$out/runs.csv"
+for load in $loads; do
+	for ((rep = 1; rep <= reps; rep++)); do
+		for recorder in tlsrec-filter tlsrec tcpdump-filter; do
+			run "$recorder" "$load" "$rep"
+		done
+	done
+done
+
+python3 - "$out/runs.csv" <<'PY'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+med = lambda rs, f: statistics.median(float(r[f]) for r in rs)
+print("| load (pkt/s) | recorder | sent (pkt/s) | matching sent | recorded | lost | recorder CPU s (median, min-max) | output MB |")
+print("|---|---|---:|---:|---:|---:|---:|---:|")
+for load in dict.fromkeys(r["load"] for r in rows):
+    for rec in dict.fromkeys(r["recorder"] for r in rows):
+        rs = [r for r in rows if r["load"] == load and r["recorder"] == rec]
+        cpus = sorted(float(r["cpu_s"]) for r in rs)
+        print("| %s | %s | %d | %d | %d | %d | %.2f (%.2f-%.2f) | %.1f |" % (
+            load, rec, med(rs, "sent") / med(rs, "seconds"), med(rs, "sent_matching"),
+            med(rs, "recorded"), med(rs, "lost"), statistics.median(cpus), cpus[0], cpus[-1],
+            med(rs, "output_bytes") / 1e6))
+PY
+echo >&2 "bench: raw figures in $out/runs.csv"
