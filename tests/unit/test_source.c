@@ -264,7 +264,8 @@ struct readback {
 	struct got *g;
 	unsigned nifaces, nrecs, damage;
 	struct src_iface ifs[MAX_IFS];
-	struct recording recs[MAX_IFS];
+	struct recording recs[MAX_IFS]; /* filter points into filters */
+	char filters[MAX_IFS][64];
 	uint64_t chunks;
 	char *log; /* what it printed on stderr */
 };
@@ -339,8 +340,13 @@ static void read_back(const char *const *paths, unsigned n, struct readback *rb)
 			rb->ifs[i].marks = NULL;
 		}
 		rb->nrecs = source_recordings(s, &recs);
-		for (unsigned i = 0; i < rb->nrecs && i < MAX_IFS; i++)
+		for (unsigned i = 0; i < rb->nrecs && i < MAX_IFS; i++) {
 			rb->recs[i] = recs[i];
+			if (recs[i].filter) {
+				snprintf(rb->filters[i], sizeof(rb->filters[i]), "%s", recs[i].filter);
+				rb->recs[i].filter = rb->filters[i];
+			}
+		}
 	}
 	source_close(s);
 restore:
@@ -647,6 +653,12 @@ static void test_two_recordings(void)
 	jrec_iface(&a, 2, "eth0");
 	jrec_init(&b, "host-b.lz4", 0xBB, "host-b", 86400 * NS, 250);
 	jrec_iface(&b, 2, "ens3");
+	/* b was recorded with a capture filter (HEADER tag 6, format 1.3); a without. */
+	CHECK_EQ_INT(tlv_put(b.header, sizeof(b.header), &b.header_len, TR_TAG_FILTER,
+			     "tcp port 443"), 0);
+	memcpy(b.header + offsetof(struct tr_header, hdr.len), &(uint32_t){ (uint32_t)b.header_len },
+	       sizeof(uint32_t));
+	b.cfg.header_len = b.header_len;
 	ok = jrec_open(&a) && jrec_open(&b);
 	for (unsigned c = 0; ok && c < 4; c++) {
 		ok = chunk_open(&a, 10000 * c);
@@ -671,8 +683,10 @@ static void test_two_recordings(void)
 	if (CHECK_EQ_U64(rb.nrecs, 2)) {
 		CHECK_MEM(rb.recs[0].id, b.rid, 16);
 		CHECK(!strcmp(rb.recs[0].host, "host-b"));
+		CHECK(rb.recs[0].filter && !strcmp(rb.recs[0].filter, "tcp port 443"));
 		CHECK_MEM(rb.recs[1].id, a.rid, 16);
 		CHECK(!strcmp(rb.recs[1].host, "host-a"));
+		CHECK(rb.recs[1].filter == NULL);
 	}
 	if (CHECK_EQ_U64(rb.nifaces, 2)) {
 		CHECK(rb.ifs[0].rec != rb.ifs[1].rec);
