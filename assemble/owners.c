@@ -417,6 +417,9 @@ static int build(struct owners *o)
 	return 0;
 }
 
+/* In owners.ends: a local end (its packets were seen leaving) whose owner is not known. */
+#define END_LOCAL (-2)
+
 int owners_resolve(struct owners *o, const struct tlsconn *t)
 {
 	int32_t *ends;
@@ -428,9 +431,15 @@ int owners_resolve(struct owners *o, const struct tlsconn *t)
 	if (!ends)
 		return -ENOMEM;
 	o->ends = ends;
-	for (size_t i = 0; i < t->n; i++)
-		for (int side = 0; side < 2; side++)
-			ends[2 * i + (size_t)side] = (int32_t)find_end(o, &t->conns[i], side);
+	for (size_t i = 0; i < t->n; i++) {
+		for (int side = 0; side < 2; side++) {
+			int32_t e = (int32_t)find_end(o, &t->conns[i], side);
+
+			/* A local end whose owner is not known: its packets are nobody's, not the
+			 * other end's process's. */
+			ends[2 * i + (size_t)side] = e < 0 && t->conns[i].egress[side] ? END_LOCAL : e;
+		}
+	}
 	o->nends = t->n;
 	return 0;
 }
@@ -474,7 +483,9 @@ const struct owner *owners_packet(const struct owners *o, uint64_t n)
 		int side = (int)(v & 1);
 
 		w = owners_end(o, conn, side);
-		return w ? w : owners_end(o, conn, !side);
+		if (w || conn >= o->nends || o->ends[2 * conn + (size_t)side] == END_LOCAL)
+			return w;
+		return owners_end(o, conn, !side);
 	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;

@@ -16,8 +16,8 @@
  * Each end that is local gets its own owner: traffic between two local processes is attributed to
  * each process for the packets it sent.
  *
- * A packet's owner is the owner of the end that sent it when that end is local, else the owner of
- * the end that received it. A packet that is no TCP or UDP connection's (ICMP, ARP) is found by its
+ * A packet's owner is the owner of the end that sent it when that end is local (none when that
+ * owner is not known: never the other end's), else the owner of the end that received it. A packet that is no TCP or UDP connection's (ICMP, ARP) is found by its
  * own cookie only.
  *
  * pid reuse: a process is (recording, pid, start_ns). A socket's process is the PROCESS record of

@@ -12,7 +12,9 @@
  *   reuse     a UDP datagram of the first process of pid 300 (comm "old"), which exited before the
  *             second one (comm "new") started;
  *   stranger  a remote host's connection to a port this host does not listen on (no owner), sent
- *             from remote port 8080 (not to be taken for the local listener's port).
+ *             from remote port 8080 (not to be taken for the local listener's port);
+ *   half      a client (pid 600) over lo to a local server that no record describes: the
+ *             server's packets are nobody's, not the client's.
  * Every packet's owner is checked against the one it was written for, and each end's.
  */
 #include "check.h"
@@ -46,6 +48,8 @@ static bool write_journal(struct synth *y)
 				      { TR_DIR_INGRESS, TR_DIR_EGRESS }, { 9, 10 } };
 	struct synth_tcp stranger = { y, 2, { "10.0.0.8", "10.0.0.1" }, { 8080, 9999 }, { 0, 0 },
 				      { TR_DIR_INGRESS, TR_DIR_EGRESS }, { 11, 12 } };
+	struct synth_tcp half = { y, 1, { "127.0.0.1", "127.0.0.1" }, { 41000, 7070 }, { 61, 62 },
+				  { TR_DIR_EGRESS, TR_DIR_EGRESS }, { 13, 14 } };
 	size_t from;
 	bool ok = synth_open(y, "owners.lz4", 0x0c, "owners-host") && synth_begin(y);
 
@@ -99,6 +103,13 @@ static bool write_journal(struct synth *y)
 	from = y->packets;
 	ok = ok && synth_seg(&stranger, 0, SY_SYN, NULL, 0);
 	expect(y, from, 0, NULL);
+	ok = ok && synth_socket(y, TR_SOCK_CONNECT, 61, 600, 600, "half", IPPROTO_TCP, "127.0.0.1",
+				41000, "127.0.0.1", 7070);
+	from = y->packets;
+	ok = ok && synth_tcp_talk(&half, 100, 1400);
+	for (size_t i = from; i < y->packets; i++)
+		expect(y, i, (i - from) == 1 || (i - from) == 4 || (i - from) == 6 ? 0 : 600,
+		       (i - from) == 1 || (i - from) == 4 || (i - from) == 6 ? NULL : "half");
 	ok = ok && synth_end(y);
 	return synth_close(y) && ok && CHECK(y->packets <= MAX_PKTS);
 }
@@ -182,6 +193,8 @@ static void test_owners(void)
 	check_end(&o, &t, 6000, 8080, 500, 501);
 	check_end(&o, &t, 9999, 9999, 0, 0);
 	check_end(&o, &t, 9999, 8080, 0, 0);
+	check_end(&o, &t, 41000, 41000, 600, 600);
+	check_end(&o, &t, 41000, 7070, 0, 0);
 
 	check_ctx("pid reuse");
 	{
