@@ -24,7 +24,8 @@ int query_parse_time(const char *s, uint64_t *ns)
 	long off = 0;
 	time_t t;
 
-	if (!parse_seconds(s, 0, UINT64_MAX, ns))
+	/* The index keeps times in SQLite's signed 64-bit integers: up to the year 2262. */
+	if (!parse_seconds(s, 0, INT64_MAX, ns))
 		return 0;
 	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (!p)
@@ -53,7 +54,7 @@ int query_parse_time(const char *s, uint64_t *ns)
 	if (*p)
 		return -EINVAL;
 	t = timegm(&tm) - off;
-	if (t < 0)
+	if (t < 0 || (uint64_t)t > (INT64_MAX - frac) / NS_PER_S)
 		return -EINVAL;
 	*ns = (uint64_t)t * NS_PER_S + frac;
 	return 0;

@@ -258,6 +258,7 @@ void survey_packet_meta(void *ctx, uint64_t index, const struct packet_view *v,
 {
 	struct survey *sv = ctx;
 	int64_t conn = owners_packet_conn(&sv->owners, index);
+	const struct tr_process *p;
 	const struct owner *w;
 
 	(void)v;
@@ -270,8 +271,11 @@ void survey_packet_meta(void *ctx, uint64_t index, const struct packet_view *v,
 		return;
 	m->pid = w->pid;
 	m->tid = w->tid;
+	/* The process's name, as --comm and tlsasm conns have it; the thread's only when no
+	 * PROCESS record names the process. */
+	p = owners_process(&sv->owners, w->proc);
 	snprintf(sv->comment, sizeof(sv->comment), "pid=%u tid=%u comm=%.16s uid=%u", w->pid, w->tid,
-		 w->comm, w->uid);
+		 p && p->comm[0] ? p->comm : w->comm, w->uid);
 	m->comment = sv->comment;
 }
 
