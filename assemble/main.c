@@ -2,6 +2,7 @@
 /* tlsasm: read tlsrec journals and write pcapng. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,17 +211,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return -1;
 }
 
-/* Whether path names one of the inputs: not to be written over. */
+/* Whether path names one of the inputs, or the index: not to be written over. */
 static bool is_input(const struct opts *o, const char *path)
 {
 	struct stat out, in;
+	char db[PATH_MAX];
 
 	if (!path || !strcmp(path, "-") || stat(path, &out))
 		return false;
 	for (unsigned i = 0; i < o->n_journals; i++)
 		if (!stat(o->journals[i], &in) && in.st_dev == out.st_dev && in.st_ino == out.st_ino)
 			return true;
-	return false;
+	return !index_path(o->journals[0], o->db, db, sizeof(db)) && !stat(db, &in) &&
+	       in.st_dev == out.st_dev && in.st_ino == out.st_ino;
 }
 
 /* Create path for writing (mode 0600), or take standard output for "-". -errno after a message. */
@@ -301,7 +304,7 @@ int main(int argc, char **argv)
 	log_init("tlsasm", (enum log_level)(LOG_WARN + o.verbose));
 	status = EXIT_USAGE;
 	if (is_input(&o, o.out) || is_input(&o, o.keylog)) {
-		log_err("%s: refusing to write over an input journal",
+		log_err("%s: refusing to write over an input journal or the index",
 			is_input(&o, o.out) ? o.out : o.keylog);
 		goto out;
 	}

@@ -115,6 +115,10 @@ expect 1 "^tlsasm: $d: a directory, not a tlsrec journal" "$TLSASM" "$d" -o "$d/
 [ ! -e "$d/o" ] || fail "tlsasm created its output although the input was bad"
 expect 2 "^tlsasm: $d/text: refusing to write over an input journal" "$TLSASM" "$d/text" -o "$d/text"
 expect 2 "^tlsasm: $d/text: refusing to write over an input journal" "$TLSASM" "$d/text" --keylog "$d/text"
+touch "$d/text.db"
+expect 2 "^tlsasm: $d/text.db: refusing to write over an input journal or the index" \
+	"$TLSASM" "$d/text" -o "$d/text.db"
+rm "$d/text.db"
 expect 2 "^tlsasm: -o and --keylog both name $d/o" "$TLSASM" "$d/text" -o "$d/o" --keylog "$d/o"
 expect 2 "^tlsasm: option '--keylog' needs an argument" "$TLSASM" "$d/text" --keylog
 expect 2 "^tlsasm: bad filter expression: can't parse filter expression: syntax error" \
