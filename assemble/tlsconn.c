@@ -581,6 +581,102 @@ int64_t tlsconn_resume(struct tlsconn *t, const struct tls_conn *from)
 	return (int64_t)(t->n - 1);
 }
 
+/* Stream state, version 1: the version byte; per side (the given one first) isn (4 bytes, big
+ * endian), have_isn, have, then have bytes of data; a byte of flags (1: hello_done, 2: a
+ * ClientHello being gathered); when gathered, its length and bytes held (2 bytes each) and those
+ * bytes. */
+#define STREAM_V1 1
+
+int tlsconn_stream_save(const struct tls_conn *c, int side, uint8_t **out, size_t *len)
+{
+	size_t n = 1 + 2 * (6 + TLSCONN_KEEP) + 1 + 4 + (c->hello ? c->hello_have : 0);
+	uint8_t *p;
+
+	*out = NULL;
+	*len = 0;
+	if (c->resumed || c->state == TLSCONN_NOT_TLS ||
+	    (c->hello_done && c->state == TLSCONN_HELLO && tlsconn_version(c)))
+		return 0;
+	if (!(p = malloc(n)))
+		return -ENOMEM;
+	*out = p;
+	*p++ = STREAM_V1;
+	for (int k = 0; k < 2; k++) {
+		int s = k ? !side : side;
+
+		*p++ = (uint8_t)(c->isn[s] >> 24);
+		*p++ = (uint8_t)(c->isn[s] >> 16);
+		*p++ = (uint8_t)(c->isn[s] >> 8);
+		*p++ = (uint8_t)c->isn[s];
+		*p++ = c->have_isn[s];
+		*p++ = c->have[s];
+		memcpy(p, c->data[s], c->have[s]);
+		p += c->have[s];
+	}
+	*p++ = (uint8_t)((c->hello_done ? 1 : 0) | (c->hello ? 2 : 0));
+	if (c->hello) {
+		*p++ = (uint8_t)(c->hello_len >> 8);
+		*p++ = (uint8_t)c->hello_len;
+		*p++ = (uint8_t)(c->hello_have >> 8);
+		*p++ = (uint8_t)c->hello_have;
+		memcpy(p, c->hello, c->hello_have);
+		p += c->hello_have;
+	}
+	*len = (size_t)(p - *out);
+	return 1;
+}
+
+int tlsconn_stream_restore(struct tlsconn *t, size_t i, const uint8_t *blob, size_t len)
+{
+	struct tls_conn *c = &t->conns[i];
+	const uint8_t *p = blob, *end = blob + len;
+	uint32_t isn[2], hlen = 0, hhave = 0;
+	uint8_t have[2], flags;
+	const uint8_t *data[2], *hello = NULL;
+
+	if (!blob || len < 1 || *p++ != STREAM_V1)
+		return -EINVAL;
+	for (int s = 0; s < 2; s++) {
+		if (end - p < 6 || p[5] > TLSCONN_KEEP || end - p - 6 < p[5])
+			return -EINVAL;
+		isn[s] = be32(p);
+		have[s] = p[5];
+		data[s] = p + 6;
+		if (!p[4] && have[s])
+			return -EINVAL;
+		p += 6 + have[s];
+	}
+	if (end - p < 1)
+		return -EINVAL;
+	flags = *p++;
+	if (flags & 2) {
+		if (end - p < 4)
+			return -EINVAL;
+		hlen = be16(p);
+		hhave = be16(p + 2);
+		hello = p + 4;
+		if (hlen > TLSCONN_HELLO_MAX || hhave > hlen || (uint32_t)(end - hello) < hhave)
+			return -EINVAL;
+		if (t->hello_bytes + hlen <= TLSCONN_HELLO_BUDGET && (c->hello = malloc(hlen))) {
+			memcpy(c->hello, hello, hhave);
+			c->hello_len = hlen;
+			c->hello_have = hhave;
+			t->hello_bytes += hlen;
+		} else {
+			flags |= 1; /* its extensions are not read */
+		}
+	}
+	for (int s = 0; s < 2; s++) {
+		c->isn[s] = isn[s];
+		c->have_isn[s] = blob[1 + (s ? 6 + have[0] : 0) + 4];
+		c->have[s] = have[s];
+		memcpy(c->data[s], data[s], have[s]);
+	}
+	c->hello_done = (flags & 1) && !c->hello;
+	c->resumed = false;
+	return 0;
+}
+
 int tlsconn_client_side(const struct tls_conn *c)
 {
 	return c->client_known ? c->client : 0;

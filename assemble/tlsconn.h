@@ -127,6 +127,22 @@ int tlsconn_packet(struct tlsconn *t, uint16_t linktype, const uint8_t *frame, u
 int64_t tlsconn_resume(struct tlsconn *t, const struct tls_conn *c);
 
 /*
+ * What a later reading needs to go on following the start of c's streams where this one stopped
+ * (initial sequence numbers, the bytes kept, a ClientHello being gathered), with side first
+ * (tlsconn_client_side, so that the row's orig is side 0 again), into out (malloc'd) and *len.
+ * Returns 1 when there is something to keep, 0 when nothing more is to be learnt from the
+ * streams (not TLS, or hello and ServerHello read, or not followed: *out NULL), or -ENOMEM.
+ */
+int tlsconn_stream_save(const struct tls_conn *c, int side, uint8_t **out, size_t *len);
+
+/*
+ * Give connection i of t (just added by tlsconn_resume) the stream state tlsconn_stream_save
+ * wrote, so its packets are followed again. Returns 0, -EINVAL when blob is not such a state (the
+ * connection stays not followed), or -ENOMEM.
+ */
+int tlsconn_stream_restore(struct tlsconn *t, size_t i, const uint8_t *blob, size_t len);
+
+/*
  * A summary of the connection's state as Zeek's conn_state names it (S0, S1, SF, REJ, S2, S3,
  * RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH), from the flags each side sent; the client is the
  * originator. UDP: S0 when one side sent, SF when both did. A static string.
