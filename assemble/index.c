@@ -42,7 +42,6 @@ struct run {
 	int64_t *rec_id;     /* by recording of src: recordings.id */
 	int64_t *journal_id; /* by file of src: journals.id */
 	unsigned nfiles;
-	uint64_t *file_chunks; /* by file: chunks read */
 	int64_t *conn_id;    /* by connection of t: connections.id, 0 when new */
 	size_t conn_id_cap;
 	uint64_t *chunk_packets; /* by chunk of src */
@@ -51,6 +50,7 @@ struct run {
 	uint32_t *last_pair; /* by connection: its latest pair + 1 */
 	size_t last_pair_cap;
 	int64_t *proc_id; /* by socket of o: processes.id, 0 when not looked up yet */
+	uint64_t *min_seq; /* by recording: the lowest sequence number of a chunk to read */
 	sqlite3_stmt *has_chunk, *proc_find, *proc_add;
 };
 
@@ -336,8 +336,7 @@ static int put_journals(struct run *r, char *const *paths, unsigned n)
 
 	r->nfiles = n;
 	r->journal_id = calloc(n ? n : 1, sizeof(*r->journal_id));
-	r->file_chunks = calloc(n ? n : 1, sizeof(*r->file_chunks));
-	if (!r->journal_id || !r->file_chunks)
+	if (!r->journal_id)
 		return -ENOMEM;
 	ret = prepare_all(r->ix, "SELECT id FROM journals WHERE identity = ?1", &find,
 			  "INSERT INTO journals(identity, path) VALUES(?1, ?2)", &add,
@@ -398,6 +397,8 @@ static bool not_indexed(void *ctx, const struct src_chunk *c)
 	sqlite3_bind_int64(r->has_chunk, 2, u64_col(c->meta->seq));
 	rc = sqlite3_step(r->has_chunk);
 	sqlite3_reset(r->has_chunk);
+	if (rc != SQLITE_ROW && c->meta->seq < r->min_seq[c->rec])
+		r->min_seq[c->rec] = c->meta->seq;
 	return rc != SQLITE_ROW;
 }
 
@@ -516,6 +517,48 @@ static int note_conn_id(struct run *r, size_t conn, int64_t id)
 	return 0;
 }
 
+/* What a connection of an earlier run is (as CONN_COLS, from column 0 on) into c, for
+ * tlsconn_resume, with its orig as side 0. 0, or -EPROTO for a row tlsasm did not write. */
+#define CONN_COLS                                                                              \
+	"id, protocol, family, orig_addr, orig_port, resp_addr, resp_port, netns, netns2, "     \
+	"first_ns, last_ns, orig_packets, orig_bytes, resp_packets, resp_bytes, tls_state, "    \
+	"orig_known, orig_flags, resp_flags, orig_cookie, resp_cookie, stream"
+
+static int row_conn(sqlite3_stmt *st, unsigned rec, struct tls_conn *c)
+{
+	const unsigned char *proto = sqlite3_column_text(st, 1);
+	char a[64], b[64];
+
+	memset(c, 0, sizeof(*c));
+	c->rec = rec;
+	c->proto = proto && !strcmp((const char *)proto, "udp") ? IPPROTO_UDP : IPPROTO_TCP;
+	c->family = sqlite3_column_int(st, 2) == 6 ? 6 : 4;
+	copy_text(a, sizeof(a), st, 3);
+	copy_text(b, sizeof(b), st, 5);
+	if (inet_pton(c->family == 4 ? AF_INET : AF_INET6, a, c->addr[0]) != 1 ||
+	    inet_pton(c->family == 4 ? AF_INET : AF_INET6, b, c->addr[1]) != 1)
+		return -EPROTO;
+	c->port[0] = (uint16_t)sqlite3_column_int(st, 4);
+	c->port[1] = (uint16_t)sqlite3_column_int(st, 6);
+	c->netns[0] = (uint64_t)sqlite3_column_int64(st, 7);
+	c->netns[1] = (uint64_t)sqlite3_column_int64(st, 8);
+	c->first_wall = (uint64_t)sqlite3_column_int64(st, 9);
+	c->last_wall = (uint64_t)sqlite3_column_int64(st, 10);
+	for (int s = 0; s < 2; s++) {
+		int flags = sqlite3_column_int(st, 17 + s);
+
+		c->packets[s] = (uint64_t)sqlite3_column_int64(st, 11 + 2 * s);
+		c->bytes[s] = (uint64_t)sqlite3_column_int64(st, 12 + 2 * s);
+		c->flags[s] = (uint8_t)(flags & 15);
+		c->egress[s] = flags & 16;
+		c->syn[s] = flags & (TLSCONN_F_SYN | TLSCONN_F_SYNACK);
+		c->cookie[s] = (uint64_t)sqlite3_column_int64(st, 19 + s);
+	}
+	c->state = (uint8_t)(sqlite3_column_int(st, 15) & 3);
+	c->client_known = sqlite3_column_int(st, 16);
+	return 0;
+}
+
 /* Connections of earlier runs that packets of this one may continue: of the recordings read,
  * not closed, and idle at most INDEX_RESUME_NS before the first chunk to read. */
 static int resume_conns(struct run *r)
@@ -536,10 +579,7 @@ static int resume_conns(struct run *r)
 	if (first == UINT64_MAX)
 		return 0;
 	ret = prepare(r->ix,
-		      "SELECT id, protocol, family, orig_addr, orig_port, resp_addr, resp_port, netns, "
-		      "netns2, first_ns, last_ns, orig_packets, orig_bytes, resp_packets, resp_bytes, "
-		      "tls_state, orig_known, orig_flags, resp_flags, orig_cookie, resp_cookie "
-		      "FROM connections WHERE recording = ?1 AND last_ns >= ?2 AND "
+		      "SELECT " CONN_COLS " FROM connections WHERE recording = ?1 AND last_ns >= ?2 AND "
 		      "(protocol = 'udp' OR conn_state IN ('S0', 'S1', 'S2', 'S3', 'SH', 'SHR', 'OTH')) "
 		      "ORDER BY id",
 		      &st);
@@ -548,45 +588,88 @@ static int resume_conns(struct run *r)
 		sqlite3_bind_int64(st, 2, u64_col(first > INDEX_RESUME_NS ? first - INDEX_RESUME_NS
 									 : 0));
 		while (!ret && (rc = step(r->ix, st)) == 1) {
-			struct tls_conn c = { .rec = i };
-			const unsigned char *proto = sqlite3_column_text(st, 1);
-			char a[64], b[64];
+			struct tls_conn c;
 			int64_t idx;
 
-			c.proto = proto && !strcmp((const char *)proto, "udp") ? IPPROTO_UDP
-									       : IPPROTO_TCP;
-			c.family = sqlite3_column_int(st, 2) == 6 ? 6 : 4;
-			copy_text(a, sizeof(a), st, 3);
-			copy_text(b, sizeof(b), st, 5);
-			if (inet_pton(c.family == 4 ? AF_INET : AF_INET6, a, c.addr[0]) != 1 ||
-			    inet_pton(c.family == 4 ? AF_INET : AF_INET6, b, c.addr[1]) != 1)
+			if (row_conn(st, i, &c))
 				continue; /* not written by tlsasm */
-			c.port[0] = (uint16_t)sqlite3_column_int(st, 4);
-			c.port[1] = (uint16_t)sqlite3_column_int(st, 6);
-			c.netns[0] = (uint64_t)sqlite3_column_int64(st, 7);
-			c.netns[1] = (uint64_t)sqlite3_column_int64(st, 8);
-			c.first_wall = (uint64_t)sqlite3_column_int64(st, 9);
-			c.last_wall = (uint64_t)sqlite3_column_int64(st, 10);
-			for (int s = 0; s < 2; s++) {
-				int flags = sqlite3_column_int(st, 17 + s);
-
-				c.packets[s] = (uint64_t)sqlite3_column_int64(st, 11 + 2 * s);
-				c.bytes[s] = (uint64_t)sqlite3_column_int64(st, 12 + 2 * s);
-				c.flags[s] = (uint8_t)(flags & 15);
-				c.egress[s] = flags & 16;
-				c.syn[s] = flags & (TLSCONN_F_SYN | TLSCONN_F_SYNACK);
-				c.cookie[s] = (uint64_t)sqlite3_column_int64(st, 19 + s);
-			}
-			c.state = (uint8_t)(sqlite3_column_int(st, 15) & 3);
-			c.client_known = sqlite3_column_int(st, 16);
 			idx = tlsconn_resume(&r->t, &c);
 			ret = idx < 0 ? (int)idx : note_conn_id(r, (size_t)idx, sqlite3_column_int64(st, 0));
+			/* Where reading its streams stopped: its TLS details are read on (none kept, or
+			 * not understood: they are not). */
+			if (!ret && sqlite3_column_type(st, 21) == SQLITE_BLOB &&
+			    tlsconn_stream_restore(&r->t, (size_t)idx, sqlite3_column_blob(st, 21),
+						   (size_t)sqlite3_column_bytes(st, 21)) == -ENOMEM)
+				ret = -ENOMEM;
 		}
 		if (!ret && rc < 0)
 			ret = rc;
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
+	return ret;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Connections of earlier runs with an end whose owner is not known, of the recordings that SOCKET
+ * records of this run came in: added to r->t (after the packets, which they take none of) for
+ * owners_resolve to look for their owners again with every socket known now. put_conns writes the
+ * owners found. 0 or -errno.
+ */
+static int add_unowned(struct run *r)
+{
+	const struct src_socket *socks;
+	const struct recording *recs;
+	size_t nsocks = source_sockets(r->src, &socks), nknown = 0;
+	unsigned nrecs = source_recordings(r->src, &recs);
+	int64_t *known = calloc(r->t.n + 1, sizeof(*known));
+	sqlite3_stmt *st = NULL;
+	int ret = known ? 0 : -ENOMEM, rc = 0;
+
+	for (size_t i = 0; known && i < r->t.n; i++)
+		if (r->conn_id[i])
+			known[nknown++] = r->conn_id[i];
+	qsort(known, nknown, sizeof(*known), cmp_id);
+	if (!ret)
+		ret = prepare(r->ix,
+			      "SELECT " CONN_COLS " FROM connections WHERE recording = ?1 AND "
+			      "(orig_process IS NULL OR resp_process IS NULL) ORDER BY id",
+			      &st);
+	for (unsigned i = 0; !ret && i < nrecs; i++) {
+		bool any = false;
+
+		for (size_t k = 0; !any && k < nsocks; k++)
+			any = socks[k].rec == i;
+		if (!any)
+			continue;
+		sqlite3_bind_int64(st, 1, r->rec_id[i]);
+		while (!ret && (rc = step(r->ix, st)) == 1) {
+			int64_t id = sqlite3_column_int64(st, 0), idx;
+			struct tls_conn c;
+
+			if (bsearch(&id, known, nknown, sizeof(*known), cmp_id) || row_conn(st, i, &c))
+				continue; /* taken up again already, or not written by tlsasm */
+			idx = tlsconn_resume(&r->t, &c);
+			ret = idx < 0 ? (int)idx : note_conn_id(r, (size_t)idx, id);
+			if (!ret && array_reserve(&r->last_pair, &r->last_pair_cap, (size_t)idx + 1,
+						  sizeof(*r->last_pair), 256))
+				ret = -ENOMEM;
+			if (!ret)
+				r->last_pair[idx] = 0;
+		}
+		if (!ret && rc < 0)
+			ret = rc;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	free(known);
 	return ret;
 }
 
@@ -818,28 +901,45 @@ static int put_conns(struct run *r, struct index_stats *st)
 		"netns2, orig_process, orig_tid, resp_process, resp_tid, first_ns, last_ns, "
 		"orig_packets, orig_bytes, resp_packets, resp_bytes, tls_version, sni, alpn, "
 		"client_random, conn_state, tls_state, orig_known, orig_flags, resp_flags, "
-		"orig_cookie, resp_cookie";
+		"orig_cookie, resp_cookie, stream";
 	char sql[1024];
-	sqlite3_stmt *add = NULL, *upd = NULL;
+	sqlite3_stmt *add = NULL, *upd = NULL, *own = NULL;
 	int ret;
 
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO connections(%s) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
 		 "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
-		 "?29, ?30)",
+		 "?29, ?30, ?31)",
 		 cols);
 	ret = prepare(r->ix, sql, &add);
+	/* ?33: orig and resp change places (the client became known): the owners known go with
+	 * their ends. The values on the right are the row's before the update. */
 	if (!ret)
 		ret = prepare(r->ix,
-			      "UPDATE connections SET netns2 = ?9, "
-			      "orig_process = coalesce(?10, orig_process), "
-			      "orig_tid = coalesce(?11, orig_tid), "
-			      "resp_process = coalesce(?12, resp_process), "
-			      "resp_tid = coalesce(?13, resp_tid), last_ns = ?15, orig_packets = ?16, "
-			      "orig_bytes = ?17, resp_packets = ?18, resp_bytes = ?19, conn_state = ?24, "
-			      "orig_flags = ?27, resp_flags = ?28, orig_cookie = ?29, resp_cookie = ?30 "
-			      "WHERE id = ?31",
+			      "UPDATE connections SET orig_addr = ?4, orig_port = ?5, resp_addr = ?6, "
+			      "resp_port = ?7, netns2 = ?9, "
+			      "orig_process = coalesce(?10, CASE WHEN ?33 THEN resp_process "
+			      "ELSE orig_process END), "
+			      "orig_tid = coalesce(?11, CASE WHEN ?33 THEN resp_tid ELSE orig_tid END), "
+			      "resp_process = coalesce(?12, CASE WHEN ?33 THEN orig_process "
+			      "ELSE resp_process END), "
+			      "resp_tid = coalesce(?13, CASE WHEN ?33 THEN orig_tid ELSE resp_tid END), "
+			      "last_ns = ?15, "
+			      "orig_packets = ?16, orig_bytes = ?17, resp_packets = ?18, "
+			      "resp_bytes = ?19, tls_version = coalesce(?20, tls_version), "
+			      "sni = coalesce(?21, sni), alpn = coalesce(?22, alpn), "
+			      "client_random = coalesce(?23, client_random), conn_state = ?24, "
+			      "tls_state = ?25, orig_known = ?26, orig_flags = ?27, "
+			      "resp_flags = ?28, orig_cookie = ?29, resp_cookie = ?30, stream = ?31 "
+			      "WHERE id = ?32",
 			      &upd);
+	if (!ret)
+		ret = prepare(r->ix,
+			      "UPDATE connections SET orig_process = coalesce(orig_process, ?1), "
+			      "orig_tid = CASE WHEN orig_process IS NULL THEN ?2 ELSE orig_tid END, "
+			      "resp_process = coalesce(resp_process, ?3), "
+			      "resp_tid = CASE WHEN resp_process IS NULL THEN ?4 ELSE resp_tid END WHERE id = ?5",
+			      &own);
 	for (size_t i = 0; !ret && i < r->t.n; i++) {
 		const struct tls_conn *c = &r->t.conns[i];
 		int o = tlsconn_client_side(c);
@@ -847,9 +947,23 @@ static int put_conns(struct run *r, struct index_stats *st)
 		const uint8_t *cr = tlsconn_client_random(c);
 		uint16_t version = tlsconn_version(c);
 		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], crx[65];
+		uint8_t *stream = NULL;
+		size_t stream_len = 0;
 
-		if (r->conn_id[i] && !r->last_pair[i])
-			continue; /* taken up again, but no packet of it came */
+		if (r->conn_id[i] && !r->last_pair[i]) {
+			/* Taken up again, but no packet of it came: owners found now, if any. */
+			const struct owner *wo = owners_end(&r->o, i, o), *wr = owners_end(&r->o, i, !o);
+
+			if (!wo && !wr)
+				continue;
+			bind_owner(r, own, 1, wo, &ret);
+			bind_owner(r, own, 3, wr, &ret);
+			sqlite3_bind_int64(own, 5, r->conn_id[i]);
+			ret = ret ? ret : step(r->ix, own);
+			sqlite3_reset(own);
+			sqlite3_clear_bindings(own);
+			continue;
+		}
 
 		addr_text(a, sizeof(a), c->family, c->addr[o]);
 		addr_text(b, sizeof(b), c->family, c->addr[!o]);
@@ -886,8 +1000,17 @@ static int put_conns(struct run *r, struct index_stats *st)
 		sqlite3_bind_int(q, 28, c->flags[!o] | (c->egress[!o] ? 16 : 0));
 		sqlite3_bind_int64(q, 29, u64_col(c->cookie[o]));
 		sqlite3_bind_int64(q, 30, u64_col(c->cookie[!o]));
-		if (r->conn_id[i])
-			sqlite3_bind_int64(q, 31, r->conn_id[i]);
+		if (!ret && tlsconn_stream_save(c, o, &stream, &stream_len) < 0)
+			ret = -ENOMEM;
+		if (stream)
+			sqlite3_bind_blob(q, 31, stream, (int)stream_len, free);
+		else
+			sqlite3_bind_null(q, 31);
+		if (r->conn_id[i]) {
+			/* A row taken up again had its orig as side 0. */
+			sqlite3_bind_int64(q, 32, r->conn_id[i]);
+			sqlite3_bind_int(q, 33, o != 0);
+		}
 		if (!ret)
 			ret = step(r->ix, q);
 		else
@@ -902,6 +1025,7 @@ static int put_conns(struct run *r, struct index_stats *st)
 	}
 	sqlite3_finalize(add);
 	sqlite3_finalize(upd);
+	sqlite3_finalize(own);
 	return ret;
 }
 
@@ -916,13 +1040,14 @@ static int put_chunks(struct run *r)
 			  &c,
 			  "INSERT INTO conn_chunks VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE "
 			  "SET packets = packets + excluded.packets",
-			  &p, "UPDATE journals SET chunks = chunks + ?2, indexed_ns = ?3 WHERE id = ?1",
+			  &p,
+			  "UPDATE journals SET chunks = (SELECT count(*) FROM chunks WHERE journal = ?1), "
+			  "indexed_ns = ?2 WHERE id = ?1",
 			  &j, NULL);
 	for (size_t i = 0; !ret && i < source_nchunks(r->src); i++) {
 		struct src_chunk k;
 
 		source_chunk(r->src, i, &k);
-		r->file_chunks[k.file]++;
 		sqlite3_bind_int64(c, 1, r->journal_id[k.file]);
 		sqlite3_bind_int64(c, 2, u64_col(k.offset));
 		sqlite3_bind_int64(c, 3, r->rec_id[k.rec]);
@@ -950,8 +1075,7 @@ static int put_chunks(struct run *r)
 
 		clock_gettime(CLOCK_REALTIME, &now);
 		sqlite3_bind_int64(j, 1, r->journal_id[f]);
-		sqlite3_bind_int64(j, 2, u64_col(r->file_chunks[f]));
-		sqlite3_bind_int64(j, 3, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+		sqlite3_bind_int64(j, 2, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
 		ret = step(r->ix, j);
 	}
 	sqlite3_finalize(c);
@@ -970,27 +1094,147 @@ static void run_free(struct run *r)
 	owners_free(&r->o);
 	free(r->rec_id);
 	free(r->journal_id);
-	free(r->file_chunks);
 	free(r->conn_id);
 	free(r->chunk_packets);
 	free(r->pairs);
 	free(r->last_pair);
 	free(r->proc_id);
+	free(r->min_seq);
 }
 
-int index_update(struct index *ix, char *const *paths, unsigned n, struct index_stats *st)
+static int new_min_seq(struct run *r)
+{
+	const struct recording *recs;
+	unsigned n = source_recordings(r->src, &recs);
+
+	r->min_seq = malloc((n + 1) * sizeof(*r->min_seq));
+	if (!r->min_seq)
+		return -ENOMEM;
+	for (unsigned i = 0; i <= n; i++)
+		r->min_seq[i] = UINT64_MAX;
+	return 0;
+}
+
+/*
+ * Chunks to read that are older (by sequence number) than some of their recording already
+ * indexed: the connections, owners and counts of the later ones were made without them. Such a
+ * recording is indexed again from the start: its rows are deleted (in the run's transaction) and
+ * the files of the index that hold its chunks are added to *paths (*n of them, those after first
+ * malloc'd), to be read with the others. *redo tells whether this happened. 0 or -errno.
+ */
+static int reindex_older(struct run *r, char ***paths, unsigned *n, bool *redo)
+{
+	static const char *const drop[] = {
+		"DELETE FROM conn_chunks WHERE conn IN "
+		"(SELECT id FROM connections WHERE recording = ?1)",
+		"DELETE FROM connections WHERE recording = ?1",
+		"DELETE FROM sockets WHERE recording = ?1",
+		"DELETE FROM secrets WHERE recording = ?1",
+		"DELETE FROM processes WHERE recording = ?1",
+		"DELETE FROM chunks WHERE recording = ?1",
+	};
+	const struct recording *recs;
+	unsigned nrecs = source_recordings(r->src, &recs);
+	sqlite3_stmt *max = NULL, *files = NULL, *del[sizeof(drop) / sizeof(drop[0])] = { NULL };
+	int ret, rc = 0;
+
+	*redo = false;
+	ret = prepare_all(r->ix, "SELECT max(seq) FROM chunks WHERE recording = ?1", &max,
+			  "SELECT id, path, identity FROM journals WHERE path IS NOT NULL AND id IN "
+			  "(SELECT journal FROM chunks WHERE recording = ?1)",
+			  &files, NULL);
+	for (size_t k = 0; !ret && k < sizeof(drop) / sizeof(drop[0]); k++)
+		ret = prepare(r->ix, drop[k], &del[k]);
+	for (unsigned i = 0; !ret && i < nrecs; i++) {
+		bool older;
+
+		if (r->min_seq[i] == UINT64_MAX)
+			continue;
+		sqlite3_bind_int64(max, 1, r->rec_id[i]);
+		ret = step(r->ix, max);
+		older = ret == 1 && sqlite3_column_type(max, 0) != SQLITE_NULL &&
+			(uint64_t)sqlite3_column_int64(max, 0) > r->min_seq[i];
+		sqlite3_reset(max);
+		if (ret < 0 || !older) {
+			ret = ret < 0 ? ret : 0;
+			continue;
+		}
+		ret = 0;
+		*redo = true;
+		log_info("%s: chunks older than some indexed: recording %u is indexed again",
+			 r->ix->path, i);
+		sqlite3_bind_int64(files, 1, r->rec_id[i]);
+		while (!ret && (rc = step(r->ix, files)) == 1) {
+			int64_t id = sqlite3_column_int64(files, 0);
+			const unsigned char *path = sqlite3_column_text(files, 1);
+			const unsigned char *ident = sqlite3_column_text(files, 2);
+			char now[128], **more;
+			bool given = false;
+			struct stat sb;
+
+			for (unsigned f = 0; f < r->nfiles && !given; f++)
+				given = r->journal_id[f] == id;
+			if (given || !path || !ident || stat((const char *)path, &sb))
+				continue;
+			identity((const char *)path, &sb, now, sizeof(now));
+			if (strcmp(now, (const char *)ident))
+				continue; /* another file has its name now */
+			more = realloc(*paths, (*n + 1) * sizeof(**paths));
+			if (!more) {
+				ret = -ENOMEM;
+				break;
+			}
+			*paths = more;
+			if (!((*paths)[*n] = strdup((const char *)path))) {
+				ret = -ENOMEM;
+				break;
+			}
+			(*n)++;
+		}
+		if (!ret && rc < 0)
+			ret = rc;
+		sqlite3_reset(files);
+		for (size_t k = 0; !ret && k < sizeof(drop) / sizeof(drop[0]); k++) {
+			sqlite3_bind_int64(del[k], 1, r->rec_id[i]);
+			ret = step(r->ix, del[k]);
+		}
+	}
+	sqlite3_finalize(max);
+	sqlite3_finalize(files);
+	for (size_t k = 0; k < sizeof(drop) / sizeof(drop[0]); k++)
+		sqlite3_finalize(del[k]);
+	return ret;
+}
+
+int index_update(struct index *ix, char *const *given, unsigned ngiven, struct index_stats *st)
 {
 	struct run r = { .ix = ix };
+	char **paths = malloc((ngiven ? ngiven : 1) * sizeof(*paths));
+	unsigned n = ngiven;
+	bool began = false, redo;
 	int ret;
 
 	memset(st, 0, sizeof(*st));
+	if (!paths) {
+		log_err("%s: %s", ix->path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	memcpy(paths, given, ngiven * sizeof(*paths));
+again:
 	ret = source_open(paths, n, &r.src);
-	if (ret)
-		return ret;
-	ret = exec(ix, "BEGIN IMMEDIATE", "starting a transaction");
-	if (ret)
+	if (ret && !began)
 		goto out;
+	if (ret)
+		goto rollback;
+	if (!began) {
+		ret = exec(ix, "BEGIN IMMEDIATE", "starting a transaction");
+		if (ret)
+			goto out;
+		began = true;
+	}
 	ret = put_recordings(&r);
+	if (!ret)
+		ret = new_min_seq(&r);
 	if (!ret)
 		ret = put_journals(&r, paths, n);
 	if (!ret)
@@ -1003,6 +1247,15 @@ int index_update(struct index *ix, char *const *paths, unsigned n, struct index_
 		ret = put_chunks(&r);
 		goto commit;
 	}
+	ret = reindex_older(&r, &paths, &n, &redo);
+	if (ret)
+		goto rollback;
+	if (redo) {
+		run_free(&r);
+		memset(&r, 0, sizeof(r));
+		r.ix = ix;
+		goto again;
+	}
 	ret = load_owners(ix, r.src, r.rec_id, &r.o);
 	if (!ret)
 		ret = resume_conns(&r);
@@ -1010,6 +1263,8 @@ int index_update(struct index *ix, char *const *paths, unsigned n, struct index_
 		ret = read_packets(&r, st);
 	if (!ret)
 		ret = owners_take_records(&r.o, r.src);
+	if (!ret)
+		ret = add_unowned(&r);
 	if (!ret)
 		ret = owners_resolve(&r.o, &r.t);
 	if (!ret && !(r.proc_id = calloc(r.o.nsocks + 1, sizeof(*r.proc_id))))
@@ -1050,6 +1305,9 @@ rollback:
 	exec(ix, "ROLLBACK", "rolling back");
 out:
 	run_free(&r);
+	for (unsigned i = ngiven; i < n; i++)
+		free(paths[i]);
+	free(paths);
 	return ret;
 }
 

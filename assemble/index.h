@@ -8,7 +8,8 @@
  * the chunks the index does not hold, in one transaction. Connections still open when a run ended
  * are taken up again by the next one (those whose last packet is at most INDEX_RESUME_NS before
  * the first new chunk), and the SOCKET and PROCESS records of earlier runs attribute connections
- * found later.
+ * found later. Chunks older (by sequence number) than some of their recording already indexed
+ * (rotated files given out of order) make the run index that recording again from the start.
  */
 #ifndef TLSASM_INDEX_H
 #define TLSASM_INDEX_H
@@ -21,7 +22,7 @@
 #include "source.h"
 
 /* PRAGMA user_version of schema/index.sql: an index of another version is built again. */
-#define INDEX_SCHEMA_VERSION 2
+#define INDEX_SCHEMA_VERSION 3
 
 /* How long a connection may be idle and still be continued by packets of a later run. */
 #define INDEX_RESUME_NS (600ULL * 1000000000ULL)

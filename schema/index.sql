@@ -3,7 +3,7 @@
 -- `tlsasm conns`, `tlsasm procs` and filtered extraction read. Times are ns since the epoch (UTC),
 -- addresses are text as inet_ntop writes them. The index is a cache of the journals: a version
 -- this tlsasm does not write is not migrated, the index is built again.
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 
 -- One per recording (tlsrec run), by the recording id of its HEADER.
 CREATE TABLE recordings (
@@ -126,7 +126,8 @@ CREATE TABLE connections (
 	orig_flags INTEGER NOT NULL, -- TCP flags seen (1 SYN, 2 SYN-ACK, 4 FIN, 8 RST, 16 seen leaving)
 	resp_flags INTEGER NOT NULL,
 	orig_cookie INTEGER NOT NULL,
-	resp_cookie INTEGER NOT NULL
+	resp_cookie INTEGER NOT NULL,
+	stream BLOB -- where reading the start of its streams stopped (tlsconn_stream_save), or NULL
 );
 CREATE INDEX connections_time ON connections(first_ns);
 CREATE INDEX connections_orig ON connections(orig_process);

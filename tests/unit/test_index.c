@@ -12,6 +12,13 @@
  *   select     index_select for --pid: exactly the connections of that pid and their chunks;
  *   hostile    an index that is not one, one of another version, a file that is not a journal,
  *              and a journal with a damaged chunk: clear errors, or the intact chunks indexed;
+ *   split      a handshake split between two runs (the SYN in one, the hellos in the next), and
+ *              a connection whose client becomes known in the second run: the TLS details,
+ *              secrets, ends and selected chunks are those of an index built in one run;
+ *   rotation   the files of a rotated recording indexed out of order (a later one first): the
+ *              recording is indexed again, one row per connection as in one run;
+ *   late owner the SOCKET record of a connection in a chunk after its last packet, read by a
+ *              later run: the connection gets its owner;
  *   binary     tlsasm conns --json (parsed by python3 -m json.tool), --csv (columns counted),
  *              the filters, tlsasm procs, and tlsasm index's summary.
  */
@@ -458,6 +465,344 @@ static void test_binary(void)
 	free(text);
 }
 
+/* A ClientHello (type 1, offering TLS 1.3) or ServerHello (2) record with this random. */
+static size_t hello(uint8_t *out, int type, const uint8_t random[32], uint16_t cipher)
+{
+	uint8_t *q = out;
+	size_t body;
+
+	*q++ = 0x16;
+	q = synth_put16(q, type == 1 ? 0x0301 : 0x0303);
+	q += 2;
+	*q++ = (uint8_t)type;
+	q += 3;
+	q = synth_put16(q, 0x0303);
+	memcpy(q, random, 32);
+	q += 32;
+	*q++ = 32;
+	memset(q, 0x5e, 32);
+	q += 32;
+	if (type == 1) {
+		q = synth_put16(q, 2);
+		q = synth_put16(q, cipher);
+		*q++ = 1;
+		*q++ = 0;
+		q = synth_put16(q, 8);
+		q = synth_put16(q, 43);
+		q = synth_put16(q, 3);
+		*q++ = 2;
+		q = synth_put16(q, 0x0304);
+	} else {
+		q = synth_put16(q, cipher);
+		*q++ = 0;
+		q = synth_put16(q, 0);
+	}
+	body = (size_t)(q - out) - 9;
+	synth_put16(out + 3, (uint16_t)(body + 4));
+	out[6] = 0;
+	synth_put16(out + 7, (uint16_t)body);
+	return (size_t)(q - out);
+}
+
+static bool put_secret(struct synth *y, const uint8_t cr[32])
+{
+	struct tr_secret s;
+
+	memset(&s, 0, sizeof(s));
+	s.hdr.type = TR_REC_SECRET;
+	s.hdr.len = sizeof(s);
+	s.hdr.ts = synth_boot(y);
+	y->rel += 1000;
+	s.version = 0x0304;
+	s.cipher = 0x03001301;
+	s.flags = TR_SEC_TLS13;
+	s.pid = 100;
+	s.tid = 100;
+	memcpy(s.client_random, cr, 32);
+	memset(s.handshake_secret, 0x11, TR_SECRET_LEN);
+	memset(s.master_secret, 0x22, TR_SECRET_LEN);
+	memset(s.handshake_traffic_hash, 0x33, TR_SECRET_LEN);
+	memset(s.server_finished_hash, 0x44, TR_SECRET_LEN);
+	memset(s.client_app_secret, 0x55, TR_SECRET_LEN);
+	memset(s.server_app_secret, 0x66, TR_SECRET_LEN);
+	memset(s.exporter_secret, 0x77, TR_SECRET_LEN);
+	return CHECK_EQ_INT(chunkbuf_add(&y->cb, &s, sizeof(s)), 0);
+}
+
+/*
+ * Host C's journal, its first nchunks chunks (1 to 4), rotated every rotate bytes (0: not): curl
+ * (pid 100) connects (chunk 1), its ClientHello and the ServerHello (2), the SECRET record and
+ * wget's whole connection (3), curl's data and close (4). A second connection, of port 46000,
+ * starts with a segment of the server (chunk 1) before the client's hello (2): the client is known
+ * from chunk 2 on.
+ */
+static bool write_c(const char *name, int nchunks, uint64_t rotate)
+{
+	struct synth y;
+	struct synth_tcp c, d, e;
+	uint8_t cr[32], cr2[32], rec[512];
+	bool ok = synth_open(&y, name, 0xc1, "host-c");
+
+	for (int i = 0; i < 32; i++) {
+		cr[i] = (uint8_t)(0x40 + i);
+		cr2[i] = (uint8_t)(0x80 + i);
+	}
+	y.cfg.rotate_bytes = rotate;
+	ok = ok && synth_begin(&y);
+	c = (struct synth_tcp){ &y, 2, { "10.0.0.1", "192.0.2.7" }, { 43000, 443 }, { 101, 0 },
+				{ TR_DIR_EGRESS, TR_DIR_INGRESS }, { 5, 6 } };
+	d = (struct synth_tcp){ &y, 2, { "10.0.0.1", "192.0.2.8" }, { 44000, 443 }, { 201, 0 },
+				{ TR_DIR_EGRESS, TR_DIR_INGRESS }, { 7, 8 } };
+	e = (struct synth_tcp){ &y, 2, { "10.0.0.1", "192.0.2.9" }, { 46000, 443 }, { 102, 0 },
+				{ TR_DIR_EGRESS, TR_DIR_INGRESS }, { 9, 10 } };
+	ok = ok && synth_process(&y, TR_PROC_EXEC, 100, 1, 8, "curl", "/usr/bin/curl", "curl -k");
+	ok = ok && synth_socket(&y, TR_SOCK_CONNECT, 101, 100, 100, "curl", IPPROTO_TCP,
+				"10.0.0.1", 43000, "192.0.2.7", 443);
+	ok = ok && synth_socket(&y, TR_SOCK_CONNECT, 102, 100, 100, "curl", IPPROTO_TCP,
+				"10.0.0.1", 46000, "192.0.2.9", 443);
+	ok = ok && synth_seg(&c, 0, SY_SYN, NULL, 0) && synth_seg(&c, 1, SY_SYN | SY_ACK, NULL, 0) &&
+	     synth_seg(&c, 0, SY_ACK, NULL, 0);
+	ok = ok && synth_seg(&e, 1, SY_ACK, NULL, 0);
+	ok = ok && synth_end(&y);
+	if (nchunks >= 2) {
+		ok = ok && synth_begin(&y);
+		ok = ok && synth_seg(&c, 0, SY_ACK | SY_PSH, rec, hello(rec, 1, cr, 0x1301));
+		ok = ok && synth_seg(&c, 1, SY_ACK | SY_PSH, rec, hello(rec, 2, cr, 0x1301));
+		ok = ok && synth_seg(&e, 0, SY_ACK | SY_PSH, rec, hello(rec, 1, cr2, 0x1301));
+		ok = ok && synth_seg(&e, 1, SY_ACK | SY_PSH, rec, hello(rec, 2, cr2, 0x1301));
+		ok = ok && synth_end(&y);
+	}
+	if (nchunks >= 3) {
+		ok = ok && synth_begin(&y) && put_secret(&y, cr);
+		ok = ok && synth_process(&y, TR_PROC_EXEC, 200, 1, 9, "wget", "/usr/bin/wget", "wget");
+		ok = ok && synth_socket(&y, TR_SOCK_CONNECT, 201, 200, 200, "wget", IPPROTO_TCP,
+					"10.0.0.1", 44000, "192.0.2.8", 443);
+		ok = ok && synth_tcp_talk(&d, 10, 20);
+		ok = ok && synth_end(&y);
+	}
+	if (nchunks >= 4) {
+		ok = ok && synth_begin(&y);
+		ok = ok && synth_seg(&c, 0, SY_ACK | SY_PSH,
+				     (const uint8_t *)"\x17\x03\x03\x00\x05hello", 10);
+		ok = ok && synth_seg(&c, 0, SY_ACK | SY_FIN, NULL, 0) &&
+		     synth_seg(&c, 1, SY_ACK | SY_FIN, NULL, 0) && synth_seg(&c, 0, SY_ACK, NULL, 0);
+		ok = ok && synth_end(&y);
+	}
+	return synth_close(&y) && ok;
+}
+
+/* What the rows of the connections of an index say, one line each, ordered by orig port. */
+static void conn_rows(sqlite3 *db, char *out, size_t size)
+{
+	sqlite3_stmt *st;
+	size_t len = 0;
+
+	out[0] = '\0';
+	if (!CHECK(sqlite3_prepare_v2(db,
+				      "SELECT c.orig_addr || ':' || c.orig_port || ' ' || c.resp_addr || "
+				      "':' || c.resp_port || ' ' || c.orig_packets || '/' || "
+				      "c.resp_packets || ' ' || c.conn_state || ' ' || c.tls_state || "
+				      "' ' || coalesce(c.tls_version, '-') || ' ' || "
+				      "coalesce(c.client_random, '-') || ' ' || c.has_secrets || ' ' || "
+				      "c.orig_known || ' ' || coalesce(po.pid, '-') || ' ' || "
+				      "coalesce(pr.pid, '-') FROM connections c "
+				      "LEFT JOIN processes po ON po.id = c.orig_process "
+				      "LEFT JOIN processes pr ON pr.id = c.resp_process "
+				      "ORDER BY c.orig_port, c.first_ns",
+				      -1, &st, NULL) == SQLITE_OK))
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW && len + 1 < size) {
+		int n = snprintf(out + len, size - len, "%s\n", sqlite3_column_text(st, 0));
+
+		if (n < 0)
+			break;
+		len += (size_t)n < size - len ? (size_t)n : size - len - 1;
+	}
+	sqlite3_finalize(st);
+}
+
+/* The chunks index_select gives for --pid pid. */
+static size_t pid_chunks(struct index *ix, uint32_t pid, size_t *nconns)
+{
+	struct index_filter f = { .pids = &pid, .npids = 1 };
+	struct index_selection sel;
+	size_t n = 0;
+
+	*nconns = 0;
+	if (CHECK_EQ_INT(index_select(ix, &f, &sel), 0)) {
+		n = sel.nchunks;
+		*nconns = sel.nconns;
+		index_selection_free(&sel);
+	}
+	return n;
+}
+
+/* Index name with runs of journals (a NULL ends a run, two end the list); the rows into rows. */
+static void index_runs(const char *name, char **runs, char *rows, size_t size, size_t *chunks,
+		       size_t *nconns)
+{
+	struct index *ix = open_index(name, true);
+	struct index_stats st;
+
+	if (!ix)
+		return;
+	while (*runs) {
+		unsigned n = 0;
+
+		while (runs[n])
+			n++;
+		update(ix, runs, n, &st);
+		runs += n + 1;
+	}
+	conn_rows(index_db(ix), rows, size);
+	*chunks = pid_chunks(ix, 100, nconns);
+	index_close(ix);
+}
+
+static void test_split(void)
+{
+	char part[PATH_MAX], full[PATH_MAX], inc[4096], fresh[4096];
+	char *inc_runs[] = { part, NULL, full, NULL, NULL }, *fresh_runs[] = { full, NULL, NULL };
+	size_t inc_chunks = 0, fresh_chunks = 0, inc_conns = 0, fresh_conns = 0;
+
+	if (!write_c("part1.lz4", 1, 0) || !write_c("full.lz4", 4, 0))
+		return;
+	tpath(part, "part1.lz4");
+	tpath(full, "full.lz4");
+	index_runs("split-inc.db", inc_runs, inc, sizeof(inc), &inc_chunks, &inc_conns);
+	index_runs("split-fresh.db", fresh_runs, fresh, sizeof(fresh), &fresh_chunks, &fresh_conns);
+	/* curl's connection: TLS 1.3, its client random, secrets; the second one's client known
+	 * from its hello, in the second run: orig is 10.0.0.1:46000, owned by curl. */
+	CHECK_MSG(strstr(inc, "10.0.0.1:43000 192.0.2.7:443 6/3 SF 3 772 "
+			      "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f 1 1 "
+			      "100 -\n") != NULL,
+		  "%s", inc);
+	CHECK_MSG(strstr(inc, "10.0.0.1:46000 192.0.2.9:443 1/2 OTH 3 772 "
+			      "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f 0 1 "
+			      "100 -\n") != NULL,
+		  "%s", inc);
+	CHECK_MSG(!strcmp(inc, fresh), "incremental:\n%sin one run:\n%s", inc, fresh);
+	CHECK_EQ_U64(inc_conns, 2);
+	CHECK_EQ_U64(inc_chunks, fresh_chunks);
+	CHECK_EQ_U64(inc_conns, fresh_conns);
+}
+
+/* The files of a rotated journal name: name, name1, name2, ... as many as exist. */
+static unsigned rotated(const char *name, char paths[][PATH_MAX], unsigned max)
+{
+	unsigned n = 0;
+
+	for (; n < max; n++) {
+		char base[64];
+
+		if (n)
+			snprintf(base, sizeof(base), "%s%u", name, n);
+		else
+			snprintf(base, sizeof(base), "%s", name);
+		tpath(paths[n], base);
+		if (access(paths[n], F_OK))
+			break;
+	}
+	return n;
+}
+
+static void test_rotation(void)
+{
+	char files[8][PATH_MAX], inc[4096], fresh[4096];
+	char *inc_runs[16], *fresh_runs[16];
+	size_t inc_chunks = 0, fresh_chunks = 0, inc_conns = 0, fresh_conns = 0, k = 0;
+	unsigned n;
+
+	if (!write_c("rot.lz4", 4, 300))
+		return;
+	n = rotated("rot.lz4", files, 8);
+	if (!CHECK(n >= 4))
+		return;
+	inc_runs[k++] = files[n - 2]; /* a later file first */
+	inc_runs[k++] = NULL;
+	for (unsigned i = 0; i < n; i++) {
+		inc_runs[k++] = files[i];
+		fresh_runs[i] = files[i];
+	}
+	inc_runs[k++] = NULL;
+	inc_runs[k] = NULL;
+	fresh_runs[n] = fresh_runs[n + 1] = NULL;
+	index_runs("rot-inc.db", inc_runs, inc, sizeof(inc), &inc_chunks, &inc_conns);
+	index_runs("rot-fresh.db", fresh_runs, fresh, sizeof(fresh), &fresh_chunks, &fresh_conns);
+	CHECK_MSG(strstr(inc, "10.0.0.1:43000 192.0.2.7:443 6/3 SF 3 ") != NULL, "%s", inc);
+	CHECK_MSG(!strcmp(inc, fresh), "incremental:\n%sin one run:\n%s", inc, fresh);
+	CHECK_EQ_U64(inc_conns, 2);
+	CHECK_EQ_U64(inc_chunks, fresh_chunks);
+	/* Only the earlier files given: the later one indexed before is read again with them. */
+	k = 0;
+	inc_runs[k++] = files[n - 1];
+	inc_runs[k++] = NULL;
+	for (unsigned i = 0; i + 1 < n; i++)
+		inc_runs[k++] = files[i];
+	inc_runs[k++] = NULL;
+	inc_runs[k] = NULL;
+	index_runs("rot-inc2.db", inc_runs, inc, sizeof(inc), &inc_chunks, &inc_conns);
+	CHECK_MSG(!strcmp(inc, fresh), "incremental:\n%sin one run:\n%s", inc, fresh);
+	CHECK_EQ_U64(inc_chunks, fresh_chunks);
+	{
+		struct index *ix = open_index("rot-inc2.db", false);
+
+		if (ix) {
+			CHECK_EQ_U64(q1(index_db(ix), "SELECT sum(chunks) FROM journals"),
+				     q1(index_db(ix), "SELECT count(*) FROM chunks"));
+			CHECK_EQ_U64(q1(index_db(ix), "SELECT count(*) FROM secrets"), 1);
+			CHECK_EQ_U64(q1(index_db(ix), "SELECT count(*) FROM sockets"), 3);
+			index_close(ix);
+		}
+	}
+}
+
+/* Host D: pid 500's whole connection (chunk 1), its SOCKET record only in chunk 2. */
+static bool write_d(const char *name, int nchunks)
+{
+	struct synth y;
+	struct synth_tcp c;
+	bool ok = synth_open(&y, name, 0xd1, "host-d") && synth_begin(&y);
+
+	c = (struct synth_tcp){ &y, 2, { "10.0.0.1", "192.0.2.7" }, { 45000, 443 }, { 501, 0 },
+				{ TR_DIR_EGRESS, TR_DIR_INGRESS }, { 5, 6 } };
+	ok = ok && synth_process(&y, TR_PROC_EXEC, 500, 1, 8, "curl", "/usr/bin/curl", "curl -k");
+	ok = ok && synth_tcp_talk(&c, 10, 20) && synth_end(&y);
+	if (nchunks >= 2)
+		ok = ok && synth_begin(&y) &&
+		     synth_socket(&y, TR_SOCK_CONNECT, 501, 500, 500, "curl", IPPROTO_TCP, "10.0.0.1",
+				  45000, "192.0.2.7", 443) &&
+		     synth_end(&y);
+	return synth_close(&y) && ok;
+}
+
+static void test_late_owner(void)
+{
+	char part[PATH_MAX], full[PATH_MAX];
+	char *runs[] = { part, NULL, full, NULL };
+	struct index_stats st;
+	struct index *ix;
+	size_t nconns = 0;
+
+	if (!write_d("late1.lz4", 1) || !write_d("late.lz4", 2))
+		return;
+	tpath(part, "late1.lz4");
+	tpath(full, "late.lz4");
+	ix = open_index("late.db", true);
+	if (!ix)
+		return;
+	update(ix, runs, 1, &st);
+	update(ix, runs + 2, 1, &st);
+	CHECK_EQ_U64(st.chunks_read, 1);
+	CHECK_EQ_U64(pid_chunks(ix, 500, &nconns), 1);
+	CHECK_EQ_U64(nconns, 1);
+	CHECK_EQ_U64(q1(index_db(ix), "SELECT count(*) FROM connections c JOIN processes p ON "
+				      "p.id = c.orig_process WHERE p.pid = 500 AND c.orig_tid = 500 "
+				      "AND c.resp_process IS NULL"),
+		     1);
+	index_close(ix);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -473,6 +818,9 @@ int main(int argc, char **argv)
 	CHECK_RUN(test_several);
 	CHECK_RUN(test_select);
 	CHECK_RUN(test_hostile);
+	CHECK_RUN(test_split);
+	CHECK_RUN(test_rotation);
+	CHECK_RUN(test_late_owner);
 	CHECK_RUN(test_binary);
 	tmpdir_remove();
 	return check_exit();
