@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,12 +12,22 @@
 struct extract {
 	struct index *ix;
 	bool select; /* a filter was given: sel is what it selects */
-	struct index_selection sel;
+	struct index_selection sel; /* its chunks sorted by recording and sequence number */
 	char *const *journals;
-	char **real; /* realpath of each journal, as the index names them; NULL when none */
 	unsigned n;
 	const struct source *src;
 };
+
+/* By what a chunk is, not where: a copy of a journal holds the same chunks. */
+static int cmp_chunk(const void *a, const void *b)
+{
+	const struct index_chunk *x = a, *y = b;
+	int c = memcmp(x->recording_id, y->recording_id, 16);
+
+	if (c)
+		return c;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
 
 int extract_open(const struct index_filter *f, char *const *journals, unsigned n, const char *db,
 		 struct extract **out, unsigned *damage)
@@ -34,20 +45,20 @@ int extract_open(const struct index_filter *f, char *const *journals, unsigned n
 	}
 	ret = -ENOMEM;
 	x = calloc(1, sizeof(*x));
-	if (!x || !(x->real = calloc(n, sizeof(*x->real))))
+	if (!x)
 		goto fail;
 	x->select = f != NULL;
 	x->journals = journals;
 	x->n = n;
-	for (unsigned i = 0; i < n; i++)
-		x->real[i] = realpath(journals[i], NULL);
 	ret = index_prepare(journals, n, db, &x->ix, damage);
 	if (!ret && f)
 		ret = index_select(x->ix, f, &x->sel);
 	if (!ret) {
-		if (x->sel.missing)
-			log_warn("%zu chunks of the selected connections are in journals that are gone (replaced by rotation)",
-				 x->sel.missing);
+		if (x->sel.nchunks)
+			qsort(x->sel.chunks, x->sel.nchunks, sizeof(*x->sel.chunks), cmp_chunk);
+		for (size_t i = 0, k = 0; i < x->sel.nchunks || (x->sel.nchunks = k, false); i++)
+			if (!k || cmp_chunk(&x->sel.chunks[i], &x->sel.chunks[k - 1]))
+				x->sel.chunks[k++] = x->sel.chunks[i];
 		*out = x;
 		return 0;
 	}
@@ -58,35 +69,34 @@ fail:
 	return ret;
 }
 
-static int cmp_chunk(const void *a, const void *b)
-{
-	const struct index_chunk *x = a, *y = b;
-	int c = strcmp(x->path, y->path);
-
-	if (c)
-		return c;
-	return (x->offset > y->offset) - (x->offset < y->offset);
-}
-
-/* source_select's keep: a chunk the selection names, in one of the journals given. */
+/* source_select's keep: a chunk the selection names. */
 static bool keep(void *ctx, const struct src_chunk *c)
 {
 	struct extract *x = ctx;
-	struct index_chunk k = { .path = x->real[c->file], .offset = c->offset };
+	const struct recording *recs;
+	struct index_chunk k = { .seq = c->meta->seq };
 
-	return k.path && x->sel.nchunks &&
+	source_recordings(x->src, &recs);
+	memcpy(k.recording_id, recs[c->rec].id, 16);
+	return x->sel.nchunks &&
 	       bsearch(&k, x->sel.chunks, x->sel.nchunks, sizeof(k), cmp_chunk) != NULL;
 }
 
 int extract_source(struct extract *x, struct source **src)
 {
 	int ret = source_open(x->journals, x->n, src);
+	size_t kept;
 
 	if (ret)
 		return ret;
 	x->src = *src;
-	if (x->select)
-		source_select(*src, keep, x);
+	if (!x->select)
+		return 0;
+	/* source_open dropped copies of a chunk: what is left is each chunk once. */
+	kept = source_select(*src, keep, x);
+	if (kept < x->sel.nchunks)
+		log_warn("%zu chunks of the selected connections are not in the journals given (a file left out, or replaced by rotation): their packets are missing",
+			 x->sel.nchunks - kept);
 	return 0;
 }
 
@@ -150,9 +160,6 @@ void extract_close(struct extract *x)
 {
 	if (!x)
 		return;
-	for (unsigned i = 0; x->real && i < x->n; i++)
-		free(x->real[i]);
-	free(x->real);
 	index_selection_free(&x->sel);
 	index_close(x->ix);
 	free(x);

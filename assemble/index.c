@@ -1432,6 +1432,17 @@ static const char *intern(struct index_selection *s, size_t *cap, const char *pa
 	return s->paths[s->npaths++];
 }
 
+/* 32 hex digits into a recording id. 0 or -EPROTO. */
+static int unhex_id(const char *hex, uint8_t id[16])
+{
+	if (strlen(hex) != 32)
+		return -EPROTO;
+	for (int i = 0; i < 16; i++)
+		if (sscanf(hex + 2 * i, "%2hhx", &id[i]) != 1)
+			return -EPROTO;
+	return 0;
+}
+
 /* Row st (id, recording id, protocol, family, addresses and ports, first_ns) into c. 0, or
  * -EPROTO for what no index of this tlsasm holds. */
 static int conn_key(sqlite3_stmt *st, struct index_conn *c)
@@ -1444,11 +1455,10 @@ static int conn_key(sqlite3_stmt *st, struct index_conn *c)
 	c->family = (uint8_t)family;
 	c->proto = proto && !strcmp((const char *)proto, "udp") ? IPPROTO_UDP : IPPROTO_TCP;
 	c->first_ns = (uint64_t)sqlite3_column_int64(st, 8);
-	if (!rec || strlen((const char *)rec) != 32 || (family != 4 && family != 6))
+	if (!rec || (family != 4 && family != 6))
 		return -EPROTO;
-	for (int i = 0; i < 16; i++)
-		if (sscanf((const char *)rec + 2 * i, "%2hhx", &c->recording_id[i]) != 1)
-			return -EPROTO;
+	if (unhex_id((const char *)rec, c->recording_id))
+		return -EPROTO;
 	for (int side = 0; side < 2; side++) {
 		const unsigned char *a = sqlite3_column_text(st, 4 + 2 * side);
 
@@ -1499,10 +1509,12 @@ int index_select(struct index *ix, const struct index_filter *f, struct index_se
 	if (!ret && out->nconns) {
 		snprintf(sql, sizeof(sql),
 			 "WITH sel(id, cr) AS (SELECT c.id, c.client_random %s) "
-			 "SELECT j.path, x.offset FROM "
+			 "SELECT j.path, x.offset, r.recording_id, k.seq FROM "
 			 "(SELECT journal, offset FROM conn_chunks WHERE conn IN (SELECT id FROM sel) "
 			 "UNION SELECT journal, offset FROM secrets "
 			 "WHERE client_random IN (SELECT cr FROM sel)) x "
+			 "JOIN chunks k ON k.journal = x.journal AND k.offset = x.offset "
+			 "JOIN recordings r ON r.id = k.recording "
 			 "LEFT JOIN journals j ON j.id = x.journal ORDER BY j.path, x.offset",
 			 where);
 		ret = prepare(ix, sql, &st);
@@ -1511,18 +1523,27 @@ int index_select(struct index *ix, const struct index_filter *f, struct index_se
 		index_filter_bind(st, f, 1);
 		while ((rc = step(ix, st)) == 1) {
 			const unsigned char *path = sqlite3_column_text(st, 0);
+			const unsigned char *rid = sqlite3_column_text(st, 2);
+			const char *p = path ? intern(out, &pcap, (const char *)path) : NULL;
+			struct index_chunk *k;
 
-			if (!path) {
-				out->missing++;
-				continue;
-			}
-			if (array_reserve(&out->chunks, &ccap, out->nchunks + 1,
-					  sizeof(*out->chunks), 64) ||
-			    !(out->chunks[out->nchunks].path = intern(out, &pcap, (const char *)path))) {
+			if ((path && !p) || array_reserve(&out->chunks, &ccap, out->nchunks + 1,
+							  sizeof(*out->chunks), 64)) {
 				ret = -ENOMEM;
 				break;
 			}
-			out->chunks[out->nchunks++].offset = (uint64_t)sqlite3_column_int64(st, 1);
+			k = &out->chunks[out->nchunks++];
+			*k = (struct index_chunk){
+				.path = p,
+				.offset = (uint64_t)sqlite3_column_int64(st, 1),
+				.seq = (uint64_t)sqlite3_column_int64(st, 3),
+			};
+			out->missing += !path;
+			if (!rid || unhex_id((const char *)rid, k->recording_id)) {
+				log_err("%s: a chunk with a malformed recording id", ix->path);
+				ret = -EPROTO;
+				break;
+			}
 		}
 		sqlite3_finalize(st);
 		if (!ret && rc < 0)

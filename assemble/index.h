@@ -99,8 +99,10 @@ int index_filter_bind(struct sqlite3_stmt *st, const struct index_filter *f, int
 
 /* A chunk to read for extraction: its file and the offset of its header there. */
 struct index_chunk {
-	const char *path; /* owned by the selection */
+	const char *path; /* owned by the selection; NULL when its journal is gone */
 	uint64_t offset;
+	uint8_t recording_id[16]; /* what the chunk is, wherever it is: its recording and */
+	uint64_t seq;             /* sequence number */
 };
 
 /* What tells a selected connection among those found in the packets again. */
@@ -117,7 +119,7 @@ struct index_conn {
 struct index_selection {
 	struct index_conn *conns; /* ascending by first_ns */
 	size_t nconns;
-	struct index_chunk *chunks; /* by path, then offset */
+	struct index_chunk *chunks; /* by path, then offset (NULL paths first) */
 	size_t nchunks;
 	size_t missing; /* chunks of selected connections whose journal is gone (replaced) */
 	char **paths;   /* the distinct paths chunks point into */

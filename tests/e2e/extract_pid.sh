@@ -101,6 +101,12 @@ cp "$d/py.pcapng" "$d/py.first"
 rm -f "$d/journal.lz4.db"*
 extract py --pid "$py"
 cmp "$d/py.first" "$d/py.pcapng" || fail "a second extraction differs from the first"
+# A copy of the journal among the inputs: chunks are known by what they are, not where.
+mkdir "$d/copy"
+cp "$d/journal.lz4" "$d/copy/"
+"$TLSASM" --pid "$py" "$d/journal.lz4" "$d/copy/journal.lz4" -o "$d/py.copy.pcapng" 2>"$d/copy.log" ||
+	fail "tlsasm with a copy of the journal failed: $(cat "$d/copy.log")"
+cmp "$d/py.first" "$d/py.copy.pcapng" || fail "a copy of the journal among the inputs changes the extraction"
 
 # The whole journal: every TCP packet names its process too.
 extract all
