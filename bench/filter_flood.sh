@@ -11,7 +11,7 @@
 # flood; what the TC programs cost runs in the senders' softirq and shows in the rate they reach.
 # Usage (as root, from the source tree, with TLSREC set or built in build/):
 #
-#   bench/filter_flood.sh [-r REPS] [-t SECONDS] [-l "100000 300000"] [-o DIR]
+#   bench/filter_flood.sh [-r REPS] [-t SECONDS] [-l "100000 400000"] [-o DIR]
 #
 # Prints a Markdown table; raw per-run figures go to DIR/runs.csv.
 set -euo pipefail
@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 TLSREC=${TLSREC:-$here/../build/recorder/tlsrec}
 reps=5
 secs=5
-loads="100000 300000"
+loads="100000 400000"
 expr="udp port 5202"
 out=$(mktemp -d /tmp/tlsrec-bench.XXXXXX)
 bench_options "$@"
