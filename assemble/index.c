@@ -21,7 +21,6 @@
 #include "array.h"
 #include "cli.h"
 #include "exitcode.h"
-#include "fileio.h"
 #include "index.h"
 #include "log.h"
 #include "table.h"
@@ -156,26 +155,40 @@ int index_open(const char *path, bool create, struct index **out)
 
 	if (!ix || !(ix->path = strdup(path)))
 		goto fail;
-	if (stat(path, &sb)) {
+	if (lstat(path, &sb)) {
 		int fd;
 
 		ret = -errno;
 		if (ret != -ENOENT || !create)
 			goto fail_quiet;
-		/* Created here, not by SQLite, for its mode: it says who talked to whom. */
-		fd = open_private(path);
+		/* Created here, not by SQLite, for its mode (it says who talked to whom), and never
+		 * through a link someone left there. */
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0) {
-			ret = fd;
+			ret = -errno;
 			log_err("cannot create %s: %s", path, strerror(-ret));
 			goto fail;
 		}
 		close(fd);
+	} else if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 022)) {
+		/* What it holds becomes the processes named in the output: only one's own. */
+		log_err("%s: %s: not used as an index (remove it, or give another with --db)", path,
+			!S_ISREG(sb.st_mode)	 ? "not a regular file" :
+			sb.st_uid != geteuid() ? "owned by another user" :
+						   "writable by others");
+		ret = -EPERM;
+		goto fail;
 	}
-	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
+	    SQLITE_OK) {
 		ret = db_fail(ix->db, path, "cannot open");
 		goto fail;
 	}
 	sqlite3_busy_timeout(ix->db, 10000);
+	if (exec(ix, "PRAGMA trusted_schema=OFF", "setting up")) {
+		ret = -EIO;
+		goto fail;
+	}
 	if (user_version(ix, &v) || has_tables(ix, &any)) {
 		log_err("%s: not an index (%s): remove it, or give another with --db", path,
 			sqlite3_errmsg(ix->db));

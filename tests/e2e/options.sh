@@ -119,6 +119,15 @@ touch "$d/text.db"
 expect 2 "^tlsasm: $d/text.db: refusing to write over an input journal or the index" \
 	"$TLSASM" "$d/text" -o "$d/text.db"
 rm "$d/text.db"
+# An index someone else could have written is not used, nor one behind a symbolic link.
+touch "$d/pub.db"
+chmod 666 "$d/pub.db"
+expect 1 "^tlsasm: $d/pub.db: writable by others: not used as an index" \
+	"$TLSASM" index --db "$d/pub.db" "$d/text"
+ln -s "$d/elsewhere.db" "$d/link.db"
+expect 1 "^tlsasm: $d/link.db: not a regular file: not used as an index" \
+	"$TLSASM" --pid 1 --db "$d/link.db" "$d/text" -o "$d/o"
+[ ! -e "$d/elsewhere.db" ] || fail "tlsasm created an index through a symbolic link"
 expect 2 "^tlsasm: -o and --keylog both name $d/o" "$TLSASM" "$d/text" -o "$d/o" --keylog "$d/o"
 expect 2 "^tlsasm: option '--keylog' needs an argument" "$TLSASM" "$d/text" --keylog
 expect 2 "^tlsasm: bad filter expression: can't parse filter expression: syntax error" \
