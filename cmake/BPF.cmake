@@ -30,12 +30,14 @@ set(BPF_OUT ${CMAKE_BINARY_DIR}/bpf)
 file(MAKE_DIRECTORY ${BPF_OUT})
 
 # Call once, in the directory whose bpf_skeleton() calls use vmlinux.h (custom command outputs are
-# visible to rules of the same directory only).
+# visible to rules of the same directory only). The skeleton targets wait for the vmlinux_h target:
+# with make -j, targets that only shared the command would each run it, at once.
 function(bpf_vmlinux_header)
 	add_custom_command(OUTPUT ${BPF_OUT}/vmlinux.h
 		COMMAND ${BPFTOOL} btf dump file ${TLSREC_VMLINUX_BTF} format c > ${BPF_OUT}/vmlinux.h.tmp
 		COMMAND ${CMAKE_COMMAND} -E rename ${BPF_OUT}/vmlinux.h.tmp ${BPF_OUT}/vmlinux.h
 		COMMENT "Generating vmlinux.h from ${TLSREC_VMLINUX_BTF}")
+	add_custom_target(vmlinux_h DEPENDS ${BPF_OUT}/vmlinux.h)
 endfunction()
 
 # bpf_skeleton(NAME SOURCE [HEADER...]): NAME.bpf.o and NAME.skel.h, and an interface target
@@ -56,6 +58,7 @@ function(bpf_skeleton name source)
 		DEPENDS ${obj}
 		COMMENT "Generating BPF skeleton ${name}.skel.h")
 	add_custom_target(${name}_skel_gen DEPENDS ${skel})
+	add_dependencies(${name}_skel_gen vmlinux_h)
 	add_library(${name}_skel INTERFACE)
 	add_dependencies(${name}_skel ${name}_skel_gen)
 	target_include_directories(${name}_skel INTERFACE ${BPF_OUT})
