@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # The capture filter under a UDP flood where 1% of the packets match: iperf3 sends 200-byte
 # datagrams over lo in a private namespace to port 5201 at LOAD packets/s, and a second iperf3
-# sends LOAD/100 to port 5202, while one recorder records lo:
+# sends LOAD/100 to port 5202, while one recorder records lo (or none):
 #   tlsrec-filter  tlsrec -i lo -w J udp port 5202
 #   tlsrec         tlsrec -i lo -w J                 (everything)
 #   tcpdump-filter tcpdump -i lo -w F udp port 5202
-# Runs alternate (tlsrec-filter, tlsrec, tcpdump-filter, tlsrec-filter, ...); the table gives
+# Runs alternate (tlsrec-filter, tlsrec, tcpdump-filter, none, tlsrec-filter, ...); the table gives
 # medians. CPU is the recorder process's utime + stime (all threads, /proc/PID/stat) over the
 # flood; what the TC programs cost runs in the senders' softirq and shows in the rate they reach.
 # Usage (as root, from the source tree, with TLSREC set or built in build/):
@@ -44,7 +44,8 @@ servers() { # one iperf3 server per port, for one test each
 
 # run RECORDER LOAD REP: one measurement, appended to runs.csv
 run() {
-	local recorder=$1 load=$2 rep=$3 file log rec cpu0 cpu recorded lost bytes few
+	local recorder=$1 load=$2 rep=$3 file=/dev/null log rec="" cpu0=0 cpu=0 recorded=0 lost=0
+	local bytes=0 few
 	log=$out/$recorder-$load-$rep.log
 	servers
 	case $recorder in
@@ -60,8 +61,9 @@ run() {
 		ip netns exec "$ns" tcpdump -i lo -w "$file" $expr 2>"$log" &
 		rec=$!
 		until grep -qs "listening on" "$log"; do sleep 0.05; done ;;
+	none) ;;
 	esac
-	cpu0=$(cpu_seconds "$rec")
+	[ -n "$rec" ] && cpu0=$(cpu_seconds "$rec")
 	ip netns exec "$ns" iperf3 -c 127.0.0.1 -p 5202 -u -l 200 -b $((load / 100 * 200 * 8)) \
 		-t "$secs" --json >"$out/few.json" &
 	few=$!
@@ -70,12 +72,14 @@ run() {
 	wait "$few"
 	# tcpdump hands over a TPACKET_V3 block when it is full or after a 1 s timeout: wait for it.
 	sleep 1.5
-	cpu=$(awk -v a="$cpu0" -v b="$(cpu_seconds "$rec")" 'BEGIN { printf "%.2f", b - a }')
-	kill -INT "$rec"
-	wait "$rec" || true
-	bytes=$(stat -c %s "$file")
-	recorder_counts "${recorder%-filter}" "$log"
-	rm -f "$file"
+	if [ -n "$rec" ]; then
+		cpu=$(awk -v a="$cpu0" -v b="$(cpu_seconds "$rec")" 'BEGIN { printf "%.2f", b - a }')
+		kill -INT "$rec"
+		wait "$rec" || true
+		bytes=$(stat -c %s "$file")
+		recorder_counts "${recorder%-filter}" "$log"
+		rm -f "$file"
+	fi
 	python3 - "$out/many.json" "$out/few.json" "$recorder" "$load" "$rep" "$recorded" "$lost" \
 		"$cpu" "$bytes" >>"$out/runs.csv" <<'PY'
 import json, sys
@@ -89,7 +93,7 @@ PY
 echo "recorder,load,rep,sent,sent_matching,seconds,recorded,lost,cpu_s,output_bytes" >"$out/runs.csv"
 for load in $loads; do
 	for ((rep = 1; rep <= reps; rep++)); do
-		for recorder in tlsrec-filter tlsrec tcpdump-filter; do
+		for recorder in tlsrec-filter tlsrec tcpdump-filter none; do
 			run "$recorder" "$load" "$rep"
 		done
 	done
@@ -105,9 +109,11 @@ for load in dict.fromkeys(r["load"] for r in rows):
     for rec in dict.fromkeys(r["recorder"] for r in rows):
         rs = [r for r in rows if r["load"] == load and r["recorder"] == rec]
         cpus = sorted(float(r["cpu_s"]) for r in rs)
-        print("| %s | %s | %d | %d | %d | %d | %.2f (%.2f-%.2f) | %.1f |" % (
+        cols = ["%d" % med(rs, "recorded"), "%d" % med(rs, "lost"),
+                "%.2f (%.2f-%.2f)" % (statistics.median(cpus), cpus[0], cpus[-1]),
+                "%.1f" % (med(rs, "output_bytes") / 1e6)]
+        print("| %s | %s | %d | %d | %s |" % (
             load, rec, med(rs, "sent") / med(rs, "seconds"), med(rs, "sent_matching"),
-            med(rs, "recorded"), med(rs, "lost"), statistics.median(cpus), cpus[0], cpus[-1],
-            med(rs, "output_bytes") / 1e6))
+            " | ".join("-" for c in cols) if rec == "none" else " | ".join(cols)))
 PY
 echo >&2 "bench: raw figures in $out/runs.csv"
