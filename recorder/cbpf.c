@@ -272,7 +272,7 @@ static int tr_jmp(struct tr *t, size_t i)
 	const struct sock_filter *f = &t->in[i];
 	__u8 op = BPF_OP(f->code), src = BPF_SRC(f->code);
 	__u8 x = src == BPF_X ? R_X : 0;
-	size_t yes, no;
+	size_t yes = 0, no = 0;
 	int ret;
 
 	if (op == BPF_JA) {
