@@ -272,6 +272,7 @@ static int tr_jmp(struct tr *t, size_t i)
 	const struct sock_filter *f = &t->in[i];
 	__u8 op = BPF_OP(f->code), src = BPF_SRC(f->code);
 	__u8 x = src == BPF_X ? R_X : 0;
+	__s32 imm = src == BPF_X ? 0 : (__s32)f->k; /* cBPF ignores k against X; eBPF refuses it */
 	size_t yes = 0, no = 0;
 	int ret;
 
@@ -288,10 +289,10 @@ static int tr_jmp(struct tr *t, size_t i)
 	if ((ret = target(t, i, f->jt, &yes)) || (ret = target(t, i, f->jf, &no)))
 		return ret;
 	if (yes == i + 1 && op != BPF_JSET) {
-		emit_jump(t, BPF_JMP32 | inverse[op >> 4] | src, R_A, x, 0, (__s32)f->k, no);
+		emit_jump(t, BPF_JMP32 | inverse[op >> 4] | src, R_A, x, 0, imm, no);
 		return 0;
 	}
-	emit_jump(t, BPF_JMP32 | op | src, R_A, x, 0, (__s32)f->k, yes);
+	emit_jump(t, BPF_JMP32 | op | src, R_A, x, 0, imm, yes);
 	if (no != i + 1)
 		emit_jump(t, BPF_JMP | BPF_JA, 0, 0, 0, 0, no);
 	return 0;

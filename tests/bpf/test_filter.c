@@ -464,7 +464,8 @@ static void test_differential(void)
 
 /*
  * What libpcap 1.10 does not emit: division and modulo by X (it refuses them, "division by zero",
- * whatever the divisor), and RET A of a computed value, the capture length a program may return.
+ * whatever the divisor), RET A of a computed value, the capture length a program may return, and
+ * jumps against X with a k (classic BPF ignores it; eBPF refuses an immediate there).
  */
 static void test_handmade(void)
 {
@@ -488,6 +489,14 @@ static void test_handmade(void)
 		    BPF_STMT(BPF_ALU | BPF_DIV | BPF_K, 3), BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, 1000),
 		    BPF_STMT(BPF_RET | BPF_A, 0) },
 		  7 },
+		{ "P[12:2] > P[13] (jgt x, k = 77), P[12] & X (jset x, k = 5)",
+		  { BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13), BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+		    BPF_JUMP(BPF_JMP | BPF_JGT | BPF_X, 77, 0, 3),
+		    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 12),
+		    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_X, 5, 0, 1), BPF_STMT(BPF_RET | BPF_K, 60),
+		    BPF_STMT(BPF_RET | BPF_K, 0) },
+		  8 },
 		{ "-P[2:2] then TXA", { BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2),
 					BPF_STMT(BPF_ALU | BPF_NEG, 0), BPF_STMT(BPF_MISC | BPF_TAX, 0),
 					BPF_STMT(BPF_LD | BPF_IMM, 7), BPF_STMT(BPF_MISC | BPF_TXA, 0),
