@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,21 +25,53 @@ struct filter {
 	int fds[2][2]; /* [raw IP][egress]; -1 until loaded */
 };
 
+/*
+ * Compile expr for linktype and translate it: libpcap compiles some words (inbound, outbound,
+ * ifindex) into Linux's ancillary loads, which no TC program has. 0; -EINVAL when libpcap rejects
+ * it, -EOPNOTSUPP when it does not translate, each with why in err; or -ENOMEM.
+ */
+static int check_one(const char *expr, int linktype, __u32 snaplen, char *err, size_t errlen)
+{
+	struct cbpf_out p = { 0 };
+	struct sock_filter *code;
+	char why[FILTER_ERR_LEN];
+	size_t n;
+	int ret = cbpf_compile(expr, linktype, snaplen, &code, &n, err, errlen);
+
+	if (ret)
+		return ret;
+	ret = cbpf_translate(code, n, CBPF_END_RETURN, -1, 0, &p, why, sizeof(why));
+	if (ret == -EINVAL) {
+		snprintf(err, errlen, "libpcap compiles it into what tlsrec cannot run in the kernel: %s",
+			 why);
+		ret = -EOPNOTSUPP;
+	}
+	free(p.insns);
+	free(code);
+	return ret;
+}
+
 int filter_check(const char *expr, __u32 snaplen, char *err, size_t errlen)
 {
 	static const int linktypes[] = { LINKTYPE_ETHERNET, LINKTYPE_RAW };
-	int ret = -EINVAL;
+	char other[FILTER_ERR_LEN];
+	bool compiled = false;
 
-	for (size_t i = 0; ret == -EINVAL && i < sizeof(linktypes) / sizeof(linktypes[0]); i++) {
-		struct sock_filter *code;
-		size_t n;
+	for (size_t i = 0; i < sizeof(linktypes) / sizeof(linktypes[0]); i++) {
+		/* The libpcap message kept is Ethernet's: most expressions are written for it. */
+		int ret = check_one(expr, linktypes[i], snaplen, i ? other : err,
+				    i ? sizeof(other) : errlen);
 
-		/* The message kept is Ethernet's: most expressions are written for it. */
-		ret = cbpf_compile(expr, linktypes[i], snaplen, &code, &n, err, i ? 0 : errlen);
-		if (!ret)
-			free(code);
+		if (ret == -ENOMEM)
+			return ret;
+		if (ret == -EOPNOTSUPP) {
+			if (i)
+				snprintf(err, errlen, "%s", other);
+			return -EINVAL;
+		}
+		compiled |= !ret;
 	}
-	return ret;
+	return compiled ? 0 : -EINVAL;
 }
 
 int filter_open(const char *expr, __u32 snaplen, int prog_array_fd, int owner_map_fd,

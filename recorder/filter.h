@@ -19,8 +19,8 @@ struct filter;
 
 /*
  * Whether libpcap compiles expr for one of the link types tlsrec records (Ethernet, raw IP), as
- * tcpdump checks an expression before it captures. 0, -EINVAL with libpcap's message in err, or
- * -ENOMEM.
+ * tcpdump checks an expression before it captures, and whether what it compiles translates. 0,
+ * -EINVAL with libpcap's message or the translator's reason in err, or -ENOMEM.
  */
 int filter_check(const char *expr, __u32 snaplen, char *err, size_t errlen);
 

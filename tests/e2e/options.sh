@@ -42,6 +42,8 @@ expect 2 "^tlsrec: bad filter expression: can't parse filter expression: syntax 
 	in_ns "$TLSREC" -w "$d/j" tcp port
 expect 2 "^tlsrec: bad filter expression: illegal port number 70000 > 65535" \
 	in_ns "$TLSREC" -w "$d/j" port 70000
+expect 2 "^tlsrec: bad filter expression: libpcap compiles it into what tlsrec cannot run in the kernel: " \
+	in_ns "$TLSREC" -w "$d/j" inbound
 expect 2 "^tlsrec: a filter expression selects packets: it does not go with --secrets-only" \
 	in_ns "$TLSREC" --secrets-only -w "$d/j" tcp port 443
 # One that does not apply to the link type of an interface named with -i (raw IP on a tun).
