@@ -58,11 +58,12 @@ struct {
 	__type(value, __u8);
 } scope_pids SEC(".maps");
 
-/* The SSL object of each thread inside the state machine, from entry to return. */
+/* The SSL object of each thread inside the state machine, from entry to return (0 outside): task
+ * storage, a pointer away from the thread, where a hash map costs a lookup per hook. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, __u64);
 } in_progress SEC(".maps");
 
@@ -134,9 +135,12 @@ static __always_inline __u64 fold(const __u8 *p)
 	return h;
 }
 
-/* Copy the secrets of ssl into r. Returns 0, or -1 when they cannot be read. */
-static __always_inline int read_secrets(struct tr_secret *r, __u64 ssl,
-					const struct tr_ssl_offsets *o)
+/*
+ * Copy into r what tells the secrets of ssl apart from the last ones sent: the cipher, the client
+ * random and the current traffic secrets (TLS 1.3) or the master secret (TLS 1.2). Returns 0, or
+ * -1 when they cannot be read.
+ */
+static __always_inline int read_key(struct tr_secret *r, __u64 ssl, const struct tr_ssl_offsets *o)
 {
 	const void *s = (const void *)ssl;
 	__u64 cipher = 0, session = 0;
@@ -148,15 +152,8 @@ static __always_inline int read_secrets(struct tr_secret *r, __u64 ssl,
 	if (tls13_suite(r->cipher)) {
 		r->version = 0x0304;
 		r->flags = TR_SEC_TLS13;
-		if (bpf_probe_read_user(r->handshake_secret, TR_SECRET_LEN, s + o->handshake_secret) ||
-		    bpf_probe_read_user(r->master_secret, TR_SECRET_LEN, s + o->master_secret) ||
-		    bpf_probe_read_user(r->handshake_traffic_hash, TR_SECRET_LEN,
-					s + o->handshake_traffic_hash) ||
-		    bpf_probe_read_user(r->server_finished_hash, TR_SECRET_LEN,
-					s + o->server_finished_hash) ||
-		    bpf_probe_read_user(r->client_app_secret, TR_SECRET_LEN, s + o->client_app_secret) ||
-		    bpf_probe_read_user(r->server_app_secret, TR_SECRET_LEN, s + o->server_app_secret) ||
-		    bpf_probe_read_user(r->exporter_secret, TR_SECRET_LEN, s + o->exporter_secret))
+		if (bpf_probe_read_user(r->client_app_secret, TR_SECRET_LEN, s + o->client_app_secret) ||
+		    bpf_probe_read_user(r->server_app_secret, TR_SECRET_LEN, s + o->server_app_secret))
 			return -1;
 		__builtin_memset(r->master_key, 0, TR_SECRET_LEN);
 	} else {
@@ -171,13 +168,34 @@ static __always_inline int read_secrets(struct tr_secret *r, __u64 ssl,
 	return 0;
 }
 
+/* The rest of a TLS 1.3 record, once read_key's part is known to be new. 0, or -1. */
+static __always_inline int read_rest(struct tr_secret *r, __u64 ssl, const struct tr_ssl_offsets *o)
+{
+	const void *s = (const void *)ssl;
+
+	if (!(r->flags & TR_SEC_TLS13))
+		return 0;
+	if (bpf_probe_read_user(r->handshake_secret, TR_SECRET_LEN, s + o->handshake_secret) ||
+	    bpf_probe_read_user(r->master_secret, TR_SECRET_LEN, s + o->master_secret) ||
+	    bpf_probe_read_user(r->handshake_traffic_hash, TR_SECRET_LEN,
+				s + o->handshake_traffic_hash) ||
+	    bpf_probe_read_user(r->server_finished_hash, TR_SECRET_LEN, s + o->server_finished_hash) ||
+	    bpf_probe_read_user(r->exporter_secret, TR_SECRET_LEN, s + o->exporter_secret))
+		return -1;
+	return 0;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(tlsrec_hs_enter, void *ssl)
 {
-	__u64 id = bpf_get_current_pid_tgid(), p = (__u64)ssl;
+	__u64 *p;
 
-	if (in_scope())
-		bpf_map_update_elem(&in_progress, &id, &p, BPF_ANY);
+	if (!in_scope())
+		return 0;
+	p = bpf_task_storage_get(&in_progress, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (p)
+		*p = (__u64)ssl;
 	return 0;
 }
 
@@ -190,11 +208,11 @@ int BPF_KRETPROBE(tlsrec_hs_exit, int ret)
 	struct seen_key key = { 0 };
 	struct tr_secret *r;
 
-	sslp = bpf_map_lookup_elem(&in_progress, &id);
-	if (!sslp)
+	sslp = bpf_task_storage_get(&in_progress, bpf_get_current_task_btf(), 0, 0);
+	if (!sslp || !*sslp)
 		return 0;
 	ssl = *sslp;
-	bpf_map_delete_elem(&in_progress, &id);
+	*sslp = 0;
 	/* 1: the handshake, or the post-handshake message, is complete; the secrets are in place
 	 * (and, after SSL_clear, no longer the previous connection's). */
 	if (ret != 1)
@@ -203,14 +221,14 @@ int BPF_KRETPROBE(tlsrec_hs_exit, int ret)
 	if (!o)
 		return 0;
 	r = bpf_map_lookup_elem(&scratch, &zero);
-	if (!r || read_secrets(r, ssl, o))
+	if (!r || read_key(r, ssl, o))
 		return 0;
 	key.ssl = ssl;
 	key.tgid = id >> 32;
 	fp = fold(r->client_random) ^ fold(r->flags & TR_SEC_TLS13 ? r->client_app_secret : r->master_key) ^
 	     fold(r->flags & TR_SEC_TLS13 ? r->server_app_secret : r->master_key + 16);
 	last = bpf_map_lookup_elem(&seen, &key);
-	if (last && *last == fp)
+	if ((last && *last == fp) || read_rest(r, ssl, o))
 		return 0;
 	bpf_map_update_elem(&seen, &key, &fp, BPF_ANY);
 	r->hdr.type = TR_REC_SECRET;
