@@ -185,13 +185,6 @@ static inline bool synth_process(struct synth *y, uint8_t how, uint32_t pid, uin
 	return CHECK_EQ_INT(chunkbuf_add(&y->cb, rec, off), 0);
 }
 
-static inline uint8_t *synth_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
 /*
  * A PACKET record: an Ethernet frame with an IPv4 TCP segment (flags; sequence numbers from
  * seq) or UDP datagram from src:sport to dst:dport with len bytes of payload (data, or zeros).
@@ -210,23 +203,23 @@ static inline bool synth_packet(struct synth *y, uint32_t ifindex, uint8_t dir, 
 		return false;
 	memset(f, 0, 14 + 20 + hl);
 	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
-	synth_put16(f + 12, 0x0800);
+	put_be16(f + 12, 0x0800);
 	ip[0] = 0x45;
-	synth_put16(ip + 2, (uint16_t)(20 + hl + len));
+	put_be16(ip + 2, (uint16_t)(20 + hl + len));
 	ip[8] = 64;
 	ip[9] = proto;
 	synth_addr(a, src);
 	memcpy(ip + 12, a, 4);
 	synth_addr(a, dst);
 	memcpy(ip + 16, a, 4);
-	synth_put16(l4, sport);
-	synth_put16(l4 + 2, dport);
+	put_be16(l4, sport);
+	put_be16(l4 + 2, dport);
 	if (proto == IPPROTO_TCP) {
-		synth_put16(synth_put16(l4 + 4, (uint16_t)(seq >> 16)), (uint16_t)seq);
+		put_be16(put_be16(l4 + 4, (uint16_t)(seq >> 16)), (uint16_t)seq);
 		l4[12] = 5 << 4;
 		l4[13] = flags;
 	} else {
-		synth_put16(l4 + 4, (uint16_t)(8 + len));
+		put_be16(l4 + 4, (uint16_t)(8 + len));
 	}
 	if (data)
 		memcpy(l4 + hl, data, len);

@@ -465,45 +465,6 @@ static void test_binary(void)
 	free(text);
 }
 
-/* A ClientHello (type 1, offering TLS 1.3) or ServerHello (2) record with this random. */
-static size_t hello(uint8_t *out, int type, const uint8_t random[32], uint16_t cipher)
-{
-	uint8_t *q = out;
-	size_t body;
-
-	*q++ = 0x16;
-	q = synth_put16(q, type == 1 ? 0x0301 : 0x0303);
-	q += 2;
-	*q++ = (uint8_t)type;
-	q += 3;
-	q = synth_put16(q, 0x0303);
-	memcpy(q, random, 32);
-	q += 32;
-	*q++ = 32;
-	memset(q, 0x5e, 32);
-	q += 32;
-	if (type == 1) {
-		q = synth_put16(q, 2);
-		q = synth_put16(q, cipher);
-		*q++ = 1;
-		*q++ = 0;
-		q = synth_put16(q, 8);
-		q = synth_put16(q, 43);
-		q = synth_put16(q, 3);
-		*q++ = 2;
-		q = synth_put16(q, 0x0304);
-	} else {
-		q = synth_put16(q, cipher);
-		*q++ = 0;
-		q = synth_put16(q, 0);
-	}
-	body = (size_t)(q - out) - 9;
-	synth_put16(out + 3, (uint16_t)(body + 4));
-	out[6] = 0;
-	synth_put16(out + 7, (uint16_t)body);
-	return (size_t)(q - out);
-}
-
 static bool put_secret(struct synth *y, const uint8_t cr[32])
 {
 	struct tr_secret s;
@@ -566,10 +527,10 @@ static bool write_c(const char *name, int nchunks, uint64_t rotate)
 	ok = ok && synth_end(&y);
 	if (nchunks >= 2) {
 		ok = ok && synth_begin(&y);
-		ok = ok && synth_seg(&c, 0, SY_ACK | SY_PSH, rec, hello(rec, 1, cr, 0x1301));
-		ok = ok && synth_seg(&c, 1, SY_ACK | SY_PSH, rec, hello(rec, 2, cr, 0x1301));
-		ok = ok && synth_seg(&e, 0, SY_ACK | SY_PSH, rec, hello(rec, 1, cr2, 0x1301));
-		ok = ok && synth_seg(&e, 1, SY_ACK | SY_PSH, rec, hello(rec, 2, cr2, 0x1301));
+		ok = ok && synth_seg(&c, 0, SY_ACK | SY_PSH, rec, tls_hello_record(rec, 1, cr, 0x1301));
+		ok = ok && synth_seg(&c, 1, SY_ACK | SY_PSH, rec, tls_hello_record(rec, 2, cr, 0x1301));
+		ok = ok && synth_seg(&e, 0, SY_ACK | SY_PSH, rec, tls_hello_record(rec, 1, cr2, 0x1301));
+		ok = ok && synth_seg(&e, 1, SY_ACK | SY_PSH, rec, tls_hello_record(rec, 2, cr2, 0x1301));
 		ok = ok && synth_end(&y);
 	}
 	if (nchunks >= 3) {

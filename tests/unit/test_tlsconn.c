@@ -64,17 +64,10 @@ static void play_init(struct play *p, int family, enum link link, uint16_t cport
 	p->next[1] = 0xfffffff0u; /* the server's sequence numbers wrap */
 }
 
-static uint8_t *put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
 static uint8_t *put32(uint8_t *p, uint32_t v)
 {
-	put16(p, (uint16_t)(v >> 16));
-	return put16(p + 2, (uint16_t)v);
+	put_be16(p, (uint16_t)(v >> 16));
+	return put_be16(p + 2, (uint16_t)v);
 }
 
 /* Give the tracker n bytes of frame, copied to a buffer of exactly that size: ASan sees any read
@@ -110,31 +103,31 @@ static void send_seg(struct play *p, int side, uint32_t seq, uint8_t flags, cons
 		memcpy(q, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
 		q += 12;
 		if (p->link == ETH_QINQ) {
-			q = put16(q, 0x88a8);
-			q = put16(q, 100);
+			q = put_be16(q, 0x88a8);
+			q = put_be16(q, 100);
 		}
 		if (p->link == ETH_VLAN || p->link == ETH_QINQ) {
-			q = put16(q, 0x8100);
-			q = put16(q, 7);
+			q = put_be16(q, 0x8100);
+			q = put_be16(q, 7);
 		}
-		q = put16(q, p->family == 4 ? 0x0800 : 0x86dd);
+		q = put_be16(q, p->family == 4 ? 0x0800 : 0x86dd);
 	}
 	ip = q;
 	if (p->family == 4) {
 		ip[0] = 0x45;
 		ip[1] = 0;
-		put16(ip + 2, (uint16_t)iplen);
-		put16(ip + 4, 1);
-		put16(ip + 6, 0x4000); /* DF */
+		put_be16(ip + 2, (uint16_t)iplen);
+		put_be16(ip + 4, 1);
+		put_be16(ip + 6, 0x4000); /* DF */
 		ip[8] = 64;
 		ip[9] = IPPROTO_TCP;
-		put16(ip + 10, 0);
+		put_be16(ip + 10, 0);
 		memcpy(ip + 12, p->addr[side], 4);
 		memcpy(ip + 16, p->addr[!side], 4);
 		tcp = ip + 20;
 	} else {
 		put32(ip, 0x60000000);
-		put16(ip + 4, (uint16_t)(iplen - 40));
+		put_be16(ip + 4, (uint16_t)(iplen - 40));
 		ip[6] = ext ? IPPROTO_HOPOPTS : IPPROTO_TCP;
 		ip[7] = 64;
 		memcpy(ip + 8, p->addr[side], 16);
@@ -147,13 +140,13 @@ static void send_seg(struct play *p, int side, uint32_t seq, uint8_t flags, cons
 			tcp += 16;
 		}
 	}
-	put16(tcp, p->port[side]);
-	put16(tcp + 2, p->port[!side]);
+	put_be16(tcp, p->port[side]);
+	put_be16(tcp + 2, p->port[!side]);
 	put32(tcp + 4, seq);
 	put32(tcp + 8, (flags & TCP_ACK) ? p->next[!side] : 0);
 	tcp[12] = 5 << 4;
 	tcp[13] = flags;
-	put16(tcp + 14, 65535);
+	put_be16(tcp + 14, 65535);
 	put32(tcp + 16, 0);
 	if (len)
 		memcpy(tcp + 20, data, len);
@@ -180,45 +173,6 @@ static void handshake(struct play *p)
 	send_seg(p, 0, p->next[0]++, TCP_SYN, NULL, 0);
 	send_seg(p, 1, p->next[1]++, TCP_SYN | TCP_ACK, NULL, 0);
 	send_seg(p, 0, p->next[0], TCP_ACK, NULL, 0);
-}
-
-/* A TLS record holding a ClientHello (or ServerHello) with this random; its length. */
-static size_t hello(uint8_t *out, int type, const uint8_t random[32], uint16_t cipher)
-{
-	uint8_t *q = out;
-	size_t body;
-
-	*q++ = 0x16;
-	q = put16(q, type == 1 ? 0x0301 : 0x0303);
-	q += 2; /* record length, below */
-	*q++ = (uint8_t)type;
-	q += 3; /* handshake length, below */
-	q = put16(q, 0x0303);
-	memcpy(q, random, 32);
-	q += 32;
-	*q++ = 32; /* session id */
-	memset(q, 0x5e, 32);
-	q += 32;
-	if (type == 1) {
-		q = put16(q, 2);
-		q = put16(q, cipher);
-		*q++ = 1; /* compression methods */
-		*q++ = 0;
-		q = put16(q, 8); /* extensions: supported_versions (TLS 1.3) */
-		q = put16(q, 43);
-		q = put16(q, 3);
-		*q++ = 2;
-		q = put16(q, 0x0304);
-	} else {
-		q = put16(q, cipher);
-		*q++ = 0;
-		q = put16(q, 0);
-	}
-	body = (size_t)(q - out) - 9;
-	put16(out + 3, (uint16_t)(body + 4));
-	out[6] = 0;
-	put16(out + 7, (uint16_t)body);
-	return (size_t)(q - out);
 }
 
 static void random_of(uint8_t r[32], uint8_t seed)
@@ -263,11 +217,11 @@ static void exchange(struct play *p, uint8_t seed, uint16_t cipher)
 
 	handshake(p);
 	random_of(r, seed);
-	n = hello(rec, 1, r, cipher);
+	n = tls_hello_record(rec, 1, r, cipher);
 	send_data(p, 0, rec, n);
 	send_seg(p, 1, p->next[1], TCP_ACK, NULL, 0);
 	random_of(r, (uint8_t)(seed + 100));
-	n = hello(rec, 2, r, cipher);
+	n = tls_hello_record(rec, 2, r, cipher);
 	send_data(p, 1, rec, n);
 	send_data(p, 1, (const uint8_t *)"\x17\x03\x03\x00\x05hello", 10);
 	send_data(p, 0, (const uint8_t *)"\x17\x03\x03\x00\x05world", 10);
@@ -330,7 +284,7 @@ static void test_split_hello(void)
 		play_init(&p, 4, ETH, (uint16_t)(50000 + c));
 		handshake(&p);
 		random_of(r, (uint8_t)(10 + c));
-		n = hello(rec, 1, r, 0x1301);
+		n = tls_hello_record(rec, 1, r, 0x1301);
 		for (int k = 0; k < 3; k++) {
 			send_data(&p, 0, rec + off, cuts[c][k]);
 			if (k == 1) /* the second piece again */
@@ -366,7 +320,7 @@ static void test_retransmission(void)
 	send_seg(&p, 1, p.next[1]++, TCP_SYN | TCP_ACK, NULL, 0);
 	send_seg(&p, 0, p.next[0], TCP_ACK, NULL, 0);
 	random_of(r, 20);
-	n = hello(rec, 1, r, 0x1301);
+	n = tls_hello_record(rec, 1, r, 0x1301);
 	start = p.next[0];
 	send_seg(&p, 0, start, TCP_ACK, rec, 20);
 	send_seg(&p, 0, start, TCP_ACK, rec, 20);
@@ -427,7 +381,7 @@ static void test_no_syn(void)
 	play_init(&p, 6, ETH, 50600);
 	send_seg(&p, 1, p.next[1], TCP_ACK, NULL, 0);
 	random_of(r, 40);
-	n = hello(rec, 1, r, 0x1301);
+	n = tls_hello_record(rec, 1, r, 0x1301);
 	send_data(&p, 0, rec, n);
 	if (CHECK_EQ_U64(T.n, 1))
 		check_conn(conn_at(0), r, "[2001:db8::1]:50600 -> [2001:db8::2]:443", 0);
@@ -436,7 +390,7 @@ static void test_no_syn(void)
 	check_ctx("the ClientHello in the SYN (TCP Fast Open)");
 	play_init(&p, 4, ETH, 50601);
 	random_of(r, 41);
-	n = hello(rec, 1, r, 0x1301);
+	n = tls_hello_record(rec, 1, r, 0x1301);
 	send_seg(&p, 0, p.next[0], TCP_SYN, rec, n);
 	if (CHECK_EQ_U64(T.n, 1))
 		check_conn(conn_at(0), r, "10.0.0.1:50601 -> 10.0.0.2:443", 0);
@@ -481,7 +435,7 @@ static void test_not_tls(void)
 	play_init(&p, 4, ETH, 50703);
 	handshake(&p);
 	random_of(r, 50);
-	n = hello(rec, 1, r, 0x1301);
+	n = tls_hello_record(rec, 1, r, 0x1301);
 	p.cut = 14 + 20 + 20 + 30;
 	send_data(&p, 0, rec, n);
 	if (CHECK_EQ_U64(T.n, 1)) {
@@ -494,8 +448,8 @@ static void test_not_tls(void)
 	check_ctx("a ClientHello fragmented into records too short for its random");
 	play_init(&p, 4, ETH, 50704);
 	handshake(&p);
-	n = hello(rec, 1, r, 0x1301);
-	put16(rec + 3, 20);
+	n = tls_hello_record(rec, 1, r, 0x1301);
+	put_be16(rec + 3, 20);
 	send_data(&p, 0, rec, n);
 	if (CHECK_EQ_U64(T.n, 1))
 		CHECK_EQ_U64(T.conns[0].state, TLSCONN_TLS);
@@ -548,7 +502,7 @@ static void test_many(void)
 			} else {
 				random_of(r, (uint8_t)i);
 				r[31] = (uint8_t)(i >> 8);
-				send_data(&p[i], 0, rec, hello(rec, 1, r, 0x1301));
+				send_data(&p[i], 0, rec, tls_hello_record(rec, 1, r, 0x1301));
 			}
 		}
 	}
@@ -594,7 +548,7 @@ static void test_random_frames(void)
 	play_init(&p, 6, ETH_QINQ, 4433);
 	p.ext_headers = true;
 	random_of(r, 60);
-	n = hello(rec, 1, r, 0x1301);
+	n = tls_hello_record(rec, 1, r, 0x1301);
 	for (uint32_t cut = 1; cut < 200; cut++) {
 		p.cut = cut;
 		p.next[0] += 1000;

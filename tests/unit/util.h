@@ -215,4 +215,55 @@ static inline size_t unhex(const char *s, uint8_t *out, size_t max)
 	return n;
 }
 
+/* v, big-endian, at p; the byte after it. */
+static inline uint8_t *put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return p + 2;
+}
+
+/*
+ * A TLS handshake record holding a ClientHello (type 1, offering TLS 1.3 and cipher) or a
+ * ServerHello (2, choosing cipher) with this random; its length, under 120 bytes.
+ */
+static inline size_t tls_hello_record(uint8_t *out, int type, const uint8_t random[32],
+				      uint16_t cipher)
+{
+	uint8_t *q = out;
+	size_t body;
+
+	*q++ = 0x16;
+	q = put_be16(q, type == 1 ? 0x0301 : 0x0303);
+	q += 2; /* record length, below */
+	*q++ = (uint8_t)type;
+	q += 3; /* handshake length, below */
+	q = put_be16(q, 0x0303);
+	memcpy(q, random, 32);
+	q += 32;
+	*q++ = 32; /* session id */
+	memset(q, 0x5e, 32);
+	q += 32;
+	if (type == 1) {
+		q = put_be16(q, 2);
+		q = put_be16(q, cipher);
+		*q++ = 1; /* compression methods */
+		*q++ = 0;
+		q = put_be16(q, 8); /* extensions: supported_versions (TLS 1.3) */
+		q = put_be16(q, 43);
+		q = put_be16(q, 3);
+		*q++ = 2;
+		q = put_be16(q, 0x0304);
+	} else {
+		q = put_be16(q, cipher);
+		*q++ = 0;
+		q = put_be16(q, 0);
+	}
+	body = (size_t)(q - out) - 9;
+	put_be16(out + 3, (uint16_t)(body + 4));
+	out[6] = 0;
+	put_be16(out + 7, (uint16_t)body);
+	return (size_t)(q - out);
+}
+
 #endif /* TLSREC_UNIT_UTIL_H */
