@@ -4,17 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cbpf_pcap.h"
 #include "log.h"
 #include "pfilter.h"
 
 #define MAX_PROGS 8 /* (link type, snapshot length) pairs: a journal has one or two */
+#define LINKTYPE_ETHERNET 1
 #define LINKTYPE_RAW 101
 
 struct prog {
 	uint16_t linktype; /* LINKTYPE_*, as pcapng files and journals have them */
 	uint32_t snaplen;
 	bool ok; /* compiled; else the expression does not apply to this link type */
-	struct bpf_program bpf;
+	struct bpf_program bpf; /* its instructions from cbpf_compile (the same layout) */
 };
 
 struct pfilter {
@@ -23,33 +25,23 @@ struct pfilter {
 	unsigned n;
 };
 
-/* libpcap's DLT_ for a LINKTYPE_: they differ for raw IP only, among what tlsrec records. */
-static int dlt_of(uint16_t linktype)
-{
-	return linktype == LINKTYPE_RAW ? DLT_RAW : linktype;
-}
-
-/* Compile f->expr for linktype and snaplen into p. 0, or -EINVAL with libpcap's message in err. */
+/* Compile f->expr for linktype and snaplen into p, as tlsrec compiles its filter. 0, -EINVAL with
+ * libpcap's message in err, or -ENOMEM. */
 static int compile(const struct pfilter *f, struct prog *p, char *err, size_t size)
 {
-	pcap_t *dead = pcap_open_dead_with_tstamp_precision(dlt_of(p->linktype), (int)p->snaplen,
-							    PCAP_TSTAMP_PRECISION_NANO);
-	int ret = 0;
+	struct sock_filter *code;
+	size_t n;
+	int ret = cbpf_compile(f->expr, p->linktype, p->snaplen, &code, &n, err, size);
 
-	if (!dead)
-		return -ENOMEM;
-	if (pcap_compile(dead, &p->bpf, f->expr, 1, PCAP_NETMASK_UNKNOWN)) {
-		snprintf(err, size, "%s", pcap_geterr(dead));
-		ret = -EINVAL;
-	}
-	pcap_close(dead);
+	if (!ret)
+		p->bpf = (struct bpf_program){ .bf_len = (u_int)n, .bf_insns = (struct bpf_insn *)code };
 	p->ok = !ret;
 	return ret;
 }
 
 int pfilter_new(const char *expr, struct pfilter **out)
 {
-	static const uint16_t linktypes[] = { DLT_EN10MB, LINKTYPE_RAW };
+	static const uint16_t linktypes[] = { LINKTYPE_ETHERNET, LINKTYPE_RAW };
 	struct pfilter *f = calloc(1, sizeof(*f));
 	char err[PCAP_ERRBUF_SIZE];
 	int ret = -ENOMEM;
@@ -64,7 +56,7 @@ int pfilter_new(const char *expr, struct pfilter **out)
 		if (ret == -ENOMEM)
 			goto fail;
 		if (!ret) {
-			pcap_freecode(&p.bpf);
+			free(p.bpf.bf_insns);
 			*out = f;
 			return 0;
 		}
@@ -88,10 +80,10 @@ static struct prog *prog_for(struct pfilter *f, uint16_t linktype, uint32_t snap
 	p = &f->progs[f->n++];
 	*p = (struct prog){ .linktype = linktype, .snaplen = snaplen };
 	if (compile(f, p, err, sizeof(err)) == -EINVAL)
-		log_warn("the filter expression does not apply to link type %s: %s; its packets are left out",
-			 pcap_datalink_val_to_name(dlt_of(linktype)) ?
-				 pcap_datalink_val_to_name(dlt_of(linktype)) :
-				 "unknown",
+		log_warn("the filter expression does not apply to link type %u%s: %s; its packets are left out",
+			 linktype, linktype == LINKTYPE_ETHERNET ? " (Ethernet)" :
+				   linktype == LINKTYPE_RAW	 ? " (raw IP)" :
+								   "",
 			 err);
 	return p;
 }
@@ -111,7 +103,7 @@ void pfilter_free(struct pfilter *f)
 		return;
 	for (unsigned i = 0; i < f->n; i++)
 		if (f->progs[i].ok)
-			pcap_freecode(&f->progs[i].bpf);
+			free(f->progs[i].bpf.bf_insns);
 	free(f->expr);
 	free(f);
 }
