@@ -29,6 +29,21 @@ static int cmp_chunk(const void *a, const void *b)
 	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
+/* Sort the selection's chunks by what they are, each once (a chunk of two journal rows, a file
+ * and its copy, once). */
+static void sort_chunks(struct index_selection *sel)
+{
+	size_t k = 0;
+
+	if (!sel->nchunks)
+		return;
+	qsort(sel->chunks, sel->nchunks, sizeof(*sel->chunks), cmp_chunk);
+	for (size_t i = 0; i < sel->nchunks; i++)
+		if (!k || cmp_chunk(&sel->chunks[i], &sel->chunks[k - 1]))
+			sel->chunks[k++] = sel->chunks[i];
+	sel->nchunks = k;
+}
+
 int extract_open(const struct index_filter *f, char *const *journals, unsigned n, const char *db,
 		 struct extract **out, unsigned *damage)
 {
@@ -54,11 +69,7 @@ int extract_open(const struct index_filter *f, char *const *journals, unsigned n
 	if (!ret && f)
 		ret = index_select(x->ix, f, &x->sel);
 	if (!ret) {
-		if (x->sel.nchunks)
-			qsort(x->sel.chunks, x->sel.nchunks, sizeof(*x->sel.chunks), cmp_chunk);
-		for (size_t i = 0, k = 0; i < x->sel.nchunks || (x->sel.nchunks = k, false); i++)
-			if (!k || cmp_chunk(&x->sel.chunks[i], &x->sel.chunks[k - 1]))
-				x->sel.chunks[k++] = x->sel.chunks[i];
+		sort_chunks(&x->sel);
 		*out = x;
 		return 0;
 	}
