@@ -112,11 +112,10 @@ int extract_source(struct extract *x, struct source **src)
 }
 
 /* survey_opts.add: the owners' records, from the index. */
-static int add(void *ctx, const struct source *src, struct owners *o, struct keylog *k)
+static int add(void *ctx, const struct source *src, struct owners *o)
 {
 	struct extract *x = ctx;
 
-	(void)k; /* the chunks of the SECRET records are among those read */
 	return index_load_owners(x->ix, src, o);
 }
 

@@ -76,7 +76,7 @@ static int choose(struct survey *sv, const struct survey_opts *o)
 	if (!sv->want)
 		return -ENOMEM;
 	for (size_t i = 0; i < sv->conns.n; i++)
-		sv->n_want += sv->want[i] = o->want(o->ctx, sv, i);
+		sv->want[i] = o->want(o->ctx, sv, i);
 	return 0;
 }
 
@@ -102,7 +102,7 @@ int survey_run(struct source *src, struct survey *sv, const struct survey_opts *
 	}
 	if (!ret)
 		ret = owners_take_records(&sv->owners, src);
-	if (!ret && o && o->add && (ret = o->add(o->ctx, src, &sv->owners, &sv->keys)))
+	if (!ret && o && o->add && (ret = o->add(o->ctx, src, &sv->owners)))
 		return ret;
 	if (!ret)
 		ret = owners_resolve(&sv->owners, &sv->conns);

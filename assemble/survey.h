@@ -29,9 +29,10 @@ struct survey;
 
 /* What a run of survey_run adds to what the journals' chunks read hold. */
 struct survey_opts {
-	/* Once the packets are read: add to o the owners' records, and to k the secrets, that chunks
-	 * not read hold (extraction reads some chunks only). 0 or -errno after a message. */
-	int (*add)(void *ctx, const struct source *src, struct owners *o, struct keylog *k);
+	/* Once the packets are read: add to o the owners' records that chunks not read hold
+	 * (extraction reads some chunks only; the chunks of the secrets it needs are among those it
+	 * reads). 0 or -errno after a message. */
+	int (*add)(void *ctx, const struct source *src, struct owners *o);
 	/* Whether connection conn (of sv->conns, owners resolved) is written; NULL: all are. */
 	bool (*want)(void *ctx, const struct survey *sv, size_t conn);
 	void *ctx;
@@ -41,7 +42,6 @@ struct survey {
 	struct tlsconn conns;
 	struct owners owners;
 	bool *want;         /* by connection when a selection was made, else NULL */
-	size_t n_want;      /* connections it takes */
 	char comment[128];  /* survey_packet_meta's last comment */
 	struct keylog keys; /* sorted */
 	uint64_t packets;
