@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * TLS secrets out of OpenSSL processes, once per handshake step, never per read or write: a uprobe
- * and a uretprobe on the library's handshake state machine (found by calibration). When the state
- * machine returns 1 a handshake, or a TLS 1.3 post-handshake message such as KeyUpdate, has just
- * completed: then the SSL object's secrets are copied, raw, into a SECRET record. The library is
- * told by the attach cookie, which indexes the offsets map.
+ * TLS secrets out of OpenSSL processes, once per handshake step, never per read or write. Where
+ * calibration proved it, one uprobe on the function that ends each handshake step
+ * (tls_finish_handshake; its third argument is not 0 when a handshake, or a TLS 1.3 post-handshake
+ * message such as KeyUpdate, is complete); otherwise a uprobe and a uretprobe on the library's
+ * handshake state machine, which returns 1 then. At that point the SSL object's secrets are
+ * copied, raw, into a SECRET record. The library is told by the attach cookie, which indexes the
+ * offsets map.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -199,37 +201,28 @@ int BPF_KPROBE(tlsrec_hs_enter, void *ssl)
 	return 0;
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(tlsrec_hs_exit, int ret)
+/* Send the secrets of ssl, unless they are the ones last sent for it. */
+static __always_inline void record(void *ctx, __u64 ssl)
 {
-	__u64 id = bpf_get_current_pid_tgid(), *sslp, ssl, fp, *last;
+	__u64 id = bpf_get_current_pid_tgid(), fp, *last;
 	__u32 lib = (__u32)bpf_get_attach_cookie(ctx), zero = 0;
 	const struct tr_ssl_offsets *o;
 	struct seen_key key = { 0 };
 	struct tr_secret *r;
 
-	sslp = bpf_task_storage_get(&in_progress, bpf_get_current_task_btf(), 0, 0);
-	if (!sslp || !*sslp)
-		return 0;
-	ssl = *sslp;
-	*sslp = 0;
-	/* 1: the handshake, or the post-handshake message, is complete; the secrets are in place
-	 * (and, after SSL_clear, no longer the previous connection's). */
-	if (ret != 1)
-		return 0;
 	o = bpf_map_lookup_elem(&ssl_offsets, &lib);
 	if (!o)
-		return 0;
+		return;
 	r = bpf_map_lookup_elem(&scratch, &zero);
 	if (!r || read_key(r, ssl, o))
-		return 0;
+		return;
 	key.ssl = ssl;
 	key.tgid = id >> 32;
 	fp = fold(r->client_random) ^ fold(r->flags & TR_SEC_TLS13 ? r->client_app_secret : r->master_key) ^
 	     fold(r->flags & TR_SEC_TLS13 ? r->server_app_secret : r->master_key + 16);
 	last = bpf_map_lookup_elem(&seen, &key);
 	if ((last && *last == fp) || read_rest(r, ssl, o))
-		return 0;
+		return;
 	bpf_map_update_elem(&seen, &key, &fp, BPF_ANY);
 	r->hdr.type = TR_REC_SECRET;
 	r->hdr.flags = 0;
@@ -247,6 +240,32 @@ int BPF_KRETPROBE(tlsrec_hs_exit, int ret)
 		bpf_map_delete_elem(&seen, &key);
 		count_loss();
 	}
+}
+
+/* tls_finish_handshake(s, wst, clearbufs, stop): clearbufs is 1 only when it is called for the
+ * state TLS_ST_OK, with every secret in place. */
+SEC("uprobe")
+int BPF_KPROBE(tlsrec_hs_done, void *ssl, int wst, int clearbufs)
+{
+	if (clearbufs && in_scope())
+		record(ctx, (__u64)ssl);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(tlsrec_hs_exit, int ret)
+{
+	__u64 *sslp, ssl;
+
+	sslp = bpf_task_storage_get(&in_progress, bpf_get_current_task_btf(), 0, 0);
+	if (!sslp || !*sslp)
+		return 0;
+	ssl = *sslp;
+	*sslp = 0;
+	/* 1: the handshake, or the post-handshake message, is complete; the secrets are in place
+	 * (and, after SSL_clear, no longer the previous connection's). */
+	if (ret == 1)
+		record(ctx, ssl);
 	return 0;
 }
 

@@ -18,11 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
+#include <unwind.h>
 
 #include "calibrate.h"
 #include "exeload.h"
@@ -48,6 +51,7 @@ struct api {
 	void (*SSL_CTX_set_keylog_callback)(void *, void (*)(const void *, const char *));
 	void (*SSL_CTX_set_msg_callback)(void *, void (*)(int, int, int, const void *, size_t,
 							 void *, void *));
+	void (*SSL_CTX_set_info_callback)(void *, void (*)(const void *, int, int));
 	int (*SSL_CTX_set_ciphersuites)(void *, const char *);
 	void *(*SSL_new)(void *);
 	void (*SSL_free)(void *);
@@ -80,6 +84,7 @@ struct api {
 #define SSL_ERROR_WANT_READ 2
 #define SSL_ERROR_WANT_WRITE 3
 #define SSL3_RT_HANDSHAKE 22
+#define SSL_CB_HANDSHAKE_DONE 0x20
 #define TLS1_2_VERSION 0x303
 #define TLS1_3_VERSION 0x304
 #define HS_SERVER_HELLO 2
@@ -125,6 +130,8 @@ static struct {
 	size_t keylog_len;
 	uint8_t transcript[32768]; /* the client's handshake messages, in order */
 	size_t transcript_len;
+	uintptr_t done_from[4]; /* where the "handshake done" callbacks were called from */
+	unsigned n_done;
 	bool overflow;
 } seen;
 
@@ -155,6 +162,17 @@ static void on_msg(int write_p, int version, int type, const void *buf, size_t l
 	seen.transcript_len += len;
 }
 
+static void on_info(const void *ssl, int where, int ret)
+{
+	if (where != SSL_CB_HANDSHAKE_DONE)
+		return;
+	if (seen.n_done == sizeof(seen.done_from) / sizeof(seen.done_from[0])) {
+		seen.overflow = true;
+		return;
+	}
+	seen.done_from[seen.n_done++] = (uintptr_t)__builtin_return_address(0);
+}
+
 static void *lookup(const char *name)
 {
 	void *f = dlsym(loaded.handle, name);
@@ -182,6 +200,7 @@ static int load_api(char *why, size_t len)
 	SYM(SSL_CTX_use_PrivateKey);
 	SYM(SSL_CTX_set_keylog_callback);
 	SYM(SSL_CTX_set_msg_callback);
+	SYM(SSL_CTX_set_info_callback);
 	SYM(SSL_CTX_set_ciphersuites);
 	SYM(SSL_new);
 	SYM(SSL_free);
@@ -209,6 +228,74 @@ static int load_api(char *why, size_t len)
 	/* Only for --list-targets; an executable may not have linked it in. */
 	*(void **)&api.OpenSSL_version = lookup("OpenSSL_version");
 	return 0;
+}
+
+/*
+ * A breakpoint of the calibration's own, to prove a hook before the kernel gets it: an int3 over the
+ * second instruction of a function (the first, a push, changes no argument register; a uprobe that
+ * another tlsrec has there is left to the kernel), in this process's private copy of the code.
+ * Each call records the function's first and third arguments and, when the first is one of the two
+ * SSL objects being watched, a copy of that object as it is then; the handler steps over the
+ * original instruction (the trap flag) and puts the int3 back. x86-64 only.
+ */
+#define TRAP_HITS 8
+#define TRAP_SNAP 16384
+#define EFLAGS_TF 0x100
+
+static struct {
+	uintptr_t at; /* where the int3 is, or 0 */
+	uint8_t orig; /* the byte under it, as the file holds it */
+	bool stepping;
+	const void *obj[2]; /* the client's and the server's SSL object */
+	size_t snap_len;
+	unsigned n_hits;
+	bool overflow;
+	struct hit {
+		const void *ssl;
+		int arg3;
+		uint8_t snap[TRAP_SNAP];
+	} hits[TRAP_HITS];
+} trap;
+
+#ifdef __x86_64__
+static void on_trap(int sig, siginfo_t *si, void *uc)
+{
+	greg_t *g = ((ucontext_t *)uc)->uc_mcontext.gregs;
+	struct hit *h;
+
+	(void)sig;
+	(void)si;
+	if (trap.stepping) { /* the original instruction ran: arm again */
+		*(volatile uint8_t *)trap.at = 0xcc;
+		g[REG_EFL] &= ~(greg_t)EFLAGS_TF;
+		trap.stepping = false;
+		return;
+	}
+	if (!trap.at || (uintptr_t)g[REG_RIP] - 1 != trap.at)
+		return;
+	if (trap.n_hits < TRAP_HITS) {
+		h = &trap.hits[trap.n_hits++];
+		h->ssl = (const void *)g[REG_RDI];
+		h->arg3 = (int)g[REG_RDX];
+		if (h->ssl && (h->ssl == trap.obj[0] || h->ssl == trap.obj[1]))
+			memcpy(h->snap, h->ssl, trap.snap_len);
+	} else {
+		trap.overflow = true;
+	}
+	*(volatile uint8_t *)trap.at = trap.orig;
+	g[REG_RIP] = (greg_t)trap.at;
+	g[REG_EFL] |= EFLAGS_TF;
+	trap.stepping = true;
+}
+#endif
+
+/* Watch the calls with these SSL objects (a new pair of handshakes). */
+static void trap_watch(const void *c, const void *s)
+{
+	trap.obj[0] = c;
+	trap.obj[1] = s;
+	trap.n_hits = 0;
+	trap.overflow = false;
 }
 
 struct pair {
@@ -257,6 +344,7 @@ static int handshake(int version, struct pair *p, char *why, size_t len)
 		void *ctx = i ? p->sctx : p->cctx;
 
 		api.SSL_CTX_set_keylog_callback(ctx, on_keylog);
+		api.SSL_CTX_set_info_callback(ctx, on_info);
 		if (version == TLS1_3_VERSION)
 			api.SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256");
 	}
@@ -286,6 +374,7 @@ static int handshake(int version, struct pair *p, char *why, size_t len)
 		goto fail;
 	api.SSL_set_connect_state(p->c);
 	api.SSL_set_accept_state(p->s);
+	trap_watch(p->c, p->s);
 	rc = rs = 0;
 	for (int i = 0; i < 64 && (rc != 1 || rs != 1); i++) {
 		if (rc != 1)
@@ -566,6 +655,194 @@ static int find_hook(const struct pair *p, size_t n, struct calibration *cal, ch
 	return 0;
 }
 
+/* The function the "handshake done" callbacks of the last pair of handshakes were called from (as
+ * the unwind tables tell), or 0 when they were not all called from one. */
+static uintptr_t done_function(void)
+{
+	uintptr_t f = 0, g;
+
+	for (unsigned i = 0; i < seen.n_done; i++) {
+		g = (uintptr_t)_Unwind_FindEnclosingFunction((void *)(seen.done_from[i] - 1));
+		if (!g || (f && g != f))
+			return 0;
+		f = g;
+	}
+	return f;
+}
+
+/* The breakpoint after the push at function entry at. 0 or -errno. */
+static int trap_arm(const struct lib_map *m, uintptr_t at, size_t snap_len)
+{
+#ifdef __x86_64__
+	struct sigaction sa = { .sa_sigaction = on_trap, .sa_flags = SA_SIGINFO };
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uint8_t code[16];
+
+	if (!code_at(m, at, code) || snap_len > TRAP_SNAP)
+		return -EINVAL;
+	at += code[0] == 0x41 ? 2 : 1; /* past push %reg, with or without REX.B */
+	if (!code_at(m, at, code))
+		return -EINVAL;
+	if (sigaction(SIGTRAP, &sa, NULL) ||
+	    mprotect((void *)(at & ~(page - 1)), page, PROT_READ | PROT_WRITE | PROT_EXEC))
+		return -errno;
+	trap.orig = code[0];
+	trap.snap_len = snap_len;
+	trap.stepping = false;
+	trap.at = at;
+	*(volatile uint8_t *)at = 0xcc;
+	return 0;
+#else
+	return -EOPNOTSUPP;
+#endif
+}
+
+static void trap_disarm(void)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+
+	*(volatile uint8_t *)trap.at = trap.orig;
+	mprotect((void *)(trap.at & ~(page - 1)), page, PROT_READ | PROT_EXEC);
+	trap.at = 0;
+	signal(SIGTRAP, SIG_DFL);
+}
+
+/* What tlsrec's BPF program reads from an SSL object at the hook (bpf/secrets.bpf.c). */
+struct field {
+	const char *what;
+	__u32 at, len;
+	bool tls13;
+};
+
+static size_t fields(const struct tr_ssl_offsets *o, struct field f[10])
+{
+	const struct field all[] = {
+		{ "client random", o->client_random, 32, false },
+		{ "cipher pointer", o->cipher, 8, false },
+		{ "session pointer", o->session, 8, false },
+		{ "handshake secret", o->handshake_secret, HASH_LEN, true },
+		{ "master secret", o->master_secret, HASH_LEN, true },
+		{ "handshake traffic hash", o->handshake_traffic_hash, HASH_LEN, true },
+		{ "server finished hash", o->server_finished_hash, HASH_LEN, true },
+		{ "client application secret", o->client_app_secret, HASH_LEN, true },
+		{ "server application secret", o->server_app_secret, HASH_LEN, true },
+		{ "exporter secret", o->exporter_secret, HASH_LEN, true },
+	};
+
+	memcpy(f, all, sizeof(all));
+	return sizeof(all) / sizeof(all[0]);
+}
+
+/*
+ * What the breakpoint saw in one pair of handshakes at version, against what tlsrec needs of the
+ * hook: every call has one of the two SSL objects as first argument, each object has exactly one
+ * call with a third argument other than 0, and at that call every field tlsrec reads already holds
+ * its final value.
+ */
+static int check_hits(const struct pair *p, const struct tr_ssl_offsets *o, int version, char *why,
+		      size_t len)
+{
+	const char *v = version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2";
+	struct field f[10];
+	size_t nf = fields(o, f);
+
+	if (trap.overflow) {
+		snprintf(why, len, "called more than %d times in a %s handshake", TRAP_HITS, v);
+		return -ESRCH;
+	}
+	for (unsigned i = 0; i < trap.n_hits; i++) {
+		if (trap.hits[i].ssl != p->c && trap.hits[i].ssl != p->s) {
+			snprintf(why, len, "called without the SSL object as first argument");
+			return -ESRCH;
+		}
+	}
+	for (int side = 0; side < 2; side++) {
+		const void *obj = side ? p->s : p->c;
+		const struct hit *h = NULL;
+		int n = 0;
+
+		for (unsigned i = 0; i < trap.n_hits; i++) {
+			if (trap.hits[i].ssl == obj && trap.hits[i].arg3) {
+				h = &trap.hits[i];
+				n++;
+			}
+		}
+		if (n != 1) {
+			snprintf(why, len, "it ends a %s %s handshake %d times, not once", v,
+				 side ? "server's" : "client's", n);
+			return -ESRCH;
+		}
+		for (size_t k = 0; k < nf; k++) {
+			if ((f[k].tls13 && version != TLS1_3_VERSION) ||
+			    !memcmp(h->snap + f[k].at, (const uint8_t *)obj + f[k].at, f[k].len))
+				continue;
+			snprintf(why, len, "the %s %s is not final yet when it is called", v, f[k].what);
+			return -ESRCH;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The hook that costs one probe per handshake step: OpenSSL calls its "handshake done" info
+ * callback from tls_finish_handshake(s, wst, clearbufs, stop), where every handshake and every TLS
+ * 1.3 post-handshake message (session ticket, KeyUpdate) ends; clearbufs is 1 there for the state
+ * TLS_ST_OK, 0 on its other calls (before a TLS 1.3 server writes its tickets, around early data).
+ * The state machine hook, by contrast, runs twice (entry and return) on each SSL_do_handshake,
+ * SSL_read or SSL_write that drives a step, WANT_READ retries included. The function is the one
+ * the callbacks were called from (at), proven with a breakpoint in a TLS 1.2 and a TLS 1.3 pair of
+ * handshakes; it is taken only when its first instruction is one the kernel emulates.
+ */
+static int find_finish(uintptr_t at, struct calibration *cal, char *why, size_t len)
+{
+	static const int versions[] = { TLS1_2_VERSION, TLS1_3_VERSION };
+	struct lib_map m = { .bias = loaded.bias };
+	size_t snap = 0;
+	struct field f[10];
+	size_t nf = fields(&cal->off, f);
+	int ret = 0;
+
+	if (!at) {
+		snprintf(why, len, "the handshake-done callback was not called from one function");
+		return -ESRCH;
+	}
+	dl_iterate_phdr(find_map, &m);
+	at = skip_endbr(&m, at);
+	if (!file_offset(&m, at)) {
+		snprintf(why, len, "the handshake-done callback was called from outside the file");
+		return -ESRCH;
+	}
+	if (!is_push(&m, at)) {
+		snprintf(why, len, "its first instruction would be single-stepped");
+		return -ESRCH;
+	}
+	for (size_t k = 0; k < nf; k++)
+		if (f[k].at + f[k].len > snap)
+			snap = f[k].at + f[k].len;
+	ret = trap_arm(&m, at, snap);
+	if (ret) {
+		snprintf(why, len, "cannot set a breakpoint on it: %s", strerror(-ret));
+		return ret;
+	}
+	for (size_t i = 0; !ret && i < 2; i++) {
+		struct pair p;
+
+		ret = handshake(versions[i], &p, why, len);
+		if (!ret) {
+			ret = check_hits(&p, &cal->off, versions[i], why, len);
+			pair_free(&p);
+		}
+	}
+	trap_disarm();
+	if (ret)
+		return ret;
+	cal->hooks[0] = file_offset(&m, at);
+	cal->n_hooks = 1;
+	cal->hook_finish = true;
+	cal->hook_cheap = true;
+	return 0;
+}
+
 /*
  * The fields of a TLS 1.2 pair: client random, session, master key, cipher. (No version field: more
  * than one int holds the negotiated version, and the cipher suite tells it anyway.)
@@ -608,8 +885,9 @@ out:
 	return ret;
 }
 
-/* The TLS 1.3 fields, and the hook. */
-static int calibrate_tls13(struct calibration *cal, char *why, size_t len)
+/* The TLS 1.3 fields, the state machine hook, and the function the handshake-done callbacks were
+ * called from (*done_fn, or 0). */
+static int calibrate_tls13(struct calibration *cal, uintptr_t *done_fn, char *why, size_t len)
 {
 	struct tr_ssl_offsets *off = &cal->off;
 	uint8_t cr[32], chts[HASH_LEN], cts[HASH_LEN], sts[HASH_LEN], exp[HASH_LEN];
@@ -669,6 +947,8 @@ static int calibrate_tls13(struct calibration *cal, char *why, size_t len)
 	}
 	if (!ret)
 		ret = find_hook(&p, n, cal, why, len);
+	if (!ret)
+		*done_fn = done_function();
 out:
 	pair_free(&p);
 	return ret;
@@ -712,6 +992,7 @@ static int load(const char *path, char *why, size_t len)
 static void __attribute__((noreturn)) child(const char *root, const char *path)
 {
 	struct calib_reply r = { 0 };
+	uintptr_t done_fn = 0;
 
 	/* The library's own dependencies come from its own root, and no system policy may turn a
 	 * protocol version off. */
@@ -735,7 +1016,10 @@ static void __attribute__((noreturn)) child(const char *root, const char *path)
 	if (!r.status)
 		r.status = calibrate_tls12(&r.cal, r.why, sizeof(r.why));
 	if (!r.status)
-		r.status = calibrate_tls13(&r.cal, r.why, sizeof(r.why));
+		r.status = calibrate_tls13(&r.cal, &done_fn, r.why, sizeof(r.why));
+	/* Without it, the state machine hook stays, and --list-targets says why. */
+	if (!r.status)
+		find_finish(done_fn, &r.cal, r.cal.hook_why, sizeof(r.cal.hook_why));
 	if (!r.status)
 		snprintf(r.cal.version, sizeof(r.cal.version), "%s",
 			 api.OpenSSL_version ? api.OpenSSL_version(0) : "OpenSSL, version unknown");
@@ -807,6 +1091,7 @@ int calibrate(const char *root, const char *path, struct calibration *out, char 
 		return -EPROTO;
 	}
 	r.cal.version[sizeof(r.cal.version) - 1] = '\0';
+	r.cal.hook_why[sizeof(r.cal.hook_why) - 1] = '\0';
 	*out = r.cal;
 	return 0;
 }

@@ -18,11 +18,18 @@
 struct calibration {
 	struct tr_ssl_offsets off; /* off.lib is left to the caller */
 	char version[128];         /* OpenSSL_version(OPENSSL_VERSION) */
-	/* File offsets of the instructions to probe (entry) and return-probe: the internal
-	 * state_machine() both handshake functions tail-call, or those two functions themselves. */
+	/*
+	 * File offsets of the instructions to probe. With hook_finish, hooks[0] is the entry of the
+	 * function that ends each handshake step, tls_finish_handshake(s, wst, clearbufs, stop):
+	 * one probe, which records when clearbufs is not 0 (the handshake, or a post-handshake
+	 * message, is complete). Otherwise each is probed at entry and return: the internal
+	 * state_machine() both handshake functions tail-call, or those two functions themselves.
+	 */
 	unsigned long hooks[CALIB_MAX_HOOKS];
 	unsigned n_hooks;
+	bool hook_finish;
 	bool hook_cheap; /* the hooked instruction is a push, which the kernel emulates */
+	char hook_why[96]; /* without hook_finish: why the completion function was not used */
 };
 
 /*

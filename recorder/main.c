@@ -282,10 +282,15 @@ static int hook(struct run *r, struct target *t)
 		return 0;
 	}
 	if (!t->cal.hook_cheap)
-		log_warn("%s: its handshake state machine does not start with an instruction the kernel emulates: each handshake step costs a single-step (about 17 us here)",
+		log_warn("%s: its hook is not on an instruction the kernel emulates: each handshake step costs a single-step (about 17 us here)",
 			 t->path);
 	r->libs_hooked++;
-	log_info("hooked %s (%s)", t->path, t->cal.version);
+	if (t->cal.hook_finish)
+		log_info("hooked %s (%s): one uprobe where each handshake step ends", t->path,
+			 t->cal.version);
+	else
+		log_info("hooked %s (%s): a uprobe and a uretprobe on the handshake state machine, not where a step ends: %s",
+			 t->path, t->cal.version, t->cal.hook_why);
 	return record_library(r, t);
 }
 
@@ -404,10 +409,17 @@ static int list_targets(const struct opts *o)
 		if (v[i]->status) {
 			printf("    not calibrated: %s\n", v[i]->why);
 		} else {
-			printf("    %s; calibrated; hook at file offset %#lx%s\n", v[i]->cal.version,
-			       v[i]->cal.hooks[0],
-			       v[i]->cal.hook_cheap ? " (an instruction the kernel emulates)" :
-						      " (single-stepped: costlier)");
+			const struct calibration *c = &v[i]->cal;
+
+			printf("    %s; calibrated; hook at file offset %#lx%s\n", c->version,
+			       c->hooks[0],
+			       c->hook_cheap ? " (an instruction the kernel emulates)" :
+					       " (single-stepped: costlier)");
+			if (c->hook_finish)
+				printf("    one uprobe per handshake step, where it ends\n");
+			else
+				printf("    a uprobe and a uretprobe on the handshake state machine (not where a step ends: %s)\n",
+				       c->hook_why);
 		}
 		printf("    build id ");
 		for (int k = 0; k < v[i]->build_id_len; k++)

@@ -70,7 +70,8 @@ static const struct cli_option options[] = {
 	  "not go with it; -s and -Q do not apply." },
 	{ "list-targets", OPT_LIST_TARGETS, no_argument, NULL,
 	  "List the OpenSSL libraries tlsrec would hook: each with its version, whether it\n"
-	  "could be calibrated (and why not), and which processes map it. Then exit." },
+	  "could be calibrated (and why not), where and how it would be hooked, and which\n"
+	  "processes map it. Then exit." },
 	{ "list-interfaces", 'D', no_argument, NULL,
 	  "List the interfaces of this network namespace and whether they can be recorded." },
 	{ "verbose", 'v', no_argument, NULL, "Say more; repeat for libbpf's messages." },
@@ -133,9 +134,10 @@ static void usage(FILE *f)
 	      "OVERHEAD\n"
 	      "       Per packet: one TC program run per hooked direction, copying at most snaplen\n"
 	      "       bytes into a ring buffer. User space copies records into 1 MiB chunks and\n"
-	      "       compresses them on a second thread. Per TLS handshake step (two to four per\n"
-	      "       handshake): a uprobe and a uretprobe on OpenSSL's state machine, at an\n"
-	      "       instruction the kernel emulates. Per socket and connection: a small BPF program\n"
+	      "       compresses them on a second thread. Per completed TLS handshake step (two to\n"
+	      "       three per connection end): one uprobe where OpenSSL ends it, at an instruction\n"
+	      "       the kernel emulates (or, where calibration cannot prove that hook, a uprobe\n"
+	      "       and a uretprobe on its state machine). Per socket and connection: a small BPF program\n"
 	      "       at creation, bind, each TCP state change and accept; while tlsrec runs, every\n"
 	      "       system call takes the kernel's slower path (the accept tracepoints; not with\n"
 	      "       --secrets-only). Memory:\n"

@@ -76,10 +76,16 @@ int secrets_attach(struct secrets *s, __u32 lib, const char *path, const struct 
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.ssl_offsets), &lib, &off, BPF_ANY))
 		return -errno;
 	for (unsigned i = 0; i < cal->n_hooks; i++) {
-		ret = attach_one(s, s->skel->progs.tlsrec_hs_enter, false, lib, path, cal->hooks[i]);
-		if (!ret)
-			ret = attach_one(s, s->skel->progs.tlsrec_hs_exit, true, lib, path,
+		if (cal->hook_finish) {
+			ret = attach_one(s, s->skel->progs.tlsrec_hs_done, false, lib, path,
 					 cal->hooks[i]);
+		} else {
+			ret = attach_one(s, s->skel->progs.tlsrec_hs_enter, false, lib, path,
+					 cal->hooks[i]);
+			if (!ret)
+				ret = attach_one(s, s->skel->progs.tlsrec_hs_exit, true, lib, path,
+						 cal->hooks[i]);
+		}
 		if (ret) {
 			while (s->n_links > first)
 				bpf_link__destroy(s->links[--s->n_links]);

@@ -5,9 +5,14 @@
 # suites, session resumption, SSL_clear (-reconnect) and KeyUpdate (every generation). The
 # clients' -keylogfile is the truth: tlsasm --keylog must hold exactly its lines (OpenSSL logs
 # each key update too), and tshark must decrypt every request and response from the pcapng alone.
+#
+# tlsrec hooks where each handshake step ends (one uprobe), which calibration finds through the
+# library's unwind table. With LIBSSL_NO_UNWIND=1 every openssl here loads a copy of libssl that
+# hides its unwind table, as a build without one (tests/tools/no_unwind_copy.py): tlsrec must then
+# hook that copy's state machine at entry and return instead, and every check must hold the same.
 . "$(dirname "$0")/lib.sh"
 e2e_init
-need openssl tshark
+need openssl tshark python3
 
 make_netns ossl
 ns=$NETNS
@@ -15,6 +20,18 @@ d=$E2E_DIR
 make_cert "$d"
 make_cgroup
 truth=$d/truth.txt
+libssl=$(realpath "$(ldd "$(command -v openssl)" | awk '$1 ~ /^libssl\.so/ { print $3 }')")
+[ -f "$libssl" ] || fail "cannot find the libssl that openssl loads"
+hook="one uprobe where each handshake step ends"
+if [ -n "${LIBSSL_NO_UNWIND:-}" ]; then
+	chmod 711 "$d" # calibration loads the copy as nobody
+	mkdir -m 755 "$d/lib"
+	python3 "$(dirname "$0")/../tools/no_unwind_copy.py" "$libssl" "$d/lib/${libssl##*/}" ||
+		fail "cannot make a libssl without its unwind table"
+	libssl=$d/lib/${libssl##*/}
+	export LD_LIBRARY_PATH=$d/lib
+	hook="a uprobe and a uretprobe on the handshake state machine, not where a step ends: "
+fi
 
 start_cg "$ns" "$d/www.log" openssl s_server -accept 4433 -cert "$d/cert.pem" -key "$d/key.pem" -www -quiet
 wait_port "$ns" 4433
@@ -24,7 +41,11 @@ exec 7<>"$d/plain.in"
 start_cg "$ns" "$d/plain.log" bash -c 'exec openssl s_server -accept 4434 -cert "$0" -key "$1" <"$2"' \
 	"$d/cert.pem" "$d/key.pem" "$d/plain.in"
 wait_port "$ns" 4434
-record_tls "$ns"
+grep -q "$libssl" "/proc/$STARTED/maps" || fail "the server did not load $libssl"
+record_tls "$ns" -v
+grep -qF "hooked $libssl (" "$d/tlsrec.log" || fail "tlsrec did not hook $libssl: $(cat "$d/tlsrec.log")"
+grep "hooked $libssl (" "$d/tlsrec.log" | grep -qF "): $hook" ||
+	fail "tlsrec did not hook $libssl with $hook: $(grep hooked "$d/tlsrec.log")"
 
 # www NAME S_CLIENT_OPTIONS...: GET /NAME from the -www server; the status page must come back.
 www() {

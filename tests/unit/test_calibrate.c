@@ -2,7 +2,7 @@
 /*
  * Calibration of the system libssl, checked independently of how calibration works:
  *   - calibrate() finds every field exactly once (it fails otherwise) and a hook that costs no
- *     single-step;
+ *     single-step: one uprobe where each handshake step ends;
  *   - in this process, linked against that same libssl, handshakes in memory with other cipher
  *     suites than calibration used (three TLS 1.2 and all three TLS 1.3 suites, client and server
  *     side): the fields read at the calibrated offsets are what OpenSSL's public API returns
@@ -206,9 +206,13 @@ static void test_system_libssl(void)
 	ret = calibrate("/", info.dli_fname, &cal, why, sizeof(why));
 	if (!CHECK_MSG(ret == 0, "calibrate %s: %s", info.dli_fname, why))
 		return;
-	fprintf(stderr, "calibrated %s (%s): hooks %u at %#lx, %s\n", info.dli_fname, cal.version,
-	       cal.n_hooks, cal.hooks[0], cal.hook_cheap ? "emulated" : "single-stepped");
+	fprintf(stderr, "calibrated %s (%s): hooks %u at %#lx, %s, %s\n", info.dli_fname,
+		cal.version, cal.n_hooks, cal.hooks[0], cal.hook_cheap ? "emulated" : "single-stepped",
+		cal.hook_finish ? "where a handshake step ends" : "state machine");
 	CHECK(cal.n_hooks >= 1);
+	CHECK_MSG(cal.hook_finish && cal.n_hooks == 1,
+		  "no single hook where a handshake step ends in %s: %s", info.dli_fname,
+		  cal.hook_why);
 	CHECK_MSG(cal.hook_cheap, "the hook in %s is single-stepped: ~17 us per handshake",
 		  info.dli_fname);
 	CHECK(!strcmp(cal.version, OpenSSL_version(OPENSSL_VERSION)));
