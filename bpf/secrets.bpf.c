@@ -242,8 +242,13 @@ static __always_inline void record(void *ctx, __u64 ssl)
 	}
 }
 
-/* tls_finish_handshake(s, wst, clearbufs, stop): clearbufs is 1 only when it is called for the
- * state TLS_ST_OK, with every secret in place. */
+/*
+ * tls_finish_handshake(s, wst, clearbufs, stop): clearbufs is 1 when it is called for the state
+ * TLS_ST_OK, a handshake or a post-handshake message complete, every secret in place. (A TLS 1.3
+ * server that accepts early data passes 1 before the client's Finished too, where the state
+ * machine hook saw a return of 1 as well: that record lacks the client's traffic secret, and the
+ * complete one follows.)
+ */
 SEC("uprobe")
 int BPF_KPROBE(tlsrec_hs_done, void *ssl, int wst, int clearbufs)
 {

@@ -32,6 +32,7 @@
 
 #define CALIBRATE_ARG "--calibrate-child"
 #define CHILD_TIMEOUT_MS 20000
+#define PROOF_TIMEOUT_MS 5000
 #define NOBODY 65534
 
 struct calib_reply {
@@ -234,7 +235,7 @@ static int load_api(char *why, size_t len)
  * A breakpoint of the calibration's own, to prove a hook before the kernel gets it: an int3 over the
  * second instruction of a function (the first, a push, changes no argument register; a uprobe that
  * another tlsrec has there is left to the kernel), in this process's private copy of the code.
- * Each call records the function's first and third arguments and, when the first is one of the two
+ * Each call records the function's first four arguments and, when the first is one of the two
  * SSL objects being watched, a copy of that object as it is then; the handler steps over the
  * original instruction (the trap flag) and puts the int3 back. x86-64 only.
  */
@@ -252,7 +253,7 @@ static struct {
 	bool overflow;
 	struct hit {
 		const void *ssl;
-		int arg3;
+		int arg2, arg3, arg4;
 		uint8_t snap[TRAP_SNAP];
 	} hits[TRAP_HITS];
 } trap;
@@ -264,8 +265,7 @@ static void on_trap(int sig, siginfo_t *si, void *uc)
 	struct hit *h;
 
 	(void)sig;
-	(void)si;
-	if (trap.stepping) { /* the original instruction ran: arm again */
+	if (trap.stepping && si->si_code == TRAP_TRACE) { /* the original instruction ran: re-arm */
 		*(volatile uint8_t *)trap.at = 0xcc;
 		g[REG_EFL] &= ~(greg_t)EFLAGS_TF;
 		trap.stepping = false;
@@ -276,7 +276,9 @@ static void on_trap(int sig, siginfo_t *si, void *uc)
 	if (trap.n_hits < TRAP_HITS) {
 		h = &trap.hits[trap.n_hits++];
 		h->ssl = (const void *)g[REG_RDI];
+		h->arg2 = (int)g[REG_RSI];
 		h->arg3 = (int)g[REG_RDX];
+		h->arg4 = (int)g[REG_RCX];
 		if (h->ssl && (h->ssl == trap.obj[0] || h->ssl == trap.obj[1]))
 			memcpy(h->snap, h->ssl, trap.snap_len);
 	} else {
@@ -656,15 +658,23 @@ static int find_hook(const struct pair *p, size_t n, struct calibration *cal, ch
 }
 
 /* The function the "handshake done" callbacks of the last pair of handshakes were called from (as
- * the unwind tables tell), or 0 when they were not all called from one. */
-static uintptr_t done_function(void)
+ * the unwind tables tell), or 0 with the reason in why. */
+static uintptr_t done_function(char *why, size_t len)
 {
 	uintptr_t f = 0, g;
 
+	if (!seen.n_done)
+		snprintf(why, len, "OpenSSL did not call the handshake-done callback");
 	for (unsigned i = 0; i < seen.n_done; i++) {
 		g = (uintptr_t)_Unwind_FindEnclosingFunction((void *)(seen.done_from[i] - 1));
-		if (!g || (f && g != f))
+		if (!g) {
+			snprintf(why, len, "no unwind table entry for where the handshake-done callback was called from");
 			return 0;
+		}
+		if (f && g != f) {
+			snprintf(why, len, "the handshake-done callbacks were called from different functions");
+			return 0;
+		}
 		f = g;
 	}
 	return f;
@@ -678,8 +688,10 @@ static int trap_arm(const struct lib_map *m, uintptr_t at, size_t snap_len)
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uint8_t code[16];
 
-	if (!code_at(m, at, code) || snap_len > TRAP_SNAP)
+	if (!code_at(m, at, code))
 		return -EINVAL;
+	if (snap_len > TRAP_SNAP)
+		return -EFBIG;
 	at += code[0] == 0x41 ? 2 : 1; /* past push %reg, with or without REX.B */
 	if (!code_at(m, at, code))
 		return -EINVAL;
@@ -751,8 +763,18 @@ static int check_hits(const struct pair *p, const struct tr_ssl_offsets *o, int 
 		return -ESRCH;
 	}
 	for (unsigned i = 0; i < trap.n_hits; i++) {
-		if (trap.hits[i].ssl != p->c && trap.hits[i].ssl != p->s) {
+		const struct hit *h = &trap.hits[i];
+
+		if (h->ssl != p->c && h->ssl != p->s) {
 			snprintf(why, len, "called without the SSL object as first argument");
+			return -ESRCH;
+		}
+		/* (s, wst, clearbufs, stop): the same work state (WORK_MORE_A: not 0, not 1), then
+		 * (0, 0) or (1, 1) in these handshakes. Arguments in other registers (a copy of the
+		 * function without wst, say) would not show that shape. */
+		if (h->arg2 != trap.hits[0].arg2 || h->arg2 == 0 || h->arg2 == 1 ||
+		    (h->arg3 != h->arg4) || (h->arg3 != 0 && h->arg3 != 1)) {
+			snprintf(why, len, "its arguments are not (SSL, work state, 0 or 1, the same)");
 			return -ESRCH;
 		}
 	}
@@ -787,10 +809,12 @@ static int check_hits(const struct pair *p, const struct tr_ssl_offsets *o, int 
  * The hook that costs one probe per handshake step: OpenSSL calls its "handshake done" info
  * callback from tls_finish_handshake(s, wst, clearbufs, stop), where every handshake and every TLS
  * 1.3 post-handshake message (session ticket, KeyUpdate) ends; clearbufs is 1 there for the state
- * TLS_ST_OK, 0 on its other calls (before a TLS 1.3 server writes its tickets, around early data).
- * The state machine hook, by contrast, runs twice (entry and return) on each SSL_do_handshake,
- * SSL_read or SSL_write that drives a step, WANT_READ retries included. The function is the one
- * the callbacks were called from (at), proven with a breakpoint in a TLS 1.2 and a TLS 1.3 pair of
+ * TLS_ST_OK (and for a TLS 1.3 server that accepts early data, at that point too: as the state
+ * machine returning 1 there), 0 on its other calls (before a TLS 1.3 server writes its tickets, a
+ * client's early data). The state machine hook, by contrast, runs twice (entry and return) on each
+ * SSL_do_handshake, SSL_read or SSL_write that drives a step, WANT_READ retries included. The
+ * function is the one the callbacks were called from (at; 0 when done_function did not find one,
+ * with its reason in why already), proven with a breakpoint in a TLS 1.2 and a TLS 1.3 pair of
  * handshakes; it is taken only when its first instruction is one the kernel emulates.
  */
 static int find_finish(uintptr_t at, struct calibration *cal, char *why, size_t len)
@@ -802,10 +826,8 @@ static int find_finish(uintptr_t at, struct calibration *cal, char *why, size_t 
 	size_t nf = fields(&cal->off, f);
 	int ret = 0;
 
-	if (!at) {
-		snprintf(why, len, "the handshake-done callback was not called from one function");
+	if (!at)
 		return -ESRCH;
-	}
 	dl_iterate_phdr(find_map, &m);
 	at = skip_endbr(&m, at);
 	if (!file_offset(&m, at)) {
@@ -841,6 +863,55 @@ static int find_finish(uintptr_t at, struct calibration *cal, char *why, size_t 
 	cal->hook_finish = true;
 	cal->hook_cheap = true;
 	return 0;
+}
+
+/*
+ * find_finish in a copy of this process: it patches code and runs the library under a breakpoint,
+ * and nothing that goes wrong there may cost the state machine hook calibration found already.
+ * cal gets the copy's answer, or keeps its hook with the reason in hook_why.
+ */
+static void find_finish_apart(uintptr_t at, struct calibration *cal)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	struct calibration c;
+	size_t got = 0;
+	int fds[2], status;
+	pid_t pid;
+
+	if (!at)
+		return; /* done_function's reason is in hook_why */
+	if (pipe2(fds, O_CLOEXEC)) {
+		snprintf(cal->hook_why, sizeof(cal->hook_why), "cannot start its proof: %s",
+			 strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		c = *cal;
+		find_finish(at, &c, c.hook_why, sizeof(c.hook_why));
+		_exit(write(fds[1], &c, sizeof(c)) == (ssize_t)sizeof(c) ? 0 : 1);
+	}
+	close(fds[1]);
+	pfd.fd = fds[0];
+	while (pid > 0 && got < sizeof(c) && poll(&pfd, 1, PROOF_TIMEOUT_MS) > 0) {
+		ssize_t n = read(fds[0], (uint8_t *)&c + got, sizeof(c) - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fds[0]);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (got == sizeof(c))
+		*cal = c;
+	else
+		snprintf(cal->hook_why, sizeof(cal->hook_why), "its proof %s",
+			 pid < 0 ? "could not start" : "crashed or took too long");
 }
 
 /*
@@ -948,7 +1019,7 @@ static int calibrate_tls13(struct calibration *cal, uintptr_t *done_fn, char *wh
 	if (!ret)
 		ret = find_hook(&p, n, cal, why, len);
 	if (!ret)
-		*done_fn = done_function();
+		*done_fn = done_function(cal->hook_why, sizeof(cal->hook_why));
 out:
 	pair_free(&p);
 	return ret;
@@ -1019,7 +1090,7 @@ static void __attribute__((noreturn)) child(const char *root, const char *path)
 		r.status = calibrate_tls13(&r.cal, &done_fn, r.why, sizeof(r.why));
 	/* Without it, the state machine hook stays, and --list-targets says why. */
 	if (!r.status)
-		find_finish(done_fn, &r.cal, r.cal.hook_why, sizeof(r.cal.hook_why));
+		find_finish_apart(done_fn, &r.cal);
 	if (!r.status)
 		snprintf(r.cal.version, sizeof(r.cal.version), "%s",
 			 api.OpenSSL_version ? api.OpenSSL_version(0) : "OpenSSL, version unknown");
@@ -1086,7 +1157,8 @@ int calibrate(const char *root, const char *path, struct calibration *out, char 
 		return r.status;
 	}
 	/* What the child says is data from a process that ran foreign code: bound it. */
-	if (r.cal.n_hooks < 1 || r.cal.n_hooks > CALIB_MAX_HOOKS) {
+	if (r.cal.n_hooks < 1 || r.cal.n_hooks > CALIB_MAX_HOOKS ||
+	    (r.cal.hook_finish && r.cal.n_hooks != 1)) {
 		snprintf(why, len, "the calibration process answered nonsense");
 		return -EPROTO;
 	}

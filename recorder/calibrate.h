@@ -2,8 +2,9 @@
 /*
  * Self-calibration of an OpenSSL library file: load that very file in a child process, run TLS 1.2
  * and TLS 1.3 handshakes in memory with its key log callback as ground truth, and find where its
- * SSL objects keep what tlsrec reads (every field must be found exactly once), and where to hook
- * its handshake state machine. No offset is ever guessed from a version string.
+ * SSL objects keep what tlsrec reads (every field must be found exactly once), and where to hook:
+ * the function that ends each handshake step, proven by a breakpoint, or else its handshake state
+ * machine. No offset is ever guessed from a version string.
  */
 #ifndef TLSREC_CALIBRATE_H
 #define TLSREC_CALIBRATE_H

@@ -30,7 +30,7 @@ if [ -n "${LIBSSL_NO_UNWIND:-}" ]; then
 		fail "cannot make a libssl without its unwind table"
 	libssl=$d/lib/${libssl##*/}
 	export LD_LIBRARY_PATH=$d/lib
-	hook="a uprobe and a uretprobe on the handshake state machine, not where a step ends: "
+	hook="a uprobe and a uretprobe on the handshake state machine, not where a step ends: no unwind table entry"
 fi
 
 start_cg "$ns" "$d/www.log" openssl s_server -accept 4433 -cert "$d/cert.pem" -key "$d/key.pem" -www -quiet
