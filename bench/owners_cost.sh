@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # What recording socket owners costs per connection: bench/conn_loop.c makes plain TCP connections
 # on lo (connect, accept, close; no TLS, so no uprobe fires) one at a time, in a private namespace,
-# with no recorder, with a tlsrec built without the sockets programs (OLD) and with one that has
-# them (NEW), both --secrets-only so that no TC program runs either; then the same for getppid()
-# in a loop, to show what the accept tracepoints (syscall tracepoints: every syscall of every
-# process takes the slow path while one is enabled) cost a syscall. Alternating none, OLD, NEW,
-# none, ...; medians.
+# with no recorder and with two tlsrec builds (OLD and NEW, to compare a change to the sockets
+# programs), each recording an idle veth of the namespace (-i idle0): the sockets programs are
+# attached, no packet is captured. Then the same for getppid() in a loop, to show what the accept
+# tracepoints (syscall tracepoints: every syscall of every process takes the slow path while one
+# is enabled) cost a syscall. Alternating none, OLD, NEW, none, ...; medians.
 #
 # Usage (as root, from the source tree): bench/owners_cost.sh OLD_TLSREC NEW_TLSREC [ROUNDS] [SECONDS]
 set -euo pipefail
@@ -16,6 +16,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 old=$1 new=$2 rounds=${3:-7} secs=${4:-3}
 need_root_and gcc "$old" "$new"
 bench_netns
+ip -n "$ns" link add idle0 type veth peer name idle1
+ip -n "$ns" link set idle0 up
 work=$(mktemp -d /tmp/tlsrec-bench-work.XXXXXX)
 trap 'bench_cleanup; rm -rf "$work"' EXIT
 gcc -O2 -o "$work/conn_loop" "$here/conn_loop.c" -lpthread
@@ -24,7 +26,7 @@ gcc -O2 -o "$work/conn_loop" "$here/conn_loop.c" -lpthread
 run() {
 	local rec=""
 	if [ "$2" != none ]; then
-		ip netns exec "$ns" "$2" --secrets-only -w "$work/j.lz4" 2>"$work/rec.log" &
+		ip netns exec "$ns" "$2" -i idle0 -w "$work/j.lz4" 2>"$work/rec.log" &
 		rec=$!
 		pids+=("$rec")
 		until grep -q "recording" "$work/rec.log"; do sleep 0.05; done
@@ -51,8 +53,7 @@ for line in open(sys.argv[1]):
 base = [statistics.median(x[i] for x in runs["none"]) for i in (0, 1)]
 print("| recorder | connections/s (median) | vs none | µs per connection | getppid()/s (median) | ns per syscall |")
 print("|---|---:|---:|---:|---:|---:|")
-for n, label in (("none", "none"), ("old", "tlsrec --secrets-only, without the sockets programs"),
-                 ("new", "tlsrec --secrets-only, with the sockets programs")):
+for n, label in (("none", "none"), ("old", "OLD tlsrec -i idle0"), ("new", "NEW tlsrec -i idle0")):
     c, s = (statistics.median(x[i] for x in runs[n]) for i in (0, 1))
     print(f"| {label} | {c:.0f} | {c / base[0]:.2f} | {1e6 / c:.1f} | {s:.0f} | {1e9 / s:.0f} |")
 PY
