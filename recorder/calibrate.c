@@ -603,12 +603,17 @@ static uintptr_t skip_endbr(const struct lib_map *m, uintptr_t addr)
 	return code_at(m, addr, p) && !memcmp(p, "\xf3\x0f\x1e\xfa", 4) ? addr + 4 : addr;
 }
 
-/* push %reg, with or without REX.B: the kernel emulates it, no single-step (~0.5 us a hit). */
-static bool is_push(const struct lib_map *m, uintptr_t addr)
+/* The length of push %reg at addr, with or without REX.B (1 or 2), or 0 for another instruction:
+ * the kernel emulates a push, no single-step (~0.5 us a hit). */
+static unsigned push_len(const struct lib_map *m, uintptr_t addr)
 {
 	uint8_t p[16];
 
-	return code_at(m, addr, p) && ((p[0] & 0xf8) == 0x50 || (p[0] == 0x41 && (p[1] & 0xf8) == 0x50));
+	if (!code_at(m, addr, p))
+		return 0;
+	if ((p[0] & 0xf8) == 0x50)
+		return 1;
+	return p[0] == 0x41 && (p[1] & 0xf8) == 0x50 ? 2 : 0;
 }
 
 /*
@@ -646,13 +651,13 @@ static int find_hook(const struct pair *p, size_t n, struct calibration *cal, ch
 	if (tc && tc == ts && file_offset(&m, tc)) {
 		cal->hooks[0] = file_offset(&m, skip_endbr(&m, tc));
 		cal->n_hooks = 1;
-		cal->hook_cheap = is_push(&m, skip_endbr(&m, tc));
+		cal->hook_cheap = push_len(&m, skip_endbr(&m, tc)) != 0;
 	} else {
 		/* Not the shape we know: hook the two handshake functions themselves. */
 		cal->hooks[0] = file_offset(&m, skip_endbr(&m, fc));
 		cal->hooks[1] = file_offset(&m, skip_endbr(&m, fs));
 		cal->n_hooks = 2;
-		cal->hook_cheap = is_push(&m, skip_endbr(&m, fc)) && is_push(&m, skip_endbr(&m, fs));
+		cal->hook_cheap = push_len(&m, skip_endbr(&m, fc)) && push_len(&m, skip_endbr(&m, fs));
 	}
 	return 0;
 }
@@ -680,7 +685,7 @@ static uintptr_t done_function(char *why, size_t len)
 	return f;
 }
 
-/* The breakpoint after the push at function entry at. 0 or -errno. */
+/* The breakpoint at the instruction at (the one after the push at function entry). 0 or -errno. */
 static int trap_arm(const struct lib_map *m, uintptr_t at, size_t snap_len)
 {
 #ifdef __x86_64__
@@ -688,11 +693,8 @@ static int trap_arm(const struct lib_map *m, uintptr_t at, size_t snap_len)
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uint8_t code[16];
 
-	if (!code_at(m, at, code))
-		return -EINVAL;
 	if (snap_len > TRAP_SNAP)
 		return -EFBIG;
-	at += code[0] == 0x41 ? 2 : 1; /* past push %reg, with or without REX.B */
 	if (!code_at(m, at, code))
 		return -EINVAL;
 	if (sigaction(SIGTRAP, &sa, NULL) ||
@@ -747,16 +749,14 @@ static size_t fields(const struct tr_ssl_offsets *o, struct field f[10])
 
 /*
  * What the breakpoint saw in one pair of handshakes at version, against what tlsrec needs of the
- * hook: every call has one of the two SSL objects as first argument, each object has exactly one
+ * hook (its nf fields f): every call has one of the two SSL objects as first argument, each object has exactly one
  * call with a third argument other than 0, and at that call every field tlsrec reads already holds
  * its final value.
  */
-static int check_hits(const struct pair *p, const struct tr_ssl_offsets *o, int version, char *why,
+static int check_hits(const struct pair *p, const struct field *f, size_t nf, int version, char *why,
 		      size_t len)
 {
 	const char *v = version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2";
-	struct field f[10];
-	size_t nf = fields(o, f);
 
 	if (trap.overflow) {
 		snprintf(why, len, "called more than %d times in a %s handshake", TRAP_HITS, v);
@@ -824,6 +824,7 @@ static int find_finish(uintptr_t at, struct calibration *cal, char *why, size_t 
 	size_t snap = 0;
 	struct field f[10];
 	size_t nf = fields(&cal->off, f);
+	unsigned push;
 	int ret = 0;
 
 	if (!at)
@@ -834,14 +835,15 @@ static int find_finish(uintptr_t at, struct calibration *cal, char *why, size_t 
 		snprintf(why, len, "the handshake-done callback was called from outside the file");
 		return -ESRCH;
 	}
-	if (!is_push(&m, at)) {
+	push = push_len(&m, at);
+	if (!push) {
 		snprintf(why, len, "its first instruction would be single-stepped");
 		return -ESRCH;
 	}
 	for (size_t k = 0; k < nf; k++)
 		if (f[k].at + f[k].len > snap)
 			snap = f[k].at + f[k].len;
-	ret = trap_arm(&m, at, snap);
+	ret = trap_arm(&m, at + push, snap);
 	if (ret) {
 		snprintf(why, len, "cannot set a breakpoint on it: %s", strerror(-ret));
 		return ret;
@@ -851,7 +853,7 @@ static int find_finish(uintptr_t at, struct calibration *cal, char *why, size_t 
 
 		ret = handshake(versions[i], &p, why, len);
 		if (!ret) {
-			ret = check_hits(&p, &cal->off, versions[i], why, len);
+			ret = check_hits(&p, f, nf, versions[i], why, len);
 			pair_free(&p);
 		}
 	}
@@ -866,15 +868,40 @@ static int find_finish(uintptr_t at, struct calibration *cal, char *why, size_t 
 }
 
 /*
+ * Read a child's answer of size bytes from fd (which is closed) into buf, killing the child if it
+ * says nothing for timeout_ms, and reap it (*status). Returns how many bytes came.
+ */
+static size_t collect(pid_t pid, int fd, void *buf, size_t size, int timeout_ms, int *status)
+{
+	size_t got = 0;
+
+	while (got < size) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, timeout_ms) <= 0) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		n = read(fd, (uint8_t *)buf + got, size - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+	return got;
+}
+
+/*
  * find_finish in a copy of this process: it patches code and runs the library under a breakpoint,
  * and nothing that goes wrong there may cost the state machine hook calibration found already.
  * cal gets the copy's answer, or keeps its hook with the reason in hook_why.
  */
 static void find_finish_apart(uintptr_t at, struct calibration *cal)
 {
-	struct pollfd pfd = { .events = POLLIN };
 	struct calibration c;
-	size_t got = 0;
 	int fds[2], status;
 	pid_t pid;
 
@@ -893,25 +920,15 @@ static void find_finish_apart(uintptr_t at, struct calibration *cal)
 		_exit(write(fds[1], &c, sizeof(c)) == (ssize_t)sizeof(c) ? 0 : 1);
 	}
 	close(fds[1]);
-	pfd.fd = fds[0];
-	while (pid > 0 && got < sizeof(c) && poll(&pfd, 1, PROOF_TIMEOUT_MS) > 0) {
-		ssize_t n = read(fds[0], (uint8_t *)&c + got, sizeof(c) - got);
-
-		if (n <= 0)
-			break;
-		got += (size_t)n;
+	if (pid < 0) {
+		close(fds[0]);
+		snprintf(cal->hook_why, sizeof(cal->hook_why), "its proof could not start");
+		return;
 	}
-	close(fds[0]);
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
-	if (got == sizeof(c))
+	if (collect(pid, fds[0], &c, sizeof(c), PROOF_TIMEOUT_MS, &status) == sizeof(c))
 		*cal = c;
 	else
-		snprintf(cal->hook_why, sizeof(cal->hook_why), "its proof %s",
-			 pid < 0 ? "could not start" : "crashed or took too long");
+		snprintf(cal->hook_why, sizeof(cal->hook_why), "its proof crashed or took too long");
 }
 
 /*
@@ -1113,7 +1130,6 @@ int calibrate(const char *root, const char *path, struct calibration *out, char 
 	char *argv[] = { "tlsrec", CALIBRATE_ARG, (char *)root, (char *)path, NULL };
 	posix_spawn_file_actions_t fa;
 	struct calib_reply r;
-	size_t got = 0;
 	int fds[2], status, ret;
 	pid_t pid;
 
@@ -1129,23 +1145,7 @@ int calibrate(const char *root, const char *path, struct calibration *out, char 
 		snprintf(why, len, "cannot start the calibration: %s", strerror(-ret));
 		return ret;
 	}
-	while (got < sizeof(r)) {
-		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
-		ssize_t n;
-
-		if (poll(&pfd, 1, CHILD_TIMEOUT_MS) <= 0) {
-			kill(pid, SIGKILL);
-			break;
-		}
-		n = read(fds[0], (uint8_t *)&r + got, sizeof(r) - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (got != sizeof(r)) {
+	if (collect(pid, fds[0], &r, sizeof(r), CHILD_TIMEOUT_MS, &status) != sizeof(r)) {
 		snprintf(why, len, "the calibration process %s",
 			 WIFSIGNALED(status) ? "crashed (loading the library killed it)" :
 					       "stopped without answering");
