@@ -29,25 +29,14 @@ need_root_and iperf3 tcpdump python3 "$TLSREC"
 bench_netns
 tck=$(getconf CLK_TCK)
 
-cpu_seconds() { # utime + stime of a process, all its threads
-	awk -v tck="$tck" '{ sub(/.*\) /, ""); printf "%.2f\n", ($12 + $13) / tck }' /proc/"$1"/stat
-}
-
-servers() { # one iperf3 server per port, for one test each
-	local port
-	for port in 5201 5202; do
-		ip netns exec "$ns" iperf3 -s -1 -p "$port" >/dev/null 2>&1 &
-		pids+=($!)
-		until [ -n "$(ip netns exec "$ns" ss -Hltn "sport = :$port")" ]; do sleep 0.05; done
-	done
-}
 
 # run RECORDER LOAD REP: one measurement, appended to runs.csv
 run() {
 	local recorder=$1 load=$2 rep=$3 file=/dev/null log rec="" cpu0=0 cpu=0 recorded=0 lost=0
 	local bytes=0 few
 	log=$out/$recorder-$load-$rep.log
-	servers
+	iperf_server 5201
+	iperf_server 5202
 	case $recorder in
 	tlsrec-filter | tlsrec)
 		file=$out/j.lz4
@@ -63,7 +52,7 @@ run() {
 		until grep -qs "listening on" "$log"; do sleep 0.05; done ;;
 	none) ;;
 	esac
-	[ -n "$rec" ] && cpu0=$(cpu_seconds "$rec")
+	[ -n "$rec" ] && cpu0=$(cpu_ticks "$rec")
 	ip netns exec "$ns" iperf3 -c 127.0.0.1 -p 5202 -u -l 200 -b $((load / 100 * 200 * 8)) \
 		-t "$secs" --json >"$out/few.json" &
 	few=$!
@@ -73,7 +62,7 @@ run() {
 	# tcpdump hands over a TPACKET_V3 block when it is full or after a 1 s timeout: wait for it.
 	sleep 1.5
 	if [ -n "$rec" ]; then
-		cpu=$(awk -v a="$cpu0" -v b="$(cpu_seconds "$rec")" 'BEGIN { printf "%.2f", b - a }')
+		cpu=$(awk -v a="$cpu0" -v b="$(cpu_ticks "$rec")" -v tck="$tck" 'BEGIN { printf "%.2f", (b - a) / tck }')
 		kill -INT "$rec"
 		wait "$rec" || true
 		bytes=$(stat -c %s "$file")

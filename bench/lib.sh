@@ -27,10 +27,15 @@ bench_netns() {
 }
 
 # An iperf3 server for one test, in ns.
-iperf_server() {
-	ip netns exec "$ns" iperf3 -s -1 >/dev/null 2>&1 &
+iperf_server() { # [PORT]: default 5201
+	local port=${1:-5201}
+	ip netns exec "$ns" iperf3 -s -1 -p "$port" >/dev/null 2>&1 &
 	pids+=($!)
-	until [ -n "$(ip netns exec "$ns" ss -Hltn 'sport = :5201')" ]; do sleep 0.05; done
+	until [ -n "$(ip netns exec "$ns" ss -Hltn "sport = :$port")" ]; do sleep 0.05; done
+}
+
+cpu_ticks() { # PID: utime + stime of a process, all threads, in clock ticks
+	sed 's/^.*) //' /proc/"$1"/stat | awk '{ print $12 + $13 }'
 }
 
 # bench_options "$@": -r REPS, -t SECONDS, -l LOADS and -o DIR into reps, secs, loads and out

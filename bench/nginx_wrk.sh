@@ -86,10 +86,6 @@ quiet() { # wait up to 120 s until no foreign tlsrec has run for 1 s
 	done
 }
 
-cpu_ticks() { # utime + stime of a process, all threads, in clock ticks
-	sed 's/^.*) //' /proc/"$1"/stat | awk '{ print $12 + $13 }'
-}
-
 # nginx: one worker, TLS 1.3 only, a self-signed P-256 certificate, no session cache (session
 # tickets stay on, nginx's default: wrk resumes with them), no access log, keepalive_requests left
 # at its default (1000: with keep-alive, wrk reconnects after 1000 requests).

@@ -23,7 +23,6 @@ out=$(mktemp -d /tmp/tlsrec-bench.XXXXXX)
 bench_options "$@"
 need_root_and iperf3 tcpdump python3 "$TLSREC"
 bench_netns
-tck=$(getconf CLK_TCK)
 
 cpu_seconds() { # on-CPU time of a process, all threads (schedstat, ns)
 	cat /proc/"$1"/task/*/schedstat | awk '{ t += $1 } END { printf "%.4f\n", t / 1e9 }'
