@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * TC classifiers that copy each packet, as a finished PACKET journal record, into a ring buffer.
- * The record is built in a per-CPU scratch buffer and copied with bpf_ringbuf_output, so the ring
- * holds exactly the bytes captured (reserving snaplen per packet would waste most of it). With a
- * capture filter they run only for the packets it passes, as tail calls. They never change a
- * packet's fate: they return TC_ACT_UNSPEC, so later filters still run.
+ * TC classifiers that copy each packet, as a finished PACKET journal record, into the CPU's ring
+ * buffer. The record is built in a per-CPU scratch buffer and copied with bpf_ringbuf_output, so
+ * the ring holds exactly the bytes captured (reserving snaplen per packet would waste most of it).
+ * With a capture filter they run only for the packets it passes, as tail calls. They never change
+ * a packet's fate: they return TC_ACT_UNSPEC, so later filters still run.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -17,6 +17,8 @@
 /* Set by user space before load; the verifier sees them as constants. */
 const volatile __u32 snaplen = TR_MAX_SNAPLEN;
 const volatile __u64 wakeup_bytes = 1 << 20;
+/* How many rings there are in rings. */
+const volatile __u32 nrings = 1;
 /* A capture filter runs first (recorder/filter.c): it tail-calls these programs, through
  * capture_progs, for the packets that match only, with the capture length in skb->cb[0]. */
 const volatile bool after_filter = false;
@@ -29,10 +31,14 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } capture_progs SEC(".maps");
 
+/* The ring buffers, one per CPU: CPU n writes to ring n % nrings. CPUs do not share a ring's lock
+ * and producer position. User space creates the rings and sets max_entries and the inner map. */
 struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20);
-} events SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} rings SEC(".maps");
 
 /* One record-sized buffer per CPU; user space sets value_size to 48 + snaplen and max_entries
  * to the number of possible CPUs. TC programs do not nest on a CPU, so one buffer each suffices. */
@@ -71,9 +77,10 @@ static __always_inline void count_loss(__u32 ifindex, __u8 dir, __u8 where)
 
 static __always_inline int record_packet(struct __sk_buff *skb, __u8 dir)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 cpu = bpf_get_smp_processor_id(), slot;
 	struct tr_packet *p;
 	__u64 len, size;
+	void *ring;
 
 	p = bpf_map_lookup_elem(&scratch, &cpu);
 	if (!p)
@@ -121,7 +128,9 @@ static __always_inline int record_packet(struct __sk_buff *skb, __u8 dir)
 	}
 
 	size = sizeof(*p) + len;
-	if (ring_output(&events, p, size, wakeup_bytes))
+	slot = cpu % nrings;
+	ring = bpf_map_lookup_elem(&rings, &slot);
+	if (!ring || ring_output(ring, p, size, wakeup_bytes))
 		count_loss(skb->ifindex, dir, TR_LOSS_RINGBUF);
 	return TC_ACT_UNSPEC;
 }

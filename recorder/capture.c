@@ -14,7 +14,48 @@
 struct capture {
 	struct capture_bpf *skel;
 	struct tr_owner owner;
+	int *rings; /* the ring buffers of PACKET records, one per online CPU */
+	unsigned nrings;
 };
+
+/*
+ * One ring buffer per online CPU, each ring_bytes / CPUs rounded up to a power of two (and at least
+ * a page). CPU n writes to ring n % nrings: CPUs share one only where their numbers are sparse or a
+ * CPU came online after tlsrec started. 0 or -errno.
+ */
+static int make_rings(struct capture *c, __u64 ring_bytes, __u64 *each)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	__u64 size = (__u64)sysconf(_SC_PAGESIZE);
+
+	if (online < 1)
+		online = 1;
+	while (size * (__u64)online < ring_bytes)
+		size <<= 1;
+	c->rings = calloc((size_t)online, sizeof(*c->rings));
+	if (!c->rings)
+		return -ENOMEM;
+	for (; c->nrings < (unsigned)online; c->nrings++) {
+		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tlsrec_packets", 0, 0, (__u32)size, NULL);
+
+		if (fd < 0)
+			return -errno;
+		c->rings[c->nrings] = fd;
+	}
+	*each = size;
+	return 0;
+}
+
+/* Put the rings in the map the programs look them up in. 0 or -errno. */
+static int fill_rings(struct capture *c)
+{
+	int map = bpf_map__fd(c->skel->maps.rings);
+
+	for (__u32 i = 0; i < c->nrings; i++)
+		if (bpf_map_update_elem(map, &i, &c->rings[i], BPF_ANY))
+			return -errno;
+	return 0;
+}
 
 static int set_owner(struct capture *c)
 {
@@ -49,10 +90,10 @@ static int fill_prog_array(struct capture *c)
 
 int capture_open(const struct capture_opts *o, struct capture **out)
 {
-	struct capture *c;
-	int ret;
-
 	int ncpus = libbpf_num_possible_cpus();
+	struct capture *c;
+	__u64 each;
+	int ret;
 
 	if (ncpus <= 0)
 		return ncpus ? ncpus : -EINVAL;
@@ -64,12 +105,18 @@ int capture_open(const struct capture_opts *o, struct capture **out)
 		ret = -errno;
 		goto fail;
 	}
+	ret = make_rings(c, o->ring_bytes, &each);
+	if (ret)
+		goto fail;
 	c->skel->rodata->snaplen = o->snaplen;
-	/* Wake the reader when a quarter of the ring is full (it polls on a timer as well): fewer
+	/* Wake the reader when a quarter of a ring is full (it polls on a timer as well): fewer
 	 * wakeups than an eighth, measured cheaper, with three quarters left while it drains. */
-	c->skel->rodata->wakeup_bytes = o->ring_bytes / 4;
+	c->skel->rodata->wakeup_bytes = each / 4;
+	c->skel->rodata->nrings = c->nrings;
 	c->skel->rodata->after_filter = o->after_filter;
-	ret = bpf_map__set_max_entries(c->skel->maps.events, (__u32)o->ring_bytes);
+	ret = bpf_map__set_inner_map_fd(c->skel->maps.rings, c->rings[0]);
+	if (!ret)
+		ret = bpf_map__set_max_entries(c->skel->maps.rings, c->nrings);
 	if (!ret)
 		ret = bpf_map__set_value_size(c->skel->maps.scratch,
 					      sizeof(struct tr_packet) + o->snaplen);
@@ -82,7 +129,9 @@ int capture_open(const struct capture_opts *o, struct capture **out)
 	ret = capture_bpf__load(c->skel);
 	if (ret)
 		goto fail;
-	ret = set_owner(c);
+	ret = fill_rings(c);
+	if (!ret)
+		ret = set_owner(c);
 	if (!ret && o->after_filter)
 		ret = fill_prog_array(c);
 	if (ret)
@@ -110,9 +159,10 @@ int capture_owner_fd(const struct capture *c)
 	return bpf_map__fd(c->skel->maps.tlsrec_owner);
 }
 
-int capture_ring_fd(const struct capture *c)
+unsigned capture_rings(const struct capture *c, const int **fds)
 {
-	return bpf_map__fd(c->skel->maps.events);
+	*fds = c->rings;
+	return c->nrings;
 }
 
 int capture_losses_fd(const struct capture *c)
@@ -137,5 +187,8 @@ void capture_close(struct capture *c)
 	if (!c)
 		return;
 	capture_bpf__destroy(c->skel);
+	for (unsigned i = 0; i < c->nrings; i++)
+		close(c->rings[i]);
+	free(c->rings);
 	free(c);
 }

@@ -13,7 +13,7 @@ struct capture;
 
 struct capture_opts {
 	__u32 snaplen;
-	__u64 ring_bytes;   /* power of two, multiple of the page size */
+	__u64 ring_bytes;   /* in all, shared out among the CPUs' rings */
 	__u32 max_hooks;    /* interfaces x directions that will be attached */
 	bool after_filter;  /* filter programs (filter.h) run first and tail-call the programs */
 };
@@ -32,9 +32,10 @@ int capture_prog_fd(const struct capture *c, int dir);
 int capture_prog_array_fd(const struct capture *c);
 int capture_owner_fd(const struct capture *c);
 
-/* The ring buffer of PACKET records, and the map of packets lost (struct tr_loss_key -> per-CPU
- * counts). */
-int capture_ring_fd(const struct capture *c);
+/* The ring buffers of PACKET records, one per online CPU: their number, and *fds. */
+unsigned capture_rings(const struct capture *c, const int **fds);
+
+/* The map of packets lost (struct tr_loss_key -> per-CPU counts). */
 int capture_losses_fd(const struct capture *c);
 
 /* Tell other tlsrecs this one is alive (see struct tr_owner); call every second. 0 or -errno. */

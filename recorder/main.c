@@ -602,7 +602,7 @@ static int start_recording(int argc, char **argv, struct run *r)
 	r->s = (struct session){ .wr = r->wr, .cap = r->cap, .ifaces = r->sel, .n_ifaces = r->n_sel,
 				 .max_packets = r->o.count, .watch_fd = -1, .ctx = r };
 	if (r->cap) {
-		r->s.rings[r->s.n_rings++] = capture_ring_fd(r->cap);
+		r->s.n_packet_rings = capture_rings(r->cap, &r->s.packet_rings);
 		r->s.loss_maps[r->s.n_loss_maps++] = capture_losses_fd(r->cap);
 	}
 	if (r->sec) {

@@ -43,8 +43,9 @@ static const struct cli_option options[] = {
 	  "With -C, keep at most FILECOUNT files: name them FILE0 to FILE<FILECOUNT-1> and\n"
 	  "overwrite the oldest, as tcpdump does." },
 	{ "buffer-size", 'B', required_argument, "BUFFER_SIZE",
-	  "Size of the kernel ring buffer in KiB, rounded up to a power of two (default\n"
-	  "16384). Packets that find it full are counted and reported as lost." },
+	  "Size of the kernel ring buffers in KiB (default 16384), shared out among one ring\n"
+	  "per CPU, each rounded up to a power of two. Packets that find their CPU's ring\n"
+	  "full are counted and reported as lost." },
 	{ "direction", 'Q', required_argument, "DIRECTION",
 	  "Record packets received (in), sent (out) or both (inout, the default). A loopback\n"
 	  "interface is hooked once, at egress, and records every packet whatever this says." },
@@ -133,8 +134,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "OVERHEAD\n"
 	      "       Per packet: one TC program run per hooked direction, copying at most snaplen\n"
-	      "       bytes into a ring buffer. User space copies records into 1 MiB chunks and\n"
-	      "       compresses them on a second thread. Per TLS handshake: a uprobe hit where\n"
+	      "       bytes into the CPU's ring buffer. User space copies records into 1 MiB chunks,\n"
+	      "       compresses them as they fill and writes them on a second thread. Per TLS handshake: a uprobe hit where\n"
 	      "       OpenSSL ends each step (one to three per connection end, and one per session\n"
 	      "       ticket or KeyUpdate), at an instruction the kernel emulates (or, where\n"
 	      "       calibration cannot prove that hook, a uprobe and a uretprobe on its state\n"

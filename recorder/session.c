@@ -231,9 +231,19 @@ static int poll_rings(struct session *s, int timeout_ms)
 	return ring_buffer__consume(s->rb);
 }
 
+/* Read ring fd too, handing its records to fn. 0 or -errno. */
+static int add_ring(struct session *s, int fd, ring_buffer_sample_fn fn)
+{
+	if (!s->rb) {
+		s->rb = ring_buffer__new(fd, fn, s, NULL);
+		return s->rb ? 0 : -errno;
+	}
+	return ring_buffer__add(s->rb, fd, fn, s) < 0 ? -errno : 0;
+}
+
 int session_init(struct session *s)
 {
-	int ret;
+	int ret = 0;
 
 	s->epfd = -1;
 	ret = chunk_encoder_init(&s->enc);
@@ -243,16 +253,18 @@ int session_init(struct session *s)
 	if (s->ncpus <= 0)
 		return s->ncpus ? s->ncpus : -EINVAL;
 	s->percpu = calloc((size_t)s->ncpus, sizeof(*s->percpu));
-	if (!s->percpu || !s->n_rings)
+	if (!s->percpu)
 		return -ENOMEM;
-	s->rb = ring_buffer__new(s->rings[0], on_record, s, NULL);
+	for (unsigned i = 0; !ret && i < s->n_packet_rings; i++)
+		ret = add_ring(s, s->packet_rings[i], on_record);
+	for (size_t i = 0; !ret && i < s->n_rings; i++)
+		ret = add_ring(s, s->rings[i], on_record);
+	if (!ret && s->procs)
+		ret = add_ring(s, s->procs_ring, on_owner_event);
+	if (ret)
+		return ret;
 	if (!s->rb)
-		return -errno;
-	for (size_t i = 1; i < s->n_rings; i++)
-		if (ring_buffer__add(s->rb, s->rings[i], on_record, s))
-			return -errno;
-	if (s->procs && ring_buffer__add(s->rb, s->procs_ring, on_owner_event, s))
-		return -errno;
+		return -EINVAL;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0)
 		return -errno;

@@ -25,7 +25,9 @@ struct loss_seen;
 struct session {
 	struct writer *wr;
 	struct capture *cap;        /* NULL when recording secrets only */
-	int rings[SESSION_MAX_RINGS]; /* ring buffers of journal records */
+	const int *packet_rings;    /* with cap: its ring buffers, one per CPU */
+	unsigned n_packet_rings;
+	int rings[SESSION_MAX_RINGS]; /* other ring buffers of journal records */
 	size_t n_rings;
 	struct procs *procs;        /* processes described so far; NULL: no sockets ring */
 	int procs_ring;             /* with procs: the sockets programs' ring buffer */

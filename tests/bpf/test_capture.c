@@ -1,30 +1,43 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * The TC programs of capture.bpf.c, run by the kernel on crafted packets with BPF_PROG_TEST_RUN:
- * the PACKET record each writes into the ring buffer, snapshot length, the GSO flag, and the loss
- * counters when the ring is full. Needs root (CAP_BPF, CAP_NET_ADMIN).
+ * The TC programs of capture.bpf.c, loaded by recorder/capture.c as tlsrec loads them and run by
+ * the kernel on crafted packets with BPF_PROG_TEST_RUN: the PACKET record each writes into the ring
+ * buffer of the CPU it runs on, snapshot length, the GSO flag, and the loss counters when a ring is
+ * full. Needs root (CAP_BPF, CAP_NET_ADMIN).
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../../bpf/events.h"
-#include "capture.skel.h"
+#include "capture.h"
 #include "check.h"
 
 #define TC_ACT_UNSPEC (-1)
 #define PKT_LEN 142 /* Ethernet + IPv4 + UDP + 100 bytes */
+#define MAX_RINGS 1024
+
+struct loaded;
+
+struct ring_ctx {
+	struct loaded *l;
+	unsigned idx;
+};
 
 struct loaded {
-	struct capture_bpf *skel;
-	struct ring_buffer *rb;
+	struct capture *cap;
+	struct ring_buffer *rb; /* every ring */
+	unsigned nrings;
+	struct ring_ctx ctx[MAX_RINGS];
 	uint8_t rec[sizeof(struct tr_packet) + PKT_LEN];
 	size_t rec_len;
 	unsigned records;
+	unsigned ring; /* of the last record */
 };
 
 static uint8_t pkt[PKT_LEN];
@@ -44,9 +57,11 @@ static void make_packet(void)
 
 static int on_record(void *ctx, void *data, size_t size)
 {
-	struct loaded *l = ctx;
+	struct ring_ctx *rc = ctx;
+	struct loaded *l = rc->l;
 
 	l->records++;
+	l->ring = rc->idx;
 	l->rec_len = size;
 	if (size <= sizeof(l->rec))
 		memcpy(l->rec, data, size);
@@ -61,42 +76,44 @@ static uint64_t boot_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Load the object as tlsrec does, with a ring of ring_bytes and the given snapshot length. */
+/* Load the object as tlsrec does, with rings of ring_bytes in all and the given snapshot length. */
 static bool load(struct loaded *l, uint32_t snaplen, uint32_t ring_bytes)
 {
-	int ncpus = libbpf_num_possible_cpus();
+	struct capture_opts o = { .snaplen = snaplen, .ring_bytes = ring_bytes, .max_hooks = 4 };
+	const int *fds;
 
 	memset(l, 0, sizeof(*l));
-	l->skel = capture_bpf__open();
-	if (!CHECK(l->skel))
+	if (!CHECK_EQ_INT(capture_open(&o, &l->cap), 0))
 		return false;
-	l->skel->rodata->snaplen = snaplen;
-	l->skel->rodata->wakeup_bytes = ring_bytes / 4;
-	if (!CHECK_EQ_INT(bpf_map__set_max_entries(l->skel->maps.events, ring_bytes), 0) ||
-	    !CHECK_EQ_INT(bpf_map__set_value_size(l->skel->maps.scratch,
-						  sizeof(struct tr_packet) + snaplen), 0) ||
-	    !CHECK_EQ_INT(bpf_map__set_max_entries(l->skel->maps.scratch, (uint32_t)ncpus), 0) ||
-	    !CHECK_EQ_INT(bpf_map__set_max_entries(l->skel->maps.losses, 4), 0) ||
-	    !CHECK_EQ_INT(capture_bpf__load(l->skel), 0))
+	l->nrings = capture_rings(l->cap, &fds);
+	if (!CHECK(l->nrings >= 1 && l->nrings <= MAX_RINGS))
 		return false;
-	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), on_record, l, NULL);
-	return CHECK(l->rb);
+	for (unsigned i = 0; i < l->nrings; i++) {
+		l->ctx[i] = (struct ring_ctx){ .l = l, .idx = i };
+		if (!i)
+			l->rb = ring_buffer__new(fds[i], on_record, &l->ctx[i], NULL);
+		else if (!CHECK_EQ_INT(ring_buffer__add(l->rb, fds[i], on_record, &l->ctx[i]), 0))
+			return false;
+		if (!CHECK(l->rb))
+			return false;
+	}
+	return true;
 }
 
 static void unload(struct loaded *l)
 {
 	ring_buffer__free(l->rb);
-	capture_bpf__destroy(l->skel);
+	capture_close(l->cap);
 }
 
-/* Run prog on the packet `repeat` times; returns the program's verdict. */
-static int run(struct bpf_program *prog, unsigned repeat, uint32_t gso_size)
+/* Run the dir program on the packet `repeat` times; returns the program's verdict. */
+static int run(const struct loaded *l, int dir, unsigned repeat, uint32_t gso_size)
 {
 	struct __sk_buff ctx = { .gso_size = gso_size };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = sizeof(pkt),
 		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = (int)repeat);
 
-	if (!CHECK_EQ_INT(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0))
+	if (!CHECK_EQ_INT(bpf_prog_test_run_opts(capture_prog_fd(l->cap, dir), &opts), 0))
 		return 0;
 	return (int)opts.retval;
 }
@@ -135,11 +152,11 @@ static void test_record(void)
 		goto out;
 	before = boot_ns();
 	check_ctx("ingress");
-	CHECK_EQ_INT(run(l.skel->progs.tlsrec_ingress, 1, 0), TC_ACT_UNSPEC);
+	CHECK_EQ_INT(run(&l, TR_DIR_INGRESS, 1, 0), TC_ACT_UNSPEC);
 	CHECK_EQ_INT(ring_buffer__consume(l.rb), 1);
 	check_record(&l, TR_DIR_INGRESS, PKT_LEN, before, 0);
 	check_ctx("egress, GSO");
-	CHECK_EQ_INT(run(l.skel->progs.tlsrec_egress, 1, 1400), TC_ACT_UNSPEC);
+	CHECK_EQ_INT(run(&l, TR_DIR_EGRESS, 1, 1400), TC_ACT_UNSPEC);
 	CHECK_EQ_INT(ring_buffer__consume(l.rb), 1);
 	check_record(&l, TR_DIR_EGRESS, PKT_LEN, before, TR_PKT_GSO);
 	check_ctx("%s", "");
@@ -155,7 +172,7 @@ static void test_snaplen(void)
 	if (!load(&l, 64, 1 << 16))
 		goto out;
 	before = boot_ns();
-	CHECK_EQ_INT(run(l.skel->progs.tlsrec_ingress, 1, 0), TC_ACT_UNSPEC);
+	CHECK_EQ_INT(run(&l, TR_DIR_INGRESS, 1, 0), TC_ACT_UNSPEC);
 	CHECK_EQ_INT(ring_buffer__consume(l.rb), 1);
 	check_record(&l, TR_DIR_INGRESS, 64, before, 0);
 out:
@@ -174,8 +191,8 @@ static void test_losses(void)
 
 	if (!load(&l, 64, 8192))
 		goto out;
-	CHECK_EQ_INT(run(l.skel->progs.tlsrec_egress, runs, 0), TC_ACT_UNSPEC);
-	CHECK_EQ_INT(bpf_map_lookup_elem(bpf_map__fd(l.skel->maps.losses), &key, values), 0);
+	CHECK_EQ_INT(run(&l, TR_DIR_EGRESS, runs, 0), TC_ACT_UNSPEC);
+	CHECK_EQ_INT(bpf_map_lookup_elem(capture_losses_fd(l.cap), &key, values), 0);
 	for (int i = 0; i < ncpus; i++)
 		lost += values[i];
 	ring_buffer__consume(l.rb);
@@ -186,11 +203,58 @@ static void test_losses(void)
 		struct tr_loss_key next, other = key;
 
 		other.where = TR_LOSS_COPY;
-		CHECK(bpf_map_lookup_elem(bpf_map__fd(l.skel->maps.losses), &other, values) != 0);
-		CHECK_EQ_INT(bpf_map_get_next_key(bpf_map__fd(l.skel->maps.losses), &key, &next),
+		CHECK(bpf_map_lookup_elem(capture_losses_fd(l.cap), &other, values) != 0);
+		CHECK_EQ_INT(bpf_map_get_next_key(capture_losses_fd(l.cap), &key, &next),
 			     -ENOENT);
 	}
 out:
+	unload(&l);
+}
+
+/* Each CPU writes to ring cpu % rings, one ring per online CPU, the rings sharing -B out. */
+static void test_rings(void)
+{
+	cpu_set_t was, one;
+	struct loaded l;
+	const int *fds;
+	unsigned tried = 0;
+	uint64_t total = 0;
+
+	CHECK_EQ_INT(sched_getaffinity(0, sizeof(was), &was), 0);
+	if (!load(&l, 64, 1 << 20))
+		goto out;
+	CHECK_EQ_U64(l.nrings, (uint64_t)sysconf(_SC_NPROCESSORS_ONLN));
+	capture_rings(l.cap, &fds);
+	for (unsigned i = 0; i < l.nrings; i++) {
+		struct bpf_map_info info = { 0 };
+		__u32 len = sizeof(info);
+
+		CHECK_EQ_INT(bpf_obj_get_info_by_fd(fds[i], &info, &len), 0);
+		CHECK_EQ_U64(info.type, BPF_MAP_TYPE_RINGBUF);
+		CHECK_EQ_U64(info.max_entries & (info.max_entries - 1), 0);
+		total += info.max_entries;
+	}
+	CHECK(total >= 1 << 20 && total < 2 << 20);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		unsigned before = l.records;
+
+		if (!CPU_ISSET(cpu, &was))
+			continue;
+		check_ctx("CPU %d", cpu);
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (!CHECK_EQ_INT(sched_setaffinity(0, sizeof(one), &one), 0))
+			continue;
+		CHECK_EQ_INT(run(&l, TR_DIR_EGRESS, 1, 0), TC_ACT_UNSPEC);
+		CHECK_EQ_INT(ring_buffer__consume(l.rb), 1);
+		CHECK_EQ_U64(l.records, before + 1);
+		CHECK_EQ_U64(l.ring, (unsigned)cpu % l.nrings);
+		tried++;
+	}
+	check_ctx("%s", "");
+	CHECK(tried == l.nrings);
+out:
+	sched_setaffinity(0, sizeof(was), &was);
 	unload(&l);
 }
 
@@ -204,5 +268,6 @@ int main(void)
 	CHECK_RUN(test_record);
 	CHECK_RUN(test_snaplen);
 	CHECK_RUN(test_losses);
+	CHECK_RUN(test_rings);
 	return check_exit();
 }
