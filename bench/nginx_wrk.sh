@@ -13,11 +13,13 @@
 # programs' cost, which runs in their context. tlsrec's uprobes are system-wide: a run during which
 # a tlsrec this script did not start was running is repeated (up to 3 times in all). Then tlsrec's
 # start-up time (its own "ready in N ms", calibration included) and the time it takes to exit on
-# SIGINT.
+# SIGINT. With -S, kernel.bpf_stats_enabled is 1 while it runs, and a third table gives each of
+# tlsrec's BPF programs' runs per request and time per run (the counting itself costs the programs
+# two clock reads a run: rates measured with -S are not comparable with those without).
 # Usage (as root, from the source tree, with TLSREC set or built in build/):
 #
 #   bench/nginx_wrk.sh [-r ROUNDS] [-t SECONDS] [-c CONNECTIONS] [-s STARTS]
-#                      [-w "keepalive close"] [-o DIR]
+#                      [-w "keepalive close"] [-o DIR] [-S]
 #
 # Prints Markdown tables; raw per-run figures go to DIR/runs.csv and DIR/startup.csv, recorder and
 # wrk output to DIR/*.log. Journals, pcaps, nginx's configuration and certificate go to a temporary
@@ -33,7 +35,8 @@ workloads="keepalive close"
 conns=16
 starts=9
 out=""
-while getopts "r:t:c:s:w:o:" c; do
+stats=""
+while getopts "r:t:c:s:w:o:S" c; do
 	case $c in
 	r) rounds=$OPTARG ;;
 	t) secs=$OPTARG ;;
@@ -41,6 +44,7 @@ while getopts "r:t:c:s:w:o:" c; do
 	s) starts=$OPTARG ;;
 	w) workloads=$OPTARG ;;
 	o) out=$OPTARG; mkdir -p "$out" ;;
+	S) stats=1 ;;
 	*) exit 2 ;;
 	esac
 done
@@ -49,6 +53,8 @@ need_root_and nginx wrk tcpdump openssl python3 ss "$TLSREC"
 bench_netns
 work=$(mktemp -d /tmp/tlsrec-bench-work.XXXXXX)
 nginx_pid=""
+bpf_stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+[ -n "$stats" ] && sysctl -qw kernel.bpf_stats_enabled=1
 
 cleanup() {
 	# nginx's workers outlive a master killed with SIGKILL: stop it with SIGTERM, as nginx -s stop.
@@ -57,6 +63,7 @@ cleanup() {
 	fi
 	bench_cleanup
 	rm -rf "$work"
+	sysctl -qw kernel.bpf_stats_enabled="$bpf_stats_was"
 }
 trap cleanup EXIT
 
@@ -126,6 +133,18 @@ wrk_https() { # WORKLOAD SECONDS: wrk's report on stdout
 	ip netns exec "$ns" wrk -t1 -c"$conns" -d"$2s" "${hdr[@]}" https://127.0.0.1:8443/
 }
 
+# bpf_cost PID: name,run_cnt,run_time_ns of each BPF program that process holds a descriptor of
+bpf_cost() {
+	local ids
+	ids=$(awk '/^prog_id:/ { print $2 }' /proc/"$1"/fdinfo/* 2>/dev/null | sort -u | tr '\n' ' ')
+	bpftool -j prog show | python3 -c '
+import json, sys
+ids = set(sys.argv[1].split())
+for p in json.load(sys.stdin):
+    if str(p["id"]) in ids:
+        print("%s,%d,%d" % (p.get("name", "?"), p.get("run_cnt", 0), p.get("run_time_ns", 0)))' "$ids"
+}
+
 # measure WORKLOAD RECORDER ROUND: one measurement into the variable line; foreign=1 if another
 # tlsrec ran meanwhile
 measure() {
@@ -164,6 +183,8 @@ measure() {
 	{ time wrk_https "$workload" "$secs" >"$out/$workload-$recorder-$round.wrk"; } \
 		2>"$out/$workload-$recorder-$round.time"
 	w0=$(($(cpu_ticks "$worker") - w0))
+	[ -n "$stats" ] && [ -n "$rec" ] && [ "$recorder" != tcpdump ] &&
+		bpf_cost "$rec" >"$out/bpf-$workload-$recorder-$round.csv"
 	kill "$sampler"
 	wait "$sampler" 2>/dev/null || true
 	forget "$sampler"
@@ -248,8 +269,8 @@ wait "$nginx_pid" || true
 forget "$nginx_pid"
 nginx_pid=""
 
-python3 - "$out/runs.csv" "$out/startup.csv" "$(getconf CLK_TCK)" <<'EOF'
-import csv, statistics, sys
+python3 - "$out/runs.csv" "$out/startup.csv" "$(getconf CLK_TCK)" "$out" <<'EOF'
+import csv, glob, os, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 tck = float(sys.argv[3])
 med = statistics.median
@@ -289,5 +310,21 @@ print("| tlsrec -v --secrets-only | median ms | min-max ms | runs |")
 print("|---|---:|---:|---:|")
 print("| start (\"ready in N ms\") | %d | %d-%d | %d |" % (med(ready), ready[0], ready[-1], len(s)))
 print("| exit after SIGINT | %d | %d-%d | %d |" % (med(ex), ex[0], ex[-1], len(s)))
+cost = {}
+for r in rows:
+    f = os.path.join(sys.argv[4], "bpf-%s-%s-%s.csv" % (r["workload"], r["recorder"], r["round"]))
+    if r["recorder"] in ("none", "tcpdump") or not os.path.exists(f):
+        continue
+    for name, cnt, ns in csv.reader(open(f)):
+        if int(cnt):
+            cost.setdefault((r["workload"], r["recorder"], name), []).append(
+                (int(cnt) / float(r["requests"]), int(ns) / int(cnt), int(ns) / float(r["requests"])))
+if cost:
+    print()
+    print("| workload | recorder | BPF program | runs / request | ns / run | µs / request | rounds |")
+    print("|---|---|---|---:|---:|---:|---:|")
+    for (w, rec, name), v in cost.items():
+        print("| %s | %s | %s | %.1f | %.0f | %.2f | %d |" % (names.get(w, w), rec, name,
+              med(x[0] for x in v), med(x[1] for x in v), med(x[2] for x in v) / 1000, len(v)))
 EOF
 echo >&2 "bench: raw figures in $out/runs.csv and $out/startup.csv"
