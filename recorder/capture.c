@@ -18,19 +18,24 @@ struct capture {
 	unsigned nrings;
 };
 
+/* Each CPU's ring holds at least this much (or all of -B, if less): on a host with many CPUs, a
+ * burst that one CPU handles alone still finds room. */
+#define MIN_RING_BYTES (1 << 20)
+
 /*
- * One ring buffer per online CPU, each ring_bytes / CPUs rounded up to a power of two (and at least
- * a page). CPU n writes to ring n % nrings: CPUs share one only where their numbers are sparse or a
- * CPU came online after tlsrec started. 0 or -errno.
+ * One ring buffer per online CPU, each ring_bytes / CPUs rounded up to a power of two, and at least
+ * MIN_RING_BYTES. CPU n writes to ring n % nrings: CPUs share one only where their numbers are
+ * sparse or a CPU came online after tlsrec started. 0 or -errno.
  */
 static int make_rings(struct capture *c, __u64 ring_bytes, __u64 *each)
 {
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	__u64 size = (__u64)sysconf(_SC_PAGESIZE);
+	__u64 least = ring_bytes < MIN_RING_BYTES ? ring_bytes : MIN_RING_BYTES;
 
 	if (online < 1)
 		online = 1;
-	while (size * (__u64)online < ring_bytes)
+	while (size * (__u64)online < ring_bytes || size < least)
 		size <<= 1;
 	c->rings = calloc((size_t)online, sizeof(*c->rings));
 	if (!c->rings)
@@ -92,7 +97,7 @@ int capture_open(const struct capture_opts *o, struct capture **out)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	struct capture *c;
-	__u64 each;
+	__u64 each = 0;
 	int ret;
 
 	if (ncpus <= 0)

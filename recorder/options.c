@@ -44,8 +44,8 @@ static const struct cli_option options[] = {
 	  "overwrite the oldest, as tcpdump does." },
 	{ "buffer-size", 'B', required_argument, "BUFFER_SIZE",
 	  "Size of the kernel ring buffers in KiB (default 16384), shared out among one ring\n"
-	  "per CPU, each rounded up to a power of two. Packets that find their CPU's ring\n"
-	  "full are counted and reported as lost." },
+	  "per CPU, each rounded up to a power of two and at least 1 MiB (or BUFFER_SIZE).\n"
+	  "Packets that find their CPU's ring full are counted and reported as lost." },
 	{ "direction", 'Q', required_argument, "DIRECTION",
 	  "Record packets received (in), sent (out) or both (inout, the default). A loopback\n"
 	  "interface is hooked once, at egress, and records every packet whatever this says." },

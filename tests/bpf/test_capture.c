@@ -211,7 +211,8 @@ out:
 	unload(&l);
 }
 
-/* Each CPU writes to ring cpu % rings, one ring per online CPU, the rings sharing -B out. */
+/* Each CPU writes to ring cpu % rings, one ring per online CPU, the rings sharing -B out: a power
+ * of two each, at least 1 MiB (or -B), and no more than twice their share. */
 static void test_rings(void)
 {
 	cpu_set_t was, one;
@@ -219,11 +220,14 @@ static void test_rings(void)
 	const int *fds;
 	unsigned tried = 0;
 	uint64_t total = 0;
+	const uint64_t want = 4 << 20;
+	uint64_t share;
 
 	CHECK_EQ_INT(sched_getaffinity(0, sizeof(was), &was), 0);
-	if (!load(&l, 64, 1 << 20))
+	if (!load(&l, 64, (uint32_t)want))
 		goto out;
 	CHECK_EQ_U64(l.nrings, (uint64_t)sysconf(_SC_NPROCESSORS_ONLN));
+	share = want / l.nrings > 1 << 20 ? want / l.nrings : 1 << 20;
 	capture_rings(l.cap, &fds);
 	for (unsigned i = 0; i < l.nrings; i++) {
 		struct bpf_map_info info = { 0 };
@@ -232,9 +236,10 @@ static void test_rings(void)
 		CHECK_EQ_INT(bpf_obj_get_info_by_fd(fds[i], &info, &len), 0);
 		CHECK_EQ_U64(info.type, BPF_MAP_TYPE_RINGBUF);
 		CHECK_EQ_U64(info.max_entries & (info.max_entries - 1), 0);
+		CHECK(info.max_entries >= share && info.max_entries < 2 * share);
 		total += info.max_entries;
 	}
-	CHECK(total >= 1 << 20 && total < 2 << 20);
+	CHECK(total >= want);
 	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
 		unsigned before = l.records;
 
