@@ -14,8 +14,9 @@
 # a tlsrec this script did not start was running is repeated (up to 3 times in all). Then tlsrec's
 # start-up time (its own "ready in N ms", calibration included) and the time it takes to exit on
 # SIGINT. With -S, kernel.bpf_stats_enabled is 1 while it runs, and a third table gives each of
-# tlsrec's BPF programs' runs per request and time per run (the counting itself costs the programs
-# two clock reads a run: rates measured with -S are not comparable with those without).
+# tlsrec's BPF programs' runs per request and time per run (counted from when tlsrec loads them, so
+# its calibration's few handshakes are in; the counting itself costs the programs two clock reads a
+# run: rates measured with -S are not comparable with those without).
 # Usage (as root, from the source tree, with TLSREC set or built in build/):
 #
 #   bench/nginx_wrk.sh [-r ROUNDS] [-t SECONDS] [-c CONNECTIONS] [-s STARTS]
@@ -49,12 +50,11 @@ while getopts "r:t:c:s:w:o:S" c; do
 	esac
 done
 [ -n "$out" ] || out=$(mktemp -d /tmp/tlsrec-bench.XXXXXX)
-need_root_and nginx wrk tcpdump openssl python3 ss "$TLSREC"
+need_root_and nginx wrk tcpdump openssl python3 ss "$TLSREC" ${stats:+bpftool}
 bench_netns
 work=$(mktemp -d /tmp/tlsrec-bench-work.XXXXXX)
 nginx_pid=""
-bpf_stats_was=$(sysctl -n kernel.bpf_stats_enabled)
-[ -n "$stats" ] && sysctl -qw kernel.bpf_stats_enabled=1
+bpf_stats_was=""
 
 cleanup() {
 	# nginx's workers outlive a master killed with SIGKILL: stop it with SIGTERM, as nginx -s stop.
@@ -63,9 +63,13 @@ cleanup() {
 	fi
 	bench_cleanup
 	rm -rf "$work"
-	sysctl -qw kernel.bpf_stats_enabled="$bpf_stats_was"
+	[ -z "$bpf_stats_was" ] || sysctl -qw kernel.bpf_stats_enabled="$bpf_stats_was"
 }
 trap cleanup EXIT
+if [ -n "$stats" ]; then
+	bpf_stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -qw kernel.bpf_stats_enabled=1
+fi
 
 forget() { # PID: a process that has exited, no longer to be killed at exit
 	local p keep=()
@@ -270,7 +274,7 @@ forget "$nginx_pid"
 nginx_pid=""
 
 python3 - "$out/runs.csv" "$out/startup.csv" "$(getconf CLK_TCK)" "$out" <<'EOF'
-import csv, glob, os, statistics, sys
+import csv, os, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 tck = float(sys.argv[3])
 med = statistics.median

@@ -17,8 +17,6 @@
 /* Set by user space before load; the verifier sees them as constants. */
 const volatile __u32 snaplen = TR_MAX_SNAPLEN;
 const volatile __u64 wakeup_bytes = 1 << 20;
-/* How many rings there are in rings. */
-const volatile __u32 nrings = 1;
 /* A capture filter runs first (recorder/filter.c): it tail-calls these programs, through
  * capture_progs, for the packets that match only, with the capture length in skb->cb[0]. */
 const volatile bool after_filter = false;
@@ -31,8 +29,9 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } capture_progs SEC(".maps");
 
-/* The ring buffers, one per CPU: CPU n writes to ring n % nrings. CPUs do not share a ring's lock
- * and producer position. User space creates the rings and sets max_entries and the inner map. */
+/* The ring buffer of each possible CPU, so that CPUs do not contend for a ring's lock and producer
+ * position (one that was offline when tlsrec started shares another's). User space creates the
+ * rings, sets max_entries and the inner map, and fills it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1);
@@ -77,7 +76,7 @@ static __always_inline void count_loss(__u32 ifindex, __u8 dir, __u8 where)
 
 static __always_inline int record_packet(struct __sk_buff *skb, __u8 dir)
 {
-	__u32 cpu = bpf_get_smp_processor_id(), slot;
+	__u32 cpu = bpf_get_smp_processor_id();
 	struct tr_packet *p;
 	__u64 len, size;
 	void *ring;
@@ -128,8 +127,7 @@ static __always_inline int record_packet(struct __sk_buff *skb, __u8 dir)
 	}
 
 	size = sizeof(*p) + len;
-	slot = cpu % nrings;
-	ring = bpf_map_lookup_elem(&rings, &slot);
+	ring = bpf_map_lookup_elem(&rings, &cpu);
 	if (!ring || ring_output(ring, p, size, wakeup_bytes))
 		count_loss(skb->ifindex, dir, TR_LOSS_RINGBUF);
 	return TC_ACT_UNSPEC;

@@ -9,13 +9,16 @@
 #include "capture.h"
 #include "capture.skel.h"
 #include "log.h"
+#include "procfs.h"
 #include "tc.h"
 
 struct capture {
 	struct capture_bpf *skel;
 	struct tr_owner owner;
-	int *rings; /* the ring buffers of PACKET records, one per online CPU */
+	int *rings;     /* the ring buffers of PACKET records, one per online CPU */
 	unsigned nrings;
+	unsigned *ring_of; /* for each possible CPU, the index of its ring */
+	int ncpus;      /* possible CPUs */
 };
 
 /* Each CPU's ring holds at least this much (or all of -B, if less): on a host with many CPUs, a
@@ -23,41 +26,64 @@ struct capture {
 #define MIN_RING_BYTES (1 << 20)
 
 /*
- * One ring buffer per online CPU, each ring_bytes / CPUs rounded up to a power of two, and at least
- * MIN_RING_BYTES. CPU n writes to ring n % nrings: CPUs share one only where their numbers are
- * sparse or a CPU came online after tlsrec started. 0 or -errno.
+ * One ring buffer for each online CPU, each ring_bytes / CPUs rounded up to a power of two, and at
+ * least MIN_RING_BYTES; a CPU offline now shares an online one's, should it come online while
+ * tlsrec runs. When the online list cannot be read, every possible CPU counts as online. Sets
+ * *each to the size of a ring. 0 or -errno.
  */
 static int make_rings(struct capture *c, __u64 ring_bytes, __u64 *each)
 {
-	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	__u64 size = (__u64)sysconf(_SC_PAGESIZE);
 	__u64 least = ring_bytes < MIN_RING_BYTES ? ring_bytes : MIN_RING_BYTES;
+	bool *online = calloc((size_t)c->ncpus, sizeof(*online));
+	char text[4096];
+	int n = -EINVAL, ret = 0;
+	unsigned shared = 0;
 
-	if (online < 1)
-		online = 1;
-	while (size * (__u64)online < ring_bytes || size < least)
-		size <<= 1;
-	c->rings = calloc((size_t)online, sizeof(*c->rings));
-	if (!c->rings)
-		return -ENOMEM;
-	for (; c->nrings < (unsigned)online; c->nrings++) {
-		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tlsrec_packets", 0, 0, (__u32)size, NULL);
-
-		if (fd < 0)
-			return -errno;
-		c->rings[c->nrings] = fd;
+	c->rings = calloc((size_t)c->ncpus, sizeof(*c->rings));
+	c->ring_of = calloc((size_t)c->ncpus, sizeof(*c->ring_of));
+	if (!online || !c->rings || !c->ring_of) {
+		ret = -ENOMEM;
+		goto out;
 	}
+	if (proc_read("/sys/devices/system/cpu/online", text, sizeof(text)) > 0)
+		n = cpu_list_parse(text, online, c->ncpus);
+	if (n < 1) {
+		for (int i = 0; i < c->ncpus; i++)
+			online[i] = true;
+		n = c->ncpus;
+	}
+	while (size * (__u64)n < ring_bytes || size < least)
+		size <<= 1;
+	for (int cpu = 0; cpu < c->ncpus; cpu++) {
+		int fd;
+
+		if (!online[cpu])
+			continue;
+		fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tlsrec_packets", 0, 0, (__u32)size, NULL);
+		if (fd < 0) {
+			ret = -errno;
+			goto out;
+		}
+		c->ring_of[cpu] = c->nrings;
+		c->rings[c->nrings++] = fd;
+	}
+	for (int cpu = 0; cpu < c->ncpus; cpu++)
+		if (!online[cpu])
+			c->ring_of[cpu] = shared++ % c->nrings;
 	*each = size;
-	return 0;
+out:
+	free(online);
+	return ret;
 }
 
-/* Put the rings in the map the programs look them up in. 0 or -errno. */
+/* Put each CPU's ring in the map the programs look it up in. 0 or -errno. */
 static int fill_rings(struct capture *c)
 {
 	int map = bpf_map__fd(c->skel->maps.rings);
 
-	for (__u32 i = 0; i < c->nrings; i++)
-		if (bpf_map_update_elem(map, &i, &c->rings[i], BPF_ANY))
+	for (__u32 cpu = 0; cpu < (__u32)c->ncpus; cpu++)
+		if (bpf_map_update_elem(map, &cpu, &c->rings[c->ring_of[cpu]], BPF_ANY))
 			return -errno;
 	return 0;
 }
@@ -105,6 +131,7 @@ int capture_open(const struct capture_opts *o, struct capture **out)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	c->ncpus = ncpus;
 	c->skel = capture_bpf__open();
 	if (!c->skel) {
 		ret = -errno;
@@ -117,11 +144,10 @@ int capture_open(const struct capture_opts *o, struct capture **out)
 	/* Wake the reader when a quarter of a ring is full (it polls on a timer as well): fewer
 	 * wakeups than an eighth, measured cheaper, with three quarters left while it drains. */
 	c->skel->rodata->wakeup_bytes = each / 4;
-	c->skel->rodata->nrings = c->nrings;
 	c->skel->rodata->after_filter = o->after_filter;
 	ret = bpf_map__set_inner_map_fd(c->skel->maps.rings, c->rings[0]);
 	if (!ret)
-		ret = bpf_map__set_max_entries(c->skel->maps.rings, c->nrings);
+		ret = bpf_map__set_max_entries(c->skel->maps.rings, (__u32)ncpus);
 	if (!ret)
 		ret = bpf_map__set_value_size(c->skel->maps.scratch,
 					      sizeof(struct tr_packet) + o->snaplen);
@@ -170,6 +196,11 @@ unsigned capture_rings(const struct capture *c, const int **fds)
 	return c->nrings;
 }
 
+int capture_ring_of(const struct capture *c, int cpu)
+{
+	return cpu >= 0 && cpu < c->ncpus ? (int)c->ring_of[cpu] : -EINVAL;
+}
+
 int capture_losses_fd(const struct capture *c)
 {
 	return bpf_map__fd(c->skel->maps.losses);
@@ -195,5 +226,6 @@ void capture_close(struct capture *c)
 	for (unsigned i = 0; i < c->nrings; i++)
 		close(c->rings[i]);
 	free(c->rings);
+	free(c->ring_of);
 	free(c);
 }

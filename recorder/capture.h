@@ -35,6 +35,9 @@ int capture_owner_fd(const struct capture *c);
 /* The ring buffers of PACKET records, one per online CPU: their number, and *fds. */
 unsigned capture_rings(const struct capture *c, const int **fds);
 
+/* Which of them CPU cpu writes to: its index, or -EINVAL for a CPU that is not possible. */
+int capture_ring_of(const struct capture *c, int cpu);
+
 /* The map of packets lost (struct tr_loss_key -> per-CPU counts). */
 int capture_losses_fd(const struct capture *c);
 

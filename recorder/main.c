@@ -550,7 +550,7 @@ static int start_kernel_side(struct run *r)
 	if (!r->hooks)
 		return EXIT_FAIL;
 	/* Attach first, so that the journal's IFACE records say what is really recorded; until
-	 * the reader starts, the ring buffer holds what arrives. */
+	 * the reader starts, the ring buffers hold what arrives. */
 	ret = attach_all(r);
 	if (ret == -ENODEV)
 		log_err("no interface could be attached");

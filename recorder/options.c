@@ -135,15 +135,15 @@ static void usage(FILE *f)
 	      "OVERHEAD\n"
 	      "       Per packet: one TC program run per hooked direction, copying at most snaplen\n"
 	      "       bytes into the CPU's ring buffer. User space copies records into 1 MiB chunks,\n"
-	      "       compresses them as they fill and writes them on a second thread. Per TLS handshake: a uprobe hit where\n"
-	      "       OpenSSL ends each step (one to three per connection end, and one per session\n"
-	      "       ticket or KeyUpdate), at an instruction the kernel emulates (or, where\n"
-	      "       calibration cannot prove that hook, a uprobe and a uretprobe on its state\n"
-	      "       machine). Per socket and connection: a small BPF program\n"
-	      "       at creation, bind, each TCP state change and accept; while tlsrec runs, every\n"
-	      "       system call takes the kernel's slower path (the accept tracepoints; not with\n"
-	      "       --secrets-only). Memory:\n"
-	      "       the ring buffers, one snaplen-sized buffer per CPU, and 8 chunk buffers.\n"
+	      "       compresses them as they fill and writes them on a second thread. Per TLS\n"
+	      "       handshake: a uprobe hit where OpenSSL ends each step (one to three per\n"
+	      "       connection end, and one per session ticket or KeyUpdate), at an instruction\n"
+	      "       the kernel emulates (or, where calibration cannot prove that hook, a uprobe\n"
+	      "       and a uretprobe on its state machine). Per socket and connection: a small BPF\n"
+	      "       program at creation, bind, each TCP state change and accept; while tlsrec\n"
+	      "       runs, every system call takes the kernel's slower path (the accept\n"
+	      "       tracepoints; not with --secrets-only). Memory: the ring buffers, one\n"
+	      "       snaplen-sized buffer per CPU, and 8 chunk buffers.\n"
 	      "\n"
 	      "EXAMPLES\n"
 	      "       Record every interface and every TLS secret until Ctrl-C:\n"
@@ -228,9 +228,7 @@ int parse_args(int argc, char **argv, struct opts *o)
 		case 'B':
 			if ((ret = number(optarg, 64, 1048576, &v, "buffer size")))
 				return ret;
-			o->ring_bytes = 4096;
-			while (o->ring_bytes < v * 1024)
-				o->ring_bytes <<= 1;
+			o->ring_bytes = v * 1024; /* shared out, each share rounded (capture.c) */
 			break;
 		case 'Q':
 			o->want_in = !strcmp(optarg, "in") || !strcmp(optarg, "inout");

@@ -158,3 +158,36 @@ int proc_boot_id(__u8 id[16])
 	}
 	return n == 16 ? 0 : -EINVAL;
 }
+
+int cpu_list_parse(const char *text, bool *set, int n)
+{
+	const char *p = text;
+	int count = 0;
+
+	for (int i = 0; i < n; i++)
+		set[i] = false;
+	while (*p && *p != '\n') {
+		char *end;
+		unsigned long lo = strtoul(p, &end, 10), hi = lo;
+
+		if (end == p || *p < '0' || *p > '9')
+			return -EINVAL;
+		p = end;
+		if (*p == '-') {
+			hi = strtoul(++p, &end, 10);
+			if (end == p || *p < '0' || *p > '9' || hi < lo)
+				return -EINVAL;
+			p = end;
+		}
+		if (*p == ',')
+			p++;
+		else if (*p && *p != '\n')
+			return -EINVAL;
+		for (unsigned long c = lo; c <= hi && c < (unsigned long)n; c++)
+			if (!set[c]) {
+				set[c] = true;
+				count++;
+			}
+	}
+	return count;
+}

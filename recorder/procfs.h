@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Small readers of /proc, and parsers of its text that unit tests reach. */
+/* Small readers of /proc and /sys, and parsers of their text that unit tests reach. */
 #ifndef TLSREC_PROCFS_H
 #define TLSREC_PROCFS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -41,6 +42,13 @@ int proc_parse_net(const char *line, int family, int protocol, struct tr_socket 
 
 /* The inode of a /proc/PID/fd link's target when it is "socket:[INODE]". 0 or -EINVAL. */
 int proc_socket_inode(const char *target, __u64 *inode);
+
+/*
+ * A CPU list as /sys/devices/system/cpu/online writes it ("0-3,8,10-11\n"): set[i] is true for
+ * the CPUs it names, of 0 to n - 1 (the others are left out). The number it names below n, or
+ * -EINVAL.
+ */
+int cpu_list_parse(const char *text, bool *set, int n);
 
 /* Read a /proc file, at most cap - 1 bytes, and NUL-terminate it. Its length, or -errno. */
 ssize_t proc_read(const char *path, char *buf, size_t cap);

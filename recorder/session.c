@@ -104,10 +104,18 @@ static int take(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int failed(struct session *s, int ret)
+/* Records taken from one ring before the next ring's turn: a CPU that fills its ring faster than
+ * tlsrec reads cannot keep the other rings from being read. */
+#define RING_BUDGET 4096
+
+/* What a callback returns to stop reading the ring it was called for: the error, or -EAGAIN once
+ * the ring's budget is spent (the record has been taken). */
+static int done(struct session *s, int ret)
 {
 	if (ret && !s->error)
 		s->error = ret;
+	if (!ret && !--s->budget)
+		return -EAGAIN;
 	return ret;
 }
 
@@ -125,7 +133,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		memcpy(&pid, (const uint8_t *)data + offsetof(struct tr_secret, pid), sizeof(pid));
 		ret = procs_seen(s->procs, pid, session_append, s);
 	}
-	return failed(s, ret);
+	return done(s, ret);
 }
 
 /* The sockets programs' events: records through procs. */
@@ -133,7 +141,7 @@ static int on_owner_event(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
 
-	return failed(s, procs_event(s->procs, data, size, session_append, s));
+	return done(s, procs_event(s->procs, data, size, session_append, s));
 }
 
 int session_append(void *ctx, const void *rec, size_t len)
@@ -210,13 +218,15 @@ static int read_losses(struct session *s)
 	return 0;
 }
 
-/* Wait up to timeout_ms for a wakeup, then take everything in the rings. The number of records,
- * or -errno (-EINTR when a signal came). The programs wake us only once a batch has built up: on a
- * timeout, or after a wakeup for one ring, take whatever else has arrived. */
+/* Wait up to timeout_ms for a wakeup (not at all while a ring is behind), then take what is in the
+ * rings, at most RING_BUDGET records from each, starting with a different ring each time. The
+ * number of records, or -errno (-EINTR when a signal came). The programs wake us only once a
+ * batch has built up: on a timeout, or after a wakeup for one ring, take whatever else has
+ * arrived. */
 static int poll_rings(struct session *s, int timeout_ms)
 {
-	struct epoll_event ev[2];
-	int n = epoll_wait(s->epfd, ev, 2, timeout_ms);
+	struct epoll_event ev[8];
+	int n = epoll_wait(s->epfd, ev, 8, s->behind ? 0 : timeout_ms), total = 0;
 
 	if (n < 0)
 		return -errno;
@@ -228,22 +238,40 @@ static int poll_rings(struct session *s, int timeout_ms)
 				return ret;
 		}
 	}
-	return ring_buffer__consume(s->rb);
+	s->behind = false;
+	for (size_t i = 0; i < s->n_rbs; i++) {
+		struct ring_buffer *rb = s->rbs[(s->first + i) % s->n_rbs];
+
+		s->budget = RING_BUDGET;
+		n = ring_buffer__consume(rb);
+		if (n == -EAGAIN && !s->error) {
+			s->behind = true;
+			n = RING_BUDGET;
+		}
+		if (n < 0)
+			return s->error ? s->error : n;
+		total += n;
+	}
+	s->first = (s->first + 1) % s->n_rbs;
+	return total;
 }
 
-/* Read ring fd too, handing its records to fn. 0 or -errno. */
+/* Read ring fd too, handing its records to fn, and wait on it. 0 or -errno. */
 static int add_ring(struct session *s, int fd, ring_buffer_sample_fn fn)
 {
-	if (!s->rb) {
-		s->rb = ring_buffer__new(fd, fn, s, NULL);
-		return s->rb ? 0 : -errno;
-	}
-	return ring_buffer__add(s->rb, fd, fn, s) < 0 ? -errno : 0;
+	struct ring_buffer *rb = ring_buffer__new(fd, fn, s, NULL);
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (!rb)
+		return -errno;
+	s->rbs[s->n_rbs++] = rb;
+	ev.data.fd = ring_buffer__epoll_fd(rb);
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) ? -errno : 0;
 }
 
 int session_init(struct session *s)
 {
-	int ret = 0;
+	int ret;
 
 	s->epfd = -1;
 	ret = chunk_encoder_init(&s->enc);
@@ -253,29 +281,27 @@ int session_init(struct session *s)
 	if (s->ncpus <= 0)
 		return s->ncpus ? s->ncpus : -EINVAL;
 	s->percpu = calloc((size_t)s->ncpus, sizeof(*s->percpu));
-	if (!s->percpu)
+	s->rbs = calloc(s->n_packet_rings + s->n_rings + 1, sizeof(*s->rbs));
+	if (!s->percpu || !s->rbs)
 		return -ENOMEM;
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0)
+		return -errno;
+	if (s->watch_fd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = s->watch_fd };
+
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->watch_fd, &ev))
+			return -errno;
+	}
 	for (unsigned i = 0; !ret && i < s->n_packet_rings; i++)
 		ret = add_ring(s, s->packet_rings[i], on_record);
 	for (size_t i = 0; !ret && i < s->n_rings; i++)
 		ret = add_ring(s, s->rings[i], on_record);
 	if (!ret && s->procs)
 		ret = add_ring(s, s->procs_ring, on_owner_event);
-	if (ret)
-		return ret;
-	if (!s->rb)
-		return -EINVAL;
-	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (s->epfd < 0)
-		return -errno;
-	for (int i = 0; i < 2; i++) {
-		int fd = i ? s->watch_fd : ring_buffer__epoll_fd(s->rb);
-		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-		if (fd >= 0 && epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev))
-			return -errno;
-	}
-	return 0;
+	if (!ret && !s->n_rbs)
+		ret = -EINVAL;
+	return ret;
 }
 
 int session_run(struct session *s, const volatile sig_atomic_t *stop)
@@ -342,11 +368,15 @@ int session_finish(struct session *s, const struct writer_wait *until)
 
 void session_free(struct session *s)
 {
-	ring_buffer__free(s->rb);
-	if (s->rb && s->epfd >= 0)
+	/* epfd is -1 from session_init on, before rbs is allocated (a session never set up has 0). */
+	if (s->rbs && s->epfd >= 0)
 		close(s->epfd);
-	s->rb = NULL;
 	s->epfd = -1;
+	for (size_t i = 0; i < s->n_rbs; i++)
+		ring_buffer__free(s->rbs[i]);
+	free(s->rbs);
+	s->rbs = NULL;
+	s->n_rbs = 0;
 	free(s->percpu);
 	s->percpu = NULL;
 	chunk_encoder_free(&s->enc);

@@ -44,8 +44,12 @@ struct session {
 	uint64_t start_boot;        /* CLOCK_BOOTTIME ns at the start, for the first LOSS's "since" */
 
 	/* state */
-	struct ring_buffer *rb;
-	int epfd; /* the rings' epoll file and watch_fd */
+	struct ring_buffer **rbs; /* one for each ring, to read them in turn */
+	size_t n_rbs;
+	size_t first;    /* the ring read first at the next poll */
+	unsigned budget; /* records still to take from the ring being read */
+	bool behind;     /* a ring had more than its budget at the last poll */
+	int epfd; /* the rings' epoll files and watch_fd */
 	__u64 *percpu;
 	int ncpus;
 	struct chunk_encoder enc; /* chunks are compressed here, as they fill */

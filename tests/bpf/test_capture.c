@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,9 @@
 #include "../../bpf/events.h"
 #include "capture.h"
 #include "check.h"
+#include "journal.h"
+#include "session.h"
+#include "writer.h"
 
 #define TC_ACT_UNSPEC (-1)
 #define PKT_LEN 142 /* Ethernet + IPv4 + UDP + 100 bytes */
@@ -211,17 +215,18 @@ out:
 	unload(&l);
 }
 
-/* Each CPU writes to ring cpu % rings, one ring per online CPU, the rings sharing -B out: a power
- * of two each, at least 1 MiB (or -B), and no more than twice their share. */
+/*
+ * One ring per online CPU, -B shared out among them (a power of two each, at least 1 MiB or -B, no
+ * more than twice the share), and each CPU's packets in its own ring.
+ */
 static void test_rings(void)
 {
+	const uint64_t want = 4 << 20;
+	unsigned tried = 0, used[MAX_RINGS] = { 0 };
+	uint64_t total = 0, share;
 	cpu_set_t was, one;
 	struct loaded l;
 	const int *fds;
-	unsigned tried = 0;
-	uint64_t total = 0;
-	const uint64_t want = 4 << 20;
-	uint64_t share;
 
 	CHECK_EQ_INT(sched_getaffinity(0, sizeof(was), &was), 0);
 	if (!load(&l, 64, (uint32_t)want))
@@ -240,6 +245,8 @@ static void test_rings(void)
 		total += info.max_entries;
 	}
 	CHECK(total >= want);
+	if (CPU_COUNT(&was) < 2)
+		fprintf(stderr, "test_rings: one CPU to run on: packets cannot be seen going to two rings\n");
 	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
 		unsigned before = l.records;
 
@@ -253,13 +260,110 @@ static void test_rings(void)
 		CHECK_EQ_INT(run(&l, TR_DIR_EGRESS, 1, 0), TC_ACT_UNSPEC);
 		CHECK_EQ_INT(ring_buffer__consume(l.rb), 1);
 		CHECK_EQ_U64(l.records, before + 1);
-		CHECK_EQ_U64(l.ring, (unsigned)cpu % l.nrings);
+		CHECK_EQ_INT((int)l.ring, capture_ring_of(l.cap, cpu));
+		CHECK_EQ_U64(used[l.ring]++, 0); /* no other CPU's */
 		tried++;
 	}
 	check_ctx("%s", "");
-	CHECK(tried == l.nrings);
+	CHECK_EQ_U64(tried, (uint64_t)CPU_COUNT(&was));
 out:
 	sched_setaffinity(0, sizeof(was), &was);
+	unload(&l);
+}
+
+/* Run the dir program on the packet `repeat` times on CPU cpu. */
+static void run_on(const struct loaded *l, int cpu, unsigned repeat, uint32_t gso_size)
+{
+	cpu_set_t was, one;
+
+	CHECK_EQ_INT(sched_getaffinity(0, sizeof(was), &was), 0);
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (CHECK_EQ_INT(sched_setaffinity(0, sizeof(one), &one), 0))
+		CHECK_EQ_INT(run(l, TR_DIR_EGRESS, repeat, gso_size), TC_ACT_UNSPEC);
+	sched_setaffinity(0, sizeof(was), &was);
+}
+
+/*
+ * tlsrec's reading loop (recorder/session.c) takes turns between the rings: CPU 0 fills its ring
+ * with more than a turn's worth (4096 records), CPU 1 puts one packet (a GSO one, to tell it apart)
+ * in its own, and tlsrec stops at 4097 packets (-c): the one from CPU 1 must be among them.
+ */
+static void test_turns(void)
+{
+	const unsigned turn = 4096;
+	volatile sig_atomic_t stop = 0;
+	char path[] = "/tmp/test_capture.XXXXXX";
+	struct tr_header hdr = { .hdr = { .type = TR_REC_HEADER, .len = sizeof(hdr) },
+				 .major = TR_FORMAT_MAJOR, .minor = TR_FORMAT_MINOR, .recording_id = { 1 } };
+	struct jw_config cfg = { .path = path, .recording_id = hdr.recording_id, .header = &hdr,
+				 .header_len = sizeof(hdr) };
+	struct journal_writer *jw = NULL;
+	struct journal_reader *jr = NULL;
+	struct writer *wr = NULL;
+	struct session s = { 0 };
+	unsigned packets = 0, gso = 0;
+	struct jr_chunk c;
+	const char *why;
+	struct loaded l;
+	int fd = mkstemp(path);
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		fprintf(stderr, "test_turns: needs two online CPUs, this host has one: not run\n");
+		CHECK(sysconf(_SC_NPROCESSORS_ONLN) < 2);
+		return;
+	}
+	memcpy(hdr.magic, TR_HEADER_MAGIC, sizeof(hdr.magic));
+	if (!CHECK(fd >= 0) || !load(&l, 64, 16 << 20))
+		goto out;
+	close(fd);
+	run_on(&l, 0, 2 * turn + 10, 0);
+	run_on(&l, 1, 1, 1400);
+	if (!CHECK_EQ_INT(jw_open(&cfg, &jw), 0) ||
+	    !CHECK_EQ_INT(writer_start(jw, 1 << 20, 4, 1000000000ULL, &wr), 0))
+		goto out;
+	s = (struct session){ .wr = wr, .cap = l.cap, .watch_fd = -1, .poll_ms = 10,
+			      .max_packets = turn + 1, .chunk_age_ns = 1000000000ULL };
+	s.n_packet_rings = capture_rings(l.cap, &s.packet_rings);
+	if (!CHECK_EQ_INT(session_init(&s), 0))
+		goto out;
+	CHECK_EQ_INT(session_run(&s, &stop), 0);
+	CHECK_EQ_INT(session_finish(&s, &(struct writer_wait){ 0 }), 0);
+	CHECK_EQ_INT(writer_stop(wr, &(struct writer_wait){ 0 }), 0);
+	wr = NULL;
+	CHECK_EQ_INT(jw_close(jw), 0);
+	jw = NULL;
+	if (!CHECK_EQ_INT(jr_open(path, NULL, NULL, &jr, &why), 0))
+		goto out;
+	while (jr_next(jr, &c) > 0) {
+		uint8_t *raw = malloc(c.meta.raw_len);
+		struct rec_iter it = { raw, raw + c.meta.raw_len };
+		struct tr_packet p;
+		struct tr_rec h;
+		const uint8_t *rec;
+
+		if (!CHECK(raw) || !CHECK_EQ_INT(jr_load(jr, &c, raw), 0)) {
+			free(raw);
+			break;
+		}
+		while (rec_next(&it, &h, &rec) > 0) {
+			if (h.type != TR_REC_PACKET || rec_fixed(rec, &h, &p, sizeof(p)))
+				continue;
+			packets++;
+			gso += p.flags == TR_PKT_GSO;
+		}
+		free(raw);
+	}
+	CHECK_EQ_U64(packets, turn + 1);
+	CHECK_EQ_U64(gso, 1);
+out:
+	session_free(&s);
+	if (wr)
+		writer_stop(wr, &(struct writer_wait){ 0 });
+	if (jw)
+		jw_close(jw);
+	jr_close(jr);
+	unlink(path);
 	unload(&l);
 }
 
@@ -274,5 +378,6 @@ int main(void)
 	CHECK_RUN(test_snaplen);
 	CHECK_RUN(test_losses);
 	CHECK_RUN(test_rings);
+	CHECK_RUN(test_turns);
 	return check_exit();
 }

@@ -109,6 +109,24 @@ static void test_socket_inode(void)
 	CHECK_EQ_INT(proc_socket_inode("/dev/null", &ino), -EINVAL);
 }
 
+static void test_cpu_list(void)
+{
+	bool set[12];
+
+	CHECK_EQ_INT(cpu_list_parse("0-3,8,10-11\n", set, 12), 7);
+	for (int i = 0; i < 12; i++)
+		CHECK_EQ_INT(set[i], i <= 3 || i == 8 || i >= 10);
+	CHECK_EQ_INT(cpu_list_parse("0\n", set, 12), 1);
+	CHECK(set[0] && !set[1]);
+	CHECK_EQ_INT(cpu_list_parse("2-20", set, 12), 10); /* CPUs beyond n are left out */
+	CHECK(!set[1] && set[2] && set[11]);
+	CHECK_EQ_INT(cpu_list_parse("", set, 12), 0);
+	CHECK_EQ_INT(cpu_list_parse("3-1", set, 12), -EINVAL);
+	CHECK_EQ_INT(cpu_list_parse("a", set, 12), -EINVAL);
+	CHECK_EQ_INT(cpu_list_parse("1,-2", set, 12), -EINVAL);
+	CHECK_EQ_INT(cpu_list_parse("1 2", set, 12), -EINVAL);
+}
+
 static void test_unmap(void)
 {
 	struct tr_socket r = { .family = AF_INET6 };
@@ -141,5 +159,6 @@ int main(void)
 	CHECK_RUN(test_net);
 	CHECK_RUN(test_socket_inode);
 	CHECK_RUN(test_unmap);
+	CHECK_RUN(test_cpu_list);
 	return check_exit();
 }
