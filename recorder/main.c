@@ -270,10 +270,23 @@ static int record_library(struct run *r, const struct target *t)
 	return ret ? ret : session_append(&r->s, rec, len);
 }
 
+/* Which hook a calibrated library gets, and why when it is not the finish hook: for -v and
+ * --list-targets. Returns a constant or buf. */
+static const char *hook_kind(const struct calibration *c, char *buf, size_t size)
+{
+	if (c->hook_finish)
+		return "one uprobe where each handshake step ends";
+	snprintf(buf, size,
+		 "a uprobe and a uretprobe on the handshake state machine, not where a step ends: %s",
+		 c->hook_why);
+	return buf;
+}
+
 /* Attach the uprobes of calibrated library t, and say so in the journal. 0 or -errno. */
 static int hook(struct run *r, struct target *t)
 {
 	int ret = secrets_attach(r->sec, t->index, t->path, &t->cal);
+	char kind[192];
 
 	if (ret) {
 		t->status = ret;
@@ -285,12 +298,7 @@ static int hook(struct run *r, struct target *t)
 		log_warn("%s: its hook is not on an instruction the kernel emulates: each handshake step costs a single-step (about 17 us here)",
 			 t->path);
 	r->libs_hooked++;
-	if (t->cal.hook_finish)
-		log_info("hooked %s (%s): one uprobe where each handshake step ends", t->path,
-			 t->cal.version);
-	else
-		log_info("hooked %s (%s): a uprobe and a uretprobe on the handshake state machine, not where a step ends: %s",
-			 t->path, t->cal.version, t->cal.hook_why);
+	log_info("hooked %s (%s): %s", t->path, t->cal.version, hook_kind(&t->cal, kind, sizeof(kind)));
 	return record_library(r, t);
 }
 
@@ -410,16 +418,13 @@ static int list_targets(const struct opts *o)
 			printf("    not calibrated: %s\n", v[i]->why);
 		} else {
 			const struct calibration *c = &v[i]->cal;
+			char kind[192];
 
 			printf("    %s; calibrated; hook at file offset %#lx%s\n", c->version,
 			       c->hooks[0],
 			       c->hook_cheap ? " (an instruction the kernel emulates)" :
 					       " (single-stepped: costlier)");
-			if (c->hook_finish)
-				printf("    one uprobe per handshake step, where it ends\n");
-			else
-				printf("    a uprobe and a uretprobe on the handshake state machine (not where a step ends: %s)\n",
-				       c->hook_why);
+			printf("    %s\n", hook_kind(c, kind, sizeof(kind)));
 		}
 		printf("    build id ");
 		for (int k = 0; k < v[i]->build_id_len; k++)
