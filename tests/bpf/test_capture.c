@@ -215,6 +215,19 @@ out:
 	unload(&l);
 }
 
+/* Run the egress program on the packet `repeat` times on CPU cpu. */
+static void run_on(const struct loaded *l, int cpu, unsigned repeat, uint32_t gso_size)
+{
+	cpu_set_t was, one;
+
+	CHECK_EQ_INT(sched_getaffinity(0, sizeof(was), &was), 0);
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (CHECK_EQ_INT(sched_setaffinity(0, sizeof(one), &one), 0))
+		CHECK_EQ_INT(run(l, TR_DIR_EGRESS, repeat, gso_size), TC_ACT_UNSPEC);
+	sched_setaffinity(0, sizeof(was), &was);
+}
+
 /*
  * One ring per online CPU, -B shared out among them (a power of two each, at least 1 MiB or -B, no
  * more than twice the share), and each CPU's packets in its own ring.
@@ -224,7 +237,7 @@ static void test_rings(void)
 	const uint64_t want = 4 << 20;
 	unsigned tried = 0, used[MAX_RINGS] = { 0 };
 	uint64_t total = 0, share;
-	cpu_set_t was, one;
+	cpu_set_t was;
 	struct loaded l;
 	const int *fds;
 
@@ -253,11 +266,7 @@ static void test_rings(void)
 		if (!CPU_ISSET(cpu, &was))
 			continue;
 		check_ctx("CPU %d", cpu);
-		CPU_ZERO(&one);
-		CPU_SET(cpu, &one);
-		if (!CHECK_EQ_INT(sched_setaffinity(0, sizeof(one), &one), 0))
-			continue;
-		CHECK_EQ_INT(run(&l, TR_DIR_EGRESS, 1, 0), TC_ACT_UNSPEC);
+		run_on(&l, cpu, 1, 0);
 		CHECK_EQ_INT(ring_buffer__consume(l.rb), 1);
 		CHECK_EQ_U64(l.records, before + 1);
 		CHECK_EQ_INT((int)l.ring, capture_ring_of(l.cap, cpu));
@@ -267,21 +276,7 @@ static void test_rings(void)
 	check_ctx("%s", "");
 	CHECK_EQ_U64(tried, (uint64_t)CPU_COUNT(&was));
 out:
-	sched_setaffinity(0, sizeof(was), &was);
 	unload(&l);
-}
-
-/* Run the dir program on the packet `repeat` times on CPU cpu. */
-static void run_on(const struct loaded *l, int cpu, unsigned repeat, uint32_t gso_size)
-{
-	cpu_set_t was, one;
-
-	CHECK_EQ_INT(sched_getaffinity(0, sizeof(was), &was), 0);
-	CPU_ZERO(&one);
-	CPU_SET(cpu, &one);
-	if (CHECK_EQ_INT(sched_setaffinity(0, sizeof(one), &one), 0))
-		CHECK_EQ_INT(run(l, TR_DIR_EGRESS, repeat, gso_size), TC_ACT_UNSPEC);
-	sched_setaffinity(0, sizeof(was), &was);
 }
 
 /*
