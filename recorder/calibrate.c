@@ -749,9 +749,9 @@ static size_t fields(const struct tr_ssl_offsets *o, struct field f[10])
 
 /*
  * What the breakpoint saw in one pair of handshakes at version, against what tlsrec needs of the
- * hook (its nf fields f): every call has one of the two SSL objects as first argument, each object has exactly one
- * call with a third argument other than 0, and at that call every field tlsrec reads already holds
- * its final value.
+ * hook (its nf fields f): every call has one of the two SSL objects as first argument, each object
+ * has exactly one call with a third argument other than 0, and at that call every field tlsrec
+ * reads already holds its final value.
  */
 static int check_hits(const struct pair *p, const struct field *f, size_t nf, int version, char *why,
 		      size_t len)
