@@ -150,8 +150,11 @@ static void print_recording(const struct run *r)
 			r->o.filter ? r->o.filter : "", r->o.filter ? "\"; " : "");
 	else
 		fprintf(stderr, "tlsrec: recording ");
-	fprintf(stderr, "TLS secrets from %u librar%s; writing %s\n", r->libs_hooked,
-		r->libs_hooked == 1 ? "y" : "ies", r->o.path);
+	if (r->o.no_secrets)
+		fprintf(stderr, "no TLS secrets (--no-secrets); writing %s\n", r->o.path);
+	else
+		fprintf(stderr, "TLS secrets from %u librar%s; writing %s\n", r->libs_hooked,
+			r->libs_hooked == 1 ? "y" : "ies", r->o.path);
 }
 
 static bool usage_errno(int e)
@@ -522,7 +525,7 @@ static int start_kernel_side(struct run *r)
 				capture_owner_fd(r->cap), &r->filt))
 			return EXIT_FAIL;
 	}
-	ret = secrets_open(&scope, &r->sec);
+	ret = r->o.no_secrets ? 0 : secrets_open(&scope, &r->sec);
 	if (ret) {
 		if (r->o.secrets_only) {
 			if (libbpf_warnings)

@@ -19,6 +19,7 @@
 enum {
 	OPT_FLUSH = 256,
 	OPT_SECRETS_ONLY,
+	OPT_NO_SECRETS,
 	OPT_CGROUP,
 	OPT_LIBSSL,
 	OPT_LIST_TARGETS,
@@ -69,6 +70,11 @@ static const struct cli_option options[] = {
 	  "Record TLS secrets, not packets: the journal is then a key log, with the\n"
 	  "processes that hold them but no socket owners. -i, -c and a filter expression do\n"
 	  "not go with it; -s and -Q do not apply." },
+	{ "no-secrets", OPT_NO_SECRETS, no_argument, NULL,
+	  "Record packets, and which process owns each socket, but no TLS secrets: no\n"
+	  "library is calibrated or hooked, so handshakes cost nothing more (tlsasm then\n"
+	  "lists every TLS connection as one without secrets). -p, -u, --cgroup and\n"
+	  "--libssl do not go with it." },
 	{ "list-targets", OPT_LIST_TARGETS, no_argument, NULL,
 	  "List the OpenSSL libraries tlsrec would hook: each with its version, whether it\n"
 	  "could be calibrated (and why not), where and how it would be hooked, and which\n"
@@ -90,7 +96,8 @@ static void usage(FILE *f)
 	      "SYNOPSIS\n"
 	      "       tlsrec [-i interface]... [-s snaplen] [-c count] [-C file_size [-W filecount]]\n"
 	      "              [-B buffer_size] [-Q in|out|inout] [-p pid]... [-u user] [--cgroup path]\n"
-	      "              [--libssl path]... [--secrets-only] [--flush-interval seconds] [-v]\n"
+	      "              [--libssl path]... [--secrets-only | --no-secrets]\n"
+	      "              [--flush-interval seconds] [-v]\n"
 	      "              -w file [expression]\n"
 	      "       tlsrec -D\n"
 	      "       tlsrec --list-targets [-p pid]... [--libssl path]...\n"
@@ -275,6 +282,9 @@ int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_SECRETS_ONLY:
 			o->secrets_only = true;
 			break;
+		case OPT_NO_SECRETS:
+			o->no_secrets = true;
+			break;
 		case OPT_LIST_TARGETS:
 			o->list_targets = true;
 			break;
@@ -305,6 +315,12 @@ int parse_args(int argc, char **argv, struct opts *o)
 		return usage_error("%s", "-i records packets: it does not go with --secrets-only");
 	if (o->secrets_only && o->count)
 		return usage_error("%s", "-c counts packets: it does not go with --secrets-only");
+	if (o->no_secrets && o->secrets_only)
+		return usage_error("%s", "--no-secrets and --secrets-only leave nothing to record");
+	if (o->no_secrets && (o->n_pids || o->by_uid || o->cgroup))
+		return usage_error("%s", "-p, -u and --cgroup choose whose TLS secrets to record: they do not go with --no-secrets");
+	if (o->no_secrets && o->n_libssl)
+		return usage_error("%s", "--libssl adds a library to hook for TLS secrets: it does not go with --no-secrets");
 	if (!o->path)
 		return usage_error("%s", "no journal to write: give -w FILE");
 	if (o->rotate_files && !o->rotate_bytes)

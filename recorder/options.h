@@ -22,6 +22,7 @@ struct opts {
 	bool want_in, want_out;
 	uint64_t flush_ns;
 	bool secrets_only;
+	bool no_secrets;
 	pid_t *pids; /* -p */
 	size_t n_pids, pids_cap;
 	bool by_uid;

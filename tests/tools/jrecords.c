@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * jrecords JOURNAL...: one text line per SOCKET, PROCESS and PACKET record, for tests to grep.
+ * jrecords JOURNAL...: one text line per SOCKET, PROCESS, PACKET and SECRET record, for tests to
+ * grep.
  *
  *   SOCKET how=CONNECT pid=1 tid=1 uid=0 gid=0 comm=curl cgroup=1 netns=4026531840 cookie=7
  *          proto=tcp family=4 local=10.0.0.1:5000 remote=10.0.0.2:80
  *   PROCESS how=EXEC pid=1 ppid=0 uid=0 gid=0 start=1000 comm=curl exit=0 exe=/usr/bin/curl
  *           cmdline=curl,-s,URL
  *   PACKET cookie=7 ifindex=1 dir=out proto=tcp src=10.0.0.1:5000 dst=10.0.0.2:80 flags=0x02
+ *   SECRET pid=1 tid=1 version=0x0304 cipher=0x1301
  *
  * (each on one line). Spaces in comm, exe and cmdline print as '_', arguments are joined by ','.
  */
@@ -45,6 +47,15 @@ static void addr(int family, const __u8 *a, unsigned port)
 static const char *proto(unsigned p)
 {
 	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "other";
+}
+
+static void secret_line(const uint8_t *rec, const struct tr_rec *h)
+{
+	struct tr_secret s;
+
+	if (!rec_fixed(rec, h, &s, sizeof(s)))
+		printf("SECRET pid=%u tid=%u version=0x%04x cipher=0x%04x\n", s.pid, s.tid, s.version,
+		       s.cipher & 0xffff);
 }
 
 static void socket_line(const uint8_t *rec, const struct tr_rec *h)
@@ -155,6 +166,8 @@ static int dump(const char *path)
 				process_line(rec, &h);
 			else if (h.type == TR_REC_PACKET)
 				packet_line(rec, &h);
+			else if (h.type == TR_REC_SECRET)
+				secret_line(rec, &h);
 		}
 		free(buf);
 	}
