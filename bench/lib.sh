@@ -38,6 +38,10 @@ cpu_ticks() { # PID: utime + stime of a process, all threads, in clock ticks
 	sed 's/^.*) //' /proc/"$1"/stat | awk '{ print $12 + $13 }'
 }
 
+cpu_ns() { # PID: the time a process's threads (those alive now) have spent on a CPU, in ns
+	awk '{ t += $1 } END { printf "%.0f\n", t }' /proc/"$1"/task/*/schedstat
+}
+
 # bench_options "$@": -r REPS, -t SECONDS, -l LOADS and -o DIR into reps, secs, loads and out
 # (the caller sets the defaults first).
 bench_options() {

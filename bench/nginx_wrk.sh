@@ -4,13 +4,14 @@
 # lo in a private namespace, and wrk (one thread, 16 connections) loads it, with keep-alive and
 # with a new connection, so a new handshake, per request (-H 'Connection: close'; wrk keeps its
 # session, so these handshakes resume it with a session ticket). Each workload
-# runs with no recorder, tlsrec --secrets-only, tlsrec -i lo (packets and secrets) and tcpdump -i
-# lo -w, alternating (none, secrets, packets+secrets, tcpdump, none, ...), and the tables give
-# medians. Each recorder is started, and ready, before wrk starts. Recorder CPU is the recorder
-# process's utime + stime, all threads (from /proc/PID/stat, in clock ticks), from when it is ready
-# to after the load, once it has written its records. "nginx+wrk CPU" is the worker's utime + stime
-# (/proc/PID/stat) plus wrk's (bash's time), per request served: it includes the uprobes' and TC
-# programs' cost, which runs in their context. tlsrec's uprobes are system-wide: a run during which
+# runs with no recorder, tlsrec --secrets-only, tlsrec --no-secrets -i lo (packets and socket
+# owners, no uprobes), tlsrec -i lo (packets and secrets) and tcpdump -i lo -w, alternating (none,
+# secrets, packets, packets+secrets, tcpdump, none, ...), and the tables give medians. Each
+# recorder is started, and ready, before wrk starts. Recorder CPU is the recorder's time on a CPU,
+# all threads (/proc/PID/task/*/schedstat, in ns), from when it is ready to after the load, once it
+# has written its records, per request served. "nginx+wrk CPU" is the worker's time on a CPU
+# (schedstat) plus wrk's utime + stime (bash's time), per request served: it includes the uprobes'
+# and TC programs' cost, which runs in their context. tlsrec's uprobes are system-wide: a run during which
 # a tlsrec this script did not start was running is repeated (up to 3 times in all). Then tlsrec's
 # start-up time (its own "ready in N ms", calibration included) and the time it takes to exit on
 # SIGINT. With -S, kernel.bpf_stats_enabled is 1 while it runs, and a third table gives each of
@@ -161,6 +162,10 @@ measure() {
 		file=$work/j.lz4
 		ip netns exec "$ns" "$TLSREC" -v --secrets-only -w "$file" 2>"$log" &
 		rec=$! ;;
+	packets)
+		file=$work/j.lz4
+		ip netns exec "$ns" "$TLSREC" -v --no-secrets -i lo -w "$file" 2>"$log" &
+		rec=$! ;;
 	packets+secrets)
 		file=$work/j.lz4
 		ip netns exec "$ns" "$TLSREC" -v -i lo -w "$file" 2>"$log" &
@@ -177,16 +182,16 @@ measure() {
 			kill -0 "$rec" 2>/dev/null || { cat "$log" >&2; exit 1; }
 			sleep 0.02
 		done
-		t0=$(cpu_ticks "$rec")
+		t0=$(cpu_ns "$rec")
 	fi
 	rm -f "$work/foreign"
 	(while :; do [ -z "$(foreign_tlsrec)" ] || touch "$work/foreign"; sleep 0.1; done) &
 	sampler=$!
 	pids+=("$sampler")
-	w0=$(cpu_ticks "$worker")
+	w0=$(cpu_ns "$worker")
 	{ time wrk_https "$workload" "$secs" >"$out/$workload-$recorder-$round.wrk"; } \
 		2>"$out/$workload-$recorder-$round.time"
-	w0=$(($(cpu_ticks "$worker") - w0))
+	w0=$(($(cpu_ns "$worker") - w0))
 	[ -n "$stats" ] && [ -n "$rec" ] && [ "$recorder" != tcpdump ] &&
 		bpf_cost "$rec" >"$out/bpf-$workload-$recorder-$round.csv"
 	kill "$sampler"
@@ -201,7 +206,7 @@ measure() {
 		# tcpdump hands over a TPACKET_V3 block when it is full or after 1 s; tlsrec writes at
 		# least every second (its flush interval): count the CPU they spend on the load's records.
 		sleep 1.5
-		cpu=$(($(cpu_ticks "$rec") - t0))
+		cpu=$(($(cpu_ns "$rec") - t0))
 		kill -INT "$rec"
 		wait "$rec" || true
 		forget "$rec"
@@ -235,12 +240,12 @@ run() {
 	echo >&2 "bench: $1 $2 round $3: $(echo "$line" | cut -d, -f4) requests/s"
 }
 
-echo "workload,recorder,round,rps,errors,cpu_ticks,secrets,packets,lost,output_bytes,requests,nginx_ticks,wrk_cpu_s,tries,foreign" \
+echo "workload,recorder,round,rps,errors,cpu_ns,secrets,packets,lost,output_bytes,requests,nginx_ns,wrk_cpu_s,tries,foreign" \
 	>"$out/runs.csv"
 for workload in $workloads; do
 	wrk_https "$workload" 2 >/dev/null # warm-up, not counted
 	for ((round = 1; round <= rounds; round++)); do
-		for recorder in none secrets packets+secrets tcpdump; do
+		for recorder in none secrets packets packets+secrets tcpdump; do
 			run "$workload" "$recorder" "$round"
 		done
 	done
@@ -273,13 +278,12 @@ wait "$nginx_pid" || true
 forget "$nginx_pid"
 nginx_pid=""
 
-python3 - "$out/runs.csv" "$out/startup.csv" "$(getconf CLK_TCK)" "$out" <<'EOF'
+python3 - "$out/runs.csv" "$out/startup.csv" "$out" <<'EOF'
 import csv, os, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-tck = float(sys.argv[3])
 med = statistics.median
 names = {"keepalive": "keep-alive", "close": "Connection: close"}
-print("| workload | recorder | requests/s (median, min-max) | vs none | vs none, per round: median (min-max) | nginx+wrk CPU µs / request | recorder CPU s | secrets recorded | packets recorded | lost | output MB |")
+print("| workload | recorder | requests/s (median, min-max) | vs none | vs none, per round: median (min-max) | nginx+wrk CPU µs / request | recorder CPU µs / request | secrets recorded | packets recorded | lost | output MB |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for w in dict.fromkeys(r["workload"] for r in rows):
     ws = [r for r in rows if r["workload"] == w]
@@ -289,7 +293,7 @@ for w in dict.fromkeys(r["workload"] for r in rows):
         rs = [r for r in ws if r["recorder"] == rec]
         rps = sorted(float(r["rps"]) for r in rs)
         per = sorted(float(r["rps"]) / base[r["round"]] for r in rs)
-        us = med((float(r["nginx_ticks"]) / tck + float(r["wrk_cpu_s"])) / float(r["requests"]) * 1e6
+        us = med((float(r["nginx_ns"]) / 1e9 + float(r["wrk_cpu_s"])) / float(r["requests"]) * 1e6
                  for r in rs)
         none = rec == "none"
         f = lambda k, fmt="%d": "-" if none or rs[0][k] == "" else fmt % med(float(r[k]) for r in rs)
@@ -297,7 +301,7 @@ for w in dict.fromkeys(r["workload"] for r in rows):
             names.get(w, w), rec, med(rps), rps[0], rps[-1],
             "-" if none else "%.1f%%" % (100 * med(rps) / m0),
             "-" if none else "%.1f%% (%.1f-%.1f%%)" % (100 * med(per), 100 * per[0], 100 * per[-1]), us,
-            "-" if none else "%.2f" % (med(float(r["cpu_ticks"]) for r in rs) / tck),
+            "-" if none else "%.2f" % med(float(r["cpu_ns"]) / float(r["requests"]) / 1e3 for r in rs),
             f("secrets"), f("packets"), f("lost"),
             "-" if none else "%.1f" % (med(float(r["output_bytes"]) for r in rs) / 1e6)))
 errors = sum(int(r["errors"]) for r in rows)
@@ -316,7 +320,7 @@ print("| start (\"ready in N ms\") | %d | %d-%d | %d |" % (med(ready), ready[0],
 print("| exit after SIGINT | %d | %d-%d | %d |" % (med(ex), ex[0], ex[-1], len(s)))
 cost = {}
 for r in rows:
-    f = os.path.join(sys.argv[4], "bpf-%s-%s-%s.csv" % (r["workload"], r["recorder"], r["round"]))
+    f = os.path.join(sys.argv[3], "bpf-%s-%s-%s.csv" % (r["workload"], r["recorder"], r["round"]))
     if r["recorder"] in ("none", "tcpdump") or not os.path.exists(f):
         continue
     for name, cnt, ns in csv.reader(open(f)):
