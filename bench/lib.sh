@@ -39,7 +39,7 @@ cpu_ticks() { # PID: utime + stime of a process, all threads, in clock ticks
 }
 
 cpu_ns() { # PID: the time a process's threads (those alive now) have spent on a CPU, in ns
-	awk '{ t += $1 } END { printf "%.0f\n", t }' /proc/"$1"/task/*/schedstat
+	{ cat /proc/"$1"/task/*/schedstat 2>/dev/null || true; } | awk '{ t += $1 } END { printf "%.0f\n", t }'
 }
 
 # bench_options "$@": -r REPS, -t SECONDS, -l LOADS and -o DIR into reps, secs, loads and out

@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
-# What recording costs an HTTPS server: nginx (one worker) serves a 3-byte answer over TLS 1.3 on
-# lo in a private namespace, and wrk (one thread, 16 connections) loads it, with keep-alive and
-# with a new connection, so a new handshake, per request (-H 'Connection: close'; wrk keeps its
-# session, so these handshakes resume it with a session ticket). Each workload
-# runs with no recorder, tlsrec --secrets-only, tlsrec --no-secrets -i lo (packets and socket
-# owners, no uprobes), tlsrec -i lo (packets and secrets) and tcpdump -i lo -w, alternating (none,
-# secrets, packets, packets+secrets, tcpdump, none, ...), and the tables give medians. Each
-# recorder is started, and ready, before wrk starts. Recorder CPU is the recorder's time on a CPU,
-# all threads (/proc/PID/task/*/schedstat, in ns), from when it is ready to after the load, once it
-# has written its records, per request served. "nginx+wrk CPU" is the worker's time on a CPU
-# (schedstat) plus wrk's utime + stime (bash's time), per request served: it includes the uprobes'
-# and TC programs' cost, which runs in their context. tlsrec's uprobes are system-wide: a run during which
-# a tlsrec this script did not start was running is repeated (up to 3 times in all). Then tlsrec's
-# start-up time (its own "ready in N ms", calibration included) and the time it takes to exit on
-# SIGINT. With -S, kernel.bpf_stats_enabled is 1 while it runs, and a third table gives each of
-# tlsrec's BPF programs' runs per request and time per run (counted from when tlsrec loads them, so
-# its calibration's few handshakes are in; the counting itself costs the programs two clock reads a
-# run: rates measured with -S are not comparable with those without).
+# What recording costs an HTTPS server: nginx (one worker) serves a 3-byte answer over TLS 1.3 on lo
+# in a private namespace, and wrk (one thread, 16 connections) loads it, with keep-alive and with a
+# new connection, so a new handshake, per request (-H 'Connection: close'; wrk keeps its session, so
+# these handshakes resume it with a session ticket). Each workload runs with no recorder, tlsrec
+# --secrets-only, tlsrec --no-secrets -i lo (packets and socket owners, no uprobes), tlsrec -i lo
+# (packets and secrets) and tcpdump -i lo -w, alternating (none, secrets, packets, packets+secrets,
+# tcpdump, none, ...), and the tables give medians. Each recorder is started, and ready, before wrk
+# starts. Recorder CPU is the recorder's time on a CPU, all threads (/proc/PID/task/*/schedstat, in
+# ns), from when it is ready to after the load, once it has written its records, per request served.
+# "nginx+wrk CPU" is the worker's time on a CPU (schedstat) plus wrk's utime + stime (bash's time),
+# per request served: it includes the uprobes' and TC programs' cost, which runs in their context.
+# tlsrec's uprobes are system-wide: a run during which a tlsrec this script did not start was
+# running is repeated (up to 3 times in all). Then tlsrec's start-up time (its own "ready in N ms",
+# calibration included) and the time it takes to exit on SIGINT. With -S, kernel.bpf_stats_enabled
+# is 1 while it runs, and a third table gives each of tlsrec's BPF programs' runs per request and
+# time per run (counted from when tlsrec loads them, so its calibration's few handshakes are in; the
+# counting itself costs the programs two clock reads a run: rates measured with -S are not
+# comparable with those without).
 # Usage (as root, from the source tree, with TLSREC set or built in build/):
 #
 #   bench/nginx_wrk.sh [-r ROUNDS] [-t SECONDS] [-c CONNECTIONS] [-s STARTS]

@@ -72,9 +72,9 @@ static const struct cli_option options[] = {
 	  "not go with it; -s and -Q do not apply." },
 	{ "no-secrets", OPT_NO_SECRETS, no_argument, NULL,
 	  "Record packets, and which process owns each socket, but no TLS secrets: no\n"
-	  "library is calibrated or hooked, so handshakes cost nothing more (tlsasm then\n"
-	  "lists every TLS connection as one without secrets). -p, -u, --cgroup and\n"
-	  "--libssl do not go with it." },
+	  "library is calibrated or hooked, so a handshake costs nothing more than its\n"
+	  "packets (tlsasm then counts every TLS connection as one without secrets). -p, -u,\n"
+	  "--cgroup, --libssl and --list-targets do not go with it." },
 	{ "list-targets", OPT_LIST_TARGETS, no_argument, NULL,
 	  "List the OpenSSL libraries tlsrec would hook: each with its version, whether it\n"
 	  "could be calibrated (and why not), where and how it would be hooked, and which\n"
@@ -146,11 +146,11 @@ static void usage(FILE *f)
 	      "       handshake: a uprobe hit where OpenSSL ends each step (one to three per\n"
 	      "       connection end, and one per session ticket or KeyUpdate), at an instruction\n"
 	      "       the kernel emulates (or, where calibration cannot prove that hook, a uprobe\n"
-	      "       and a uretprobe on its state machine). Per socket and connection: a small BPF\n"
-	      "       program at creation, bind, each TCP state change and accept; while tlsrec\n"
-	      "       runs, every system call takes the kernel's slower path (the accept\n"
-	      "       tracepoints; not with --secrets-only). Memory: the ring buffers, one\n"
-	      "       snaplen-sized buffer per CPU, and 8 chunk buffers.\n"
+	      "       and a uretprobe on its state machine); nothing with --no-secrets. Per socket\n"
+	      "       and connection: a small BPF program at creation, bind, each TCP state change\n"
+	      "       and accept; while tlsrec runs, every system call takes the kernel's slower\n"
+	      "       path (the accept tracepoints; not with --secrets-only). Memory: the ring\n"
+	      "       buffers, one snaplen-sized buffer per CPU, and 8 chunk buffers.\n"
 	      "\n"
 	      "EXAMPLES\n"
 	      "       Record every interface and every TLS secret until Ctrl-C:\n"
@@ -307,6 +307,8 @@ int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc && !(o->filter = cli_join(argv + optind, argc - optind)))
 		return EXIT_FAIL;
+	if (o->no_secrets && o->list_targets)
+		return usage_error("%s", "--list-targets lists libraries to hook: not with --no-secrets");
 	if (o->list || o->list_targets)
 		return -1;
 	if (o->secrets_only && o->filter)
@@ -318,9 +320,9 @@ int parse_args(int argc, char **argv, struct opts *o)
 	if (o->no_secrets && o->secrets_only)
 		return usage_error("%s", "--no-secrets and --secrets-only leave nothing to record");
 	if (o->no_secrets && (o->n_pids || o->by_uid || o->cgroup))
-		return usage_error("%s", "-p, -u and --cgroup choose whose TLS secrets to record: they do not go with --no-secrets");
+		return usage_error("%s", "-p, -u and --cgroup scope TLS secrets: not with --no-secrets");
 	if (o->no_secrets && o->n_libssl)
-		return usage_error("%s", "--libssl adds a library to hook for TLS secrets: it does not go with --no-secrets");
+		return usage_error("%s", "--libssl hooks a library for TLS secrets: not with --no-secrets");
 	if (!o->path)
 		return usage_error("%s", "no journal to write: give -w FILE");
 	if (o->rotate_files && !o->rotate_bytes)

@@ -56,18 +56,22 @@ grep -q "no TLS secrets (--no-secrets); writing" "$d/nosec.log" ||
 	fail "tlsrec -v does not say it records no secrets: $(cat "$d/nosec.log")"
 [ "$UPROBES" = 0 ] || fail "tlsrec --no-secrets loaded $UPROBES uprobe programs"
 grep -q "^0 TLS secrets recorded" "$d/nosec.log" || fail "tlsrec --no-secrets recorded secrets"
-grep -q '^SECRET' "$d/nosec.txt" && fail "the journal holds SECRET records: $(grep -m1 '^SECRET' "$d/nosec.txt")"
+grep -q '^SECRET' "$d/nosec.txt" &&
+	fail "the journal holds SECRET records: $(grep -m1 '^SECRET' "$d/nosec.txt")"
 grep -qE '^SOCKET how=CONNECT .* comm=curl .* remote=127\.0\.0\.1:4433$' "$d/nosec.txt" ||
 	fail "the journal does not name curl as the owner of its connection"
 same_packets "$d/nosec.pcap" "$d/nosec.pcapng"
 grep -q "1 TLS connection in the packets, 0 with secrets" "$d/nosec.tlsasm.log" ||
-	fail "tlsasm does not count one TLS connection without secrets: $(cat "$d/nosec.tlsasm.log")"
+	fail "tlsasm does not count one TLS connection without secrets:" \
+		"$(cat "$d/nosec.tlsasm.log")"
 [ -z "$(http_seen "$d/nosec.pcapng")" ] || fail "tshark decrypts HTTP that had no secrets"
 no_tc_leftovers "$ns" lo
 
 # Without the option, the same checks see uprobes, a SECRET record and the request decrypted.
 run full
 [ "$UPROBES" -gt 0 ] || fail "tlsrec loaded no uprobe program without --no-secrets"
+grep -qE '^[1-9][0-9]* TLS secrets recorded' "$d/full.log" ||
+	fail "tlsrec recorded no secrets without --no-secrets: $(cat "$d/full.log")"
 grep -q '^SECRET pid=[0-9]* tid=[0-9]* version=0x0304 ' "$d/full.txt" ||
 	fail "no SECRET record without --no-secrets"
 grep -qx /full <(http_seen "$d/full.pcapng") || fail "tshark does not show /full decrypted"

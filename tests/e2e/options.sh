@@ -72,12 +72,16 @@ expect 2 "^tlsrec: -i records packets: it does not go with --secrets-only" \
 	in_ns "$TLSREC" --secrets-only -i lo -w "$d/j"
 expect 2 "^tlsrec: --no-secrets and --secrets-only leave nothing to record" \
 	in_ns "$TLSREC" --no-secrets --secrets-only -w "$d/j"
-expect 2 "^tlsrec: -p, -u and --cgroup choose whose TLS secrets to record: they do not go with --no-secrets" \
+expect 2 "^tlsrec: -p, -u and --cgroup scope TLS secrets: not with --no-secrets" \
 	in_ns "$TLSREC" --no-secrets -p $$ -w "$d/j"
-expect 2 "^tlsrec: -p, -u and --cgroup choose whose TLS secrets to record: they do not go with --no-secrets" \
+expect 2 "^tlsrec: -p, -u and --cgroup scope TLS secrets: not with --no-secrets" \
 	in_ns "$TLSREC" -u root --no-secrets -w "$d/j"
-expect 2 "^tlsrec: --libssl adds a library to hook for TLS secrets: it does not go with --no-secrets" \
+expect 2 "^tlsrec: -p, -u and --cgroup scope TLS secrets: not with --no-secrets" \
+	in_ns "$TLSREC" --no-secrets --cgroup /sys/fs/cgroup -w "$d/j"
+expect 2 "^tlsrec: --libssl hooks a library for TLS secrets: not with --no-secrets" \
 	in_ns "$TLSREC" --no-secrets --libssl /usr/lib/x86_64-linux-gnu/libssl.so.3 -w "$d/j"
+expect 2 "^tlsrec: --list-targets lists libraries to hook: not with --no-secrets" \
+	in_ns "$TLSREC" --list-targets --no-secrets
 [ ! -e "$d/j" ] || fail "a usage error created the journal"
 # A usage error must not leave a filter behind either.
 no_tc_leftovers "$ns" lo

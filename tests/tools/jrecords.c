@@ -49,15 +49,6 @@ static const char *proto(unsigned p)
 	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "other";
 }
 
-static void secret_line(const uint8_t *rec, const struct tr_rec *h)
-{
-	struct tr_secret s;
-
-	if (!rec_fixed(rec, h, &s, sizeof(s)))
-		printf("SECRET pid=%u tid=%u version=0x%04x cipher=0x%04x\n", s.pid, s.tid, s.version,
-		       s.cipher & 0xffff);
-}
-
 static void socket_line(const uint8_t *rec, const struct tr_rec *h)
 {
 	struct tr_socket s;
@@ -131,6 +122,16 @@ static void packet_line(const uint8_t *rec, const struct tr_rec *h)
 	printf(" dst=");
 	addr(family, family == AF_INET ? d + 16 : d + 24, (unsigned)(l4[2] << 8 | l4[3]));
 	printf(" flags=0x%02x\n", pr == IPPROTO_TCP ? l4[13] : 0);
+}
+
+static void secret_line(const uint8_t *rec, const struct tr_rec *h)
+{
+	struct tr_secret s;
+
+	if (rec_fixed(rec, h, &s, sizeof(s)))
+		return;
+	printf("SECRET pid=%u tid=%u version=0x%04x cipher=0x%04x\n", s.pid, s.tid, s.version,
+	       s.cipher & 0xffff);
 }
 
 static int dump(const char *path)
