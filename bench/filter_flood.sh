@@ -29,7 +29,6 @@ need_root_and iperf3 tcpdump python3 "$TLSREC"
 bench_netns
 tck=$(getconf CLK_TCK)
 
-
 # run RECORDER LOAD REP: one measurement, appended to runs.csv
 run() {
 	local recorder=$1 load=$2 rep=$3 file=/dev/null log rec="" cpu0=0 cpu=0 recorded=0 lost=0

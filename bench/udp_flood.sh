@@ -24,11 +24,6 @@ bench_options "$@"
 need_root_and iperf3 tcpdump python3 "$TLSREC"
 bench_netns
 
-cpu_seconds() { # on-CPU time of a process, all threads (schedstat, ns)
-	cat /proc/"$1"/task/*/schedstat | awk '{ t += $1 } END { printf "%.4f\n", t / 1e9 }'
-}
-
-
 # run RECORDER LOAD REP: one measurement, appended to runs.csv
 run() {
 	local recorder=$1 load=$2 rep=$3 file log rec="" cpu=0 cpu0=0 bytes=0 recorded=0 lost=0 rate
@@ -50,12 +45,13 @@ run() {
 		until grep -qs "listening on" "$log"; do sleep 0.05; done ;;
 	none) ;;
 	esac
-	[ -n "$rec" ] && cpu0=$(cpu_seconds "$rec")
+	[ -n "$rec" ] && cpu0=$(cpu_ns "$rec")
 	ip netns exec "$ns" iperf3 -c 127.0.0.1 -u -l 200 -b "$rate" -t "$secs" --json >"$out/iperf.json"
 	# tcpdump hands over a TPACKET_V3 block when it is full or after a 1 s timeout: wait for it.
 	sleep 1.5
 	if [ -n "$rec" ]; then
-		cpu=$(awk -v a="$cpu0" -v b="$(cpu_seconds "$rec")" 'BEGIN { print b - a }')
+		cpu=$(($(cpu_ns "$rec") - cpu0))
+		cpu=$(awk -v ns="$cpu" 'BEGIN { printf "%.4f\n", ns / 1e9 }')
 		kill -INT "$rec"
 		wait "$rec" || true
 		bytes=$(stat -c %s "$file")
