@@ -8,12 +8,11 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
+#include <limits.h>
 #include <link.h>
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,12 +27,16 @@
 #include <unwind.h>
 
 #include "calibrate.h"
+#include "elfnote.h"
 #include "exeload.h"
+#include "sandbox.h"
 
 #define CALIBRATE_ARG "--calibrate-child"
 #define CHILD_TIMEOUT_MS 20000
 #define PROOF_TIMEOUT_MS 5000
-#define NOBODY 65534
+/* The child's descriptors: the library, and the mount namespace it is seen from. */
+#define LIB_FD 3
+#define MNTNS_FD 4
 
 struct calib_reply {
 	int status; /* 0 or -errno */
@@ -1042,22 +1045,26 @@ out:
 	return ret;
 }
 
-/* Load the file at path: a shared library, or a position-independent executable. */
-static int load(const char *path, char *why, size_t len)
+/*
+ * Load the file open at LIB_FD (a shared library, or a position-independent executable) through
+ * /proc/self/fd: that very file, whatever its path names now.
+ */
+static int load(char *why, size_t len)
 {
 	struct link_map *lm;
-	char copy[64];
+	char path[64];
 
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", LIB_FD);
 	loaded.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!loaded.handle) {
 		snprintf(why, len, "cannot load it: %s", dlerror());
-		loaded.exe_fd = exe_loadable_copy(path, why, len);
+		loaded.exe_fd = exe_loadable_copy(LIB_FD, why, len);
 		if (loaded.exe_fd == -ENOEXEC)
 			return -ENOEXEC; /* not an executable: dlopen's reason stands */
 		if (loaded.exe_fd < 0)
 			return loaded.exe_fd;
-		snprintf(copy, sizeof(copy), "/proc/self/fd/%d", loaded.exe_fd);
-		loaded.handle = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", loaded.exe_fd);
+		loaded.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 		if (!loaded.handle) {
 			snprintf(why, len, "cannot load the executable: %s", dlerror());
 			return -ENOEXEC;
@@ -1068,37 +1075,39 @@ static int load(const char *path, char *why, size_t len)
 		return -ENOENT;
 	}
 	loaded.bias = lm->l_addr;
-	loaded.fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (loaded.fd < 0) {
-		snprintf(why, len, "cannot read its code: %s", strerror(errno));
-		return -errno;
-	}
+	loaded.fd = LIB_FD;
 	return 0;
 }
 
-/* The child: load the file and calibrate it. Runs in its own process; never returns. */
-static void __attribute__((noreturn)) child(const char *root, const char *path)
+/* Point OpenSSL at an empty configuration file. 0 or -errno. */
+static int empty_config(void)
+{
+	char path[64];
+	int fd = memfd_create("openssl.cnf", 0);
+
+	if (fd < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return setenv("OPENSSL_CONF", path, 1) ? -errno : 0;
+}
+
+/*
+ * The child: confine itself, load the file and calibrate it. Runs in its own process, started by
+ * sandbox_spawn; never returns. Its only way out is the answer on its standard output.
+ */
+static void __attribute__((noreturn)) child(const char *root)
 {
 	struct calib_reply r = { 0 };
 	uintptr_t done_fn = 0;
+	int mntns = fcntl(MNTNS_FD, F_GETFD) < 0 ? -1 : MNTNS_FD;
 
-	/* The library's own dependencies come from its own root, and no system policy may turn a
-	 * protocol version off. */
-	if (strcmp(root, "/") && (chroot(root) || chdir("/"))) {
-		r.status = -errno;
-		snprintf(r.why, sizeof(r.why), "cannot enter %s: %s", root, strerror(errno));
-		goto out;
-	}
-	/* The library's constructors run here: as nobody, with no capabilities, and no way back. */
-	if (geteuid() == 0 && (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
-			       setresuid(NOBODY, NOBODY, NOBODY))) {
-		r.status = -errno;
-		snprintf(r.why, sizeof(r.why), "cannot drop privileges: %s", strerror(errno));
-		goto out;
-	}
-	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	setenv("OPENSSL_CONF", "/dev/null", 1);
-	r.status = load(path, r.why, sizeof(r.why));
+	r.status = sandbox_enter(mntns, root, r.why, sizeof(r.why));
+	/* No system policy may turn a protocol version off: an empty configuration (devices such
+	 * as /dev/null cannot be opened in the sandbox). */
+	if (!r.status)
+		r.status = empty_config();
+	if (!r.status)
+		r.status = load(r.why, sizeof(r.why));
 	if (!r.status)
 		r.status = load_api(r.why, sizeof(r.why));
 	if (!r.status)
@@ -1111,7 +1120,6 @@ static void __attribute__((noreturn)) child(const char *root, const char *path)
 	if (!r.status)
 		snprintf(r.cal.version, sizeof(r.cal.version), "%s",
 			 api.OpenSSL_version ? api.OpenSSL_version(0) : "OpenSSL, version unknown");
-out:
 	if (write(STDOUT_FILENO, &r, sizeof(r)) != (ssize_t)sizeof(r))
 		_exit(1);
 	/* Leave without running the library's (or a sanitizer's) exit handlers. */
@@ -1120,50 +1128,106 @@ out:
 
 bool calibrate_child_main(int argc, char **argv)
 {
-	if (argc != 4 || strcmp(argv[1], CALIBRATE_ARG))
+	if (argc != 3 || strcmp(argv[1], CALIBRATE_ARG))
 		return false;
-	child(argv[2], argv[3]);
+	child(argv[2]);
 }
 
-int calibrate(const char *root, const char *path, struct calibration *out, char *why, size_t len)
+/* Whether each hook is in code of the file open at fd: an executable segment's bytes. */
+static bool hooks_in_code(int fd, const struct calibration *cal)
 {
-	char *argv[] = { "tlsrec", CALIBRATE_ARG, (char *)root, (char *)path, NULL };
-	posix_spawn_file_actions_t fa;
-	struct calib_reply r;
-	int fds[2], status, ret;
-	pid_t pid;
+	Elf64_Phdr ph[ELF_MAX_PHDRS];
+	Elf64_Ehdr eh;
+	unsigned found = 0;
 
-	if (pipe2(fds, O_CLOEXEC))
-		return -errno;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-	ret = -posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
+	if (elf_headers(fd, &eh, ph))
+		return false;
+	for (unsigned i = 0; i < cal->n_hooks; i++)
+		for (unsigned k = 0; k < eh.e_phnum; k++)
+			if (ph[k].p_type == PT_LOAD && (ph[k].p_flags & PF_X) &&
+			    cal->hooks[i] >= ph[k].p_offset &&
+			    cal->hooks[i] - ph[k].p_offset < ph[k].p_filesz) {
+				found++;
+				break;
+			}
+	return found == cal->n_hooks;
+}
+
+/*
+ * Where pid's files are, for the child: its mount namespace (an open descriptor in *mntns, or -1
+ * when pid is 0: ours) and its root there. 0 or -errno.
+ */
+static int where(pid_t pid, int *mntns, char *root, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	*mntns = -1;
+	snprintf(root, len, "/");
+	if (!pid)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	n = readlink(path, root, len - 1);
+	if (n <= 0)
+		return n < 0 ? -errno : -ENOENT;
+	root[n] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	*mntns = open(path, O_RDONLY | O_CLOEXEC);
+	return *mntns < 0 ? -errno : 0;
+}
+
+int calibrate(int fd, pid_t pid, struct calibration *out, char *why, size_t len)
+{
+	char root[PATH_MAX];
+	char *argv[] = { "tlsrec", CALIBRATE_ARG, root, NULL };
+	int fds[MNTNS_FD + 1] = { -1, -1, -1, fd, -1 };
+	struct calib_reply r;
+	int pipefd[2], status, ret;
+	pid_t child_pid;
+
+	ret = where(pid, &fds[MNTNS_FD], root, sizeof(root));
 	if (ret) {
-		close(fds[0]);
-		snprintf(why, len, "cannot start the calibration: %s", strerror(-ret));
+		snprintf(why, len, "cannot find its process's root: %s", strerror(-ret));
 		return ret;
 	}
-	if (collect(pid, fds[0], &r, sizeof(r), CHILD_TIMEOUT_MS, &status) != sizeof(r)) {
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		ret = -errno;
+		snprintf(why, len, "cannot start the calibration: %s", strerror(-ret));
+		goto out;
+	}
+	fds[STDOUT_FILENO] = pipefd[1];
+	ret = sandbox_spawn(argv, fds, MNTNS_FD + 1, &child_pid);
+	close(pipefd[1]);
+	if (ret) {
+		close(pipefd[0]);
+		snprintf(why, len, "cannot start the calibration: %s", strerror(-ret));
+		goto out;
+	}
+	if (collect(child_pid, pipefd[0], &r, sizeof(r), CHILD_TIMEOUT_MS, &status) != sizeof(r)) {
 		snprintf(why, len, "the calibration process %s",
 			 WIFSIGNALED(status) ? "crashed (loading the library killed it)" :
 					       "stopped without answering");
-		return -EPROTO;
+		ret = -EPROTO;
+		goto out;
 	}
+	/* What the child says is data from a process that ran foreign code: bound it. */
 	if (r.status) {
 		r.why[sizeof(r.why) - 1] = '\0';
 		snprintf(why, len, "%s", r.why);
-		return r.status;
+		ret = r.status < 0 && r.status > -4096 ? r.status : -EPROTO;
+		goto out;
 	}
-	/* What the child says is data from a process that ran foreign code: bound it. */
 	if (r.cal.n_hooks < 1 || r.cal.n_hooks > CALIB_MAX_HOOKS ||
-	    (r.cal.hook_finish && r.cal.n_hooks != 1)) {
+	    (r.cal.hook_finish && r.cal.n_hooks != 1) || !hooks_in_code(fd, &r.cal)) {
 		snprintf(why, len, "the calibration process answered nonsense");
-		return -EPROTO;
+		ret = -EPROTO;
+		goto out;
 	}
 	r.cal.version[sizeof(r.cal.version) - 1] = '\0';
 	r.cal.hook_why[sizeof(r.cal.hook_why) - 1] = '\0';
 	*out = r.cal;
-	return 0;
+out:
+	if (fds[MNTNS_FD] >= 0)
+		close(fds[MNTNS_FD]);
+	return ret;
 }

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "../bpf/events.h"
 
@@ -34,12 +35,13 @@ struct calibration {
 };
 
 /*
- * Calibrate the OpenSSL library at path, as seen from root ("/" or a process's /proc/PID/root:
- * the child chroots there, so that the library's own dependencies are loaded). Returns 0, or -errno
- * with a one-line reason in why (for example "not OpenSSL (no SSL_do_handshake)", "the client
- * random is at 2 places in the SSL object").
+ * Calibrate the OpenSSL library open at fd, as process pid sees it (0: as we do): the child loads
+ * that very file inside pid's mount namespace and root, so that the library's own dependencies are
+ * loaded, and confined there (sandbox.h). Returns 0, or -errno with a one-line reason in why (for
+ * example "not OpenSSL (no SSL_do_handshake)", "the client random is at 2 places in the SSL
+ * object"). fd stays the caller's.
  */
-int calibrate(const char *root, const char *path, struct calibration *out, char *why, size_t len);
+int calibrate(int fd, pid_t pid, struct calibration *out, char *why, size_t len);
 
 /* When tlsrec runs as a calibration child (calibrate() starts it so), do that and exit; otherwise
  * return false. Call first thing in main. */

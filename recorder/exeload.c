@@ -51,23 +51,16 @@ static off_t pie_flag_at(int fd, Elf64_Xword *flags)
 	return 0;
 }
 
-int exe_loadable_copy(const char *path, char *why, size_t len)
+int exe_loadable_copy(int fd, char *why, size_t len)
 {
 	Elf64_Xword flags = 0;
 	struct stat st;
 	off_t at, off = 0;
-	int fd, copy = -1;
+	int copy = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, len, "cannot open it: %s", strerror(errno));
-		return -errno;
-	}
 	at = pie_flag_at(fd, &flags);
-	if (!at) {
-		close(fd);
+	if (!at)
 		return -ENOEXEC;
-	}
 	copy = memfd_create("tlsrec-calibration", MFD_CLOEXEC);
 	if (copy < 0 || fstat(fd, &st))
 		goto fail;
@@ -80,11 +73,9 @@ int exe_loadable_copy(const char *path, char *why, size_t len)
 	flags &= ~(Elf64_Xword)DF_1_PIE;
 	if (pwrite(copy, &flags, sizeof(flags), at) != (ssize_t)sizeof(flags))
 		goto fail;
-	close(fd);
 	return copy;
 fail:
 	snprintf(why, len, "cannot copy the executable to load it: %s", strerror(errno));
-	close(fd);
 	if (copy >= 0)
 		close(copy);
 	return -EIO;

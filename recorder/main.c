@@ -288,8 +288,12 @@ static const char *hook_kind(const struct calibration *c, char *buf, size_t size
 /* Attach the uprobes of calibrated library t, and say so in the journal. 0 or -errno. */
 static int hook(struct run *r, struct target *t)
 {
-	int ret = secrets_attach(r->sec, t->index, t->path, &t->cal);
-	char kind[192];
+	char kind[192], file[64];
+	int ret;
+
+	/* The very file calibrated, whatever its path names now. */
+	snprintf(file, sizeof(file), "/proc/self/fd/%d", t->fd);
+	ret = secrets_attach(r->sec, t->index, file, &t->cal);
 
 	if (ret) {
 		t->status = ret;

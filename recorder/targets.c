@@ -2,10 +2,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "array.h"
@@ -40,6 +42,13 @@ static bool is_libssl(const char *path)
 
 	base = base ? base + 1 : path;
 	return !strncmp(base, LIB_PREFIX, strlen(LIB_PREFIX));
+}
+
+static void target_free(struct target *tg)
+{
+	if (tg->fd >= 0)
+		close(tg->fd);
+	free(tg);
 }
 
 static void note_pid(struct target *tg, pid_t pid)
@@ -90,6 +99,30 @@ static bool trusted(const char *root, const struct stat *st, char *why, size_t l
 	return true;
 }
 
+/*
+ * Open inner as seen from root, resolved inside it (a symbolic link there cannot lead out of it):
+ * a regular file, or -errno. A process may swap the path for anything; a FIFO would block.
+ */
+static int open_inside(const char *root, const char *inner, struct stat *st)
+{
+	struct open_how how = { .flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	int dir, fd;
+
+	dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	fd = (int)syscall(SYS_openat2, dir, inner, &how, sizeof(how));
+	if (fd < 0)
+		fd = -errno;
+	close(dir);
+	if (fd >= 0 && (fstat(fd, st) || !S_ISREG(st->st_mode))) {
+		close(fd);
+		fd = -ENOEXEC;
+	}
+	return fd;
+}
+
 /* The file inner, as seen from root (on behalf of pid, or 0; named on the command line): a new
  * target unless known. */
 static int consider(struct targets *t, const char *root, const char *inner, pid_t pid, bool named)
@@ -97,7 +130,7 @@ static int consider(struct targets *t, const char *root, const char *inner, pid_
 	struct target *tg;
 	const struct target *twin;
 	struct stat st;
-	int fd, ret;
+	int fd;
 
 	tg = calloc(1, sizeof(*tg));
 	if (!tg)
@@ -106,13 +139,12 @@ static int consider(struct targets *t, const char *root, const char *inner, pid_
 	snprintf(tg->inner, sizeof(tg->inner), "%s", inner);
 	snprintf(tg->path, sizeof(tg->path), "%s%s", strcmp(root, "/") ? root : "", inner);
 	tg->named = named;
-	fd = open(tg->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st)) {
-		ret = fd < 0 ? 0 : -errno; /* gone already (the process exited): nothing to do */
-		if (fd >= 0)
-			close(fd);
+	tg->fd = -1;
+	fd = open_inside(root, inner, &st);
+	if (fd < 0) {
+		/* gone already (the process exited), or not a file: nothing to hook, unless named */
 		free(tg);
-		return ret;
+		return fd == -ENOMEM || named ? fd : 0;
 	}
 	for (size_t i = 0; i < t->n; i++) {
 		if (t->v[i]->dev == st.st_dev && t->v[i]->ino == st.st_ino) {
@@ -122,10 +154,10 @@ static int consider(struct targets *t, const char *root, const char *inner, pid_
 			return 0;
 		}
 	}
+	tg->fd = fd;
 	tg->dev = st.st_dev;
 	tg->ino = st.st_ino;
 	tg->build_id_len = elf_build_id(fd, tg->build_id);
-	close(fd);
 	if (tg->build_id_len < 0)
 		tg->build_id_len = 0;
 	note_pid(tg, pid);
@@ -133,7 +165,7 @@ static int consider(struct targets *t, const char *root, const char *inner, pid_
 		if (!t->warned_full)
 			log_warn("%s: not hooked: already %d libraries", tg->path, MAX_TARGETS);
 		t->warned_full = true;
-		free(tg);
+		target_free(tg);
 		return 0;
 	}
 	twin = same_build(t, tg);
@@ -142,20 +174,21 @@ static int consider(struct targets *t, const char *root, const char *inner, pid_
 	} else if (!named && !trusted(root, &st, tg->why, sizeof(tg->why))) {
 		tg->status = -EPERM;
 	} else {
-		tg->status = calibrate(tg->root, tg->inner, &tg->cal, tg->why, sizeof(tg->why));
+		tg->status = calibrate(fd, strcmp(root, "/") ? pid : 0, &tg->cal, tg->why,
+				       sizeof(tg->why));
 		if (tg->status == -ENOMEM) {
-			free(tg);
+			target_free(tg);
 			return -ENOMEM;
 		}
 		/* The process (and with it its root) went away meanwhile: not the file's fault, so
 		 * not remembered against it; the next process that maps it tries again. */
 		if (tg->status && strcmp(tg->root, "/") && access(tg->root, F_OK)) {
-			free(tg);
+			target_free(tg);
 			return 0;
 		}
 	}
 	if (array_reserve(&t->v, &t->cap, t->n + 1, sizeof(*t->v), 8)) {
-		free(tg);
+		target_free(tg);
 		return -ENOMEM;
 	}
 	tg->index = (unsigned)t->n;
@@ -274,6 +307,10 @@ int targets_add_path(struct targets *t, const char *path, char *why, size_t len)
 		return -ENOENT;
 	}
 	ret = consider(t, "/", real, 0, true);
+	if (ret == -ENOEXEC) {
+		snprintf(why, len, "not a regular file");
+		return -ENOENT;
+	}
 	if (ret || t->n == before) {
 		snprintf(why, len, "%s", ret ? strerror(-ret) : "found already");
 		return ret;
@@ -325,7 +362,7 @@ void targets_close(struct targets *t)
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->n; i++)
-		free(t->v[i]);
+		target_free(t->v[i]);
 	free(t->v);
 	free(t);
 }

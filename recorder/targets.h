@@ -21,6 +21,7 @@ struct target {
 	char path[PATH_MAX];  /* as tlsrec opens it: /proc/PID/root/... when in another root */
 	char root[64];        /* "/" or "/proc/PID/root" */
 	char inner[PATH_MAX]; /* the path inside root */
+	int fd;               /* the file itself, open: calibrated and hooked as it is */
 	dev_t dev;
 	ino_t ino;
 	uint8_t build_id[20];
