@@ -226,13 +226,20 @@ static bool is_input(const struct opts *o, const char *path)
 	       in.st_dev == out.st_dev && in.st_ino == out.st_ino;
 }
 
-/* Create path for writing (mode 0600), or take standard output for "-". -errno after a message. */
+/* Create path for writing (open_private), or take standard output for "-". A file descriptor, or
+ * -errno after a message. */
 static int create_output(const char *path)
 {
-	int fd = strcmp(path, "-") ? open_private(path) : STDOUT_FILENO;
+	const char *what = NULL;
+	int fd = strcmp(path, "-") ? open_private(path, &what) : STDOUT_FILENO;
 
-	if (fd < 0)
+	if (fd < 0 && what)
+		log_err("%s: %s, not written into, and it cannot be replaced: %s", path, what,
+			strerror(-fd));
+	else if (fd < 0)
 		log_err("cannot create %s: %s", path, strerror(-fd));
+	else if (what)
+		log_warn("%s: %s was there: replaced, not written into", path, what);
 	return fd;
 }
 
