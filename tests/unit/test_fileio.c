@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Output files (common/fileio.c):
+ * Output and input files (common/fileio.c, jr_open in common/journal_read.c):
  *   create     nothing there: a file of mode 0600 whatever the umask;
  *   own        one's own file of mode 0644: truncated in place, 0600;
  *   symlink    a link to a file, and a dangling one: the link is replaced, never followed, and the
@@ -10,7 +10,8 @@
  *   own fifo   one's own FIFO with a reader: written into, as tcpdump -w does;
  *   other user (as root) another user's file, hard link and FIFO without a reader: replaced, each
  *              keeps its owner and content; and as an unprivileged user in a sticky directory,
- *              another user's file is refused with -EPERM, left as it was.
+ *              another user's file is refused with -EPERM, left as it was;
+ *   fifo input jr_open on a FIFO with no writer: refused at once, not waited for.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,10 +20,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "fileio.h"
+#include "journal.h"
 #include "util.h"
 
 /* A uid and gid that are not ours: nobody's. */
@@ -269,6 +272,26 @@ static void test_other_user(void)
 	CHECK_EQ_INT(st.st_uid, OTHER_UID);
 }
 
+static void test_fifo_input(void)
+{
+	struct journal_reader *r = NULL;
+	char path[PATH_MAX];
+	struct timespec t0, t1;
+	const char *why = NULL;
+
+	tpath(path, "input-fifo");
+	CHECK_EQ_INT(mkfifo(path, 0600), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	alarm(10); /* the test fails, killed, when jr_open waits for a writer */
+	CHECK_EQ_INT(jr_open(path, NULL, NULL, &r, &why), -ENOEXEC);
+	alarm(0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(why && strstr(why, "not a regular file"));
+	CHECK(t1.tv_sec - t0.tv_sec < 2);
+	if (r)
+		jr_close(r);
+}
+
 int main(void)
 {
 	if (!tmpdir_make("tlsrec-fileio"))
@@ -280,6 +303,7 @@ int main(void)
 	CHECK_RUN(test_devices);
 	CHECK_RUN(test_own_fifo);
 	CHECK_RUN(test_other_user);
+	CHECK_RUN(test_fifo_input);
 	tmpdir_remove();
 	return check_exit();
 }
