@@ -188,6 +188,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		log_err("%s", strerror(ENOMEM));
 		return EXIT_FAIL;
 	}
+	index_skip_own(o->journals, &o->n_journals, o->db);
 	if (!o->n_journals) {
 		log_err("no journal to read: give one or more journal files");
 		return EXIT_USAGE;
