@@ -176,6 +176,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return EXIT_USAGE;
 		}
 	}
+	log_init("tlsasm", (enum log_level)(LOG_WARN + o->verbose));
 	o->journals = argv + optind;
 	/* The first argument is a journal; the expression starts at the first later one that names
 	 * no file. */
@@ -309,7 +310,6 @@ int main(int argc, char **argv)
 	status = parse_args(argc, argv, &o);
 	if (status >= 0)
 		goto out;
-	log_init("tlsasm", (enum log_level)(LOG_WARN + o.verbose));
 	status = EXIT_USAGE;
 	if (is_input(&o, o.out) || is_input(&o, o.keylog)) {
 		log_err("%s: refusing to write over an input journal or the index",
