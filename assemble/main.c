@@ -25,11 +25,14 @@ enum { OPT_KEYLOG = 256, OPT_DB };
 
 static const struct cli_option options[] = {
 	{ "output", 'o', required_argument, "FILE",
-	  "Write pcapng to FILE, created with mode 0600; - writes to standard output." },
+	  "Write pcapng to FILE, created with mode 0600; - writes to standard output. A\n"
+	  "symbolic link, another user's file or a file with other hard links there is\n"
+	  "replaced, never written into; one's own FIFO and devices such as /dev/null are\n"
+	  "written as they are." },
 	{ "keylog", OPT_KEYLOG, required_argument, "FILE",
 	  "Write the TLS secrets of every connection recorded as SSLKEYLOGFILE lines to FILE,\n"
-	  "created with mode 0600; - writes to standard output. With or without -o; with\n"
-	  "filters, the secrets of the selected connections only." },
+	  "created as -o creates its file; - writes to standard output. With or without -o;\n"
+	  "with filters, the secrets of the selected connections only." },
 	QUERY_FILTER_OPTIONS,
 	{ "db", OPT_DB, required_argument, "PATH",
 	  "The connection index: PATH instead of the first journal's name with .db added.\n"
@@ -68,7 +71,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "       Several journals are read as one: the files of a rotated recording (-C), in\n"
 	      "       any order, or recordings of several hosts. A chunk that appears twice is\n"
-	      "       read once.\n"
+	      "       read once. The index among them (journal.lz4* names journal.lz4.db too) is\n"
+	      "       skipped. A journal must be a regular file: a FIFO is refused at once.\n"
 	      "\n"
 	      "       Every packet whose process is known carries it: a comment\n"
 	      "       \"pid=1234 tid=1234 comm=curl uid=0\" (Wireshark's frame.comment, so\n"
