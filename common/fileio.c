@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,14 @@ static const char *foreign(const struct stat *st)
 	if (S_ISREG(st->st_mode) && st->st_nlink > 1)
 		return "a file with other hard links";
 	return NULL;
+}
+
+/* A symbolic link nobody else made: the caller's or root's (/dev/stdout), with one name (not
+ * someone's link hard-linked where the caller writes). */
+static bool own_link(const struct stat *st)
+{
+	return S_ISLNK(st->st_mode) && (st->st_uid == geteuid() || st->st_uid == 0) &&
+	       st->st_nlink == 1;
 }
 
 /* A new file of mode 0600 in path's directory, renamed over path. The descriptor, or -errno. */
@@ -49,13 +58,46 @@ static int replace(const char *path)
 	return fd;
 }
 
-/* Close fd; -errno of the failure that came before. */
-static int close_fail(int fd)
+/* Make fd, opened O_NONBLOCK on what st describes, ready to write: a regular file truncated (only
+ * now: O_TRUNC would have cut it before it was looked at) and set to 0600; blocking. fd, or -errno
+ * after closing it. */
+static int keep(int fd, const struct stat *st)
 {
-	int ret = -errno;
+	int fl;
 
+	if (S_ISREG(st->st_mode) && (ftruncate(fd, 0) || fchmod(fd, 0600)))
+		goto fail;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK))
+		goto fail;
+	return fd;
+fail:
+	fl = -errno;
 	close(fd);
-	return ret;
+	return fl;
+}
+
+/* Through one's own or root's link: a device, FIFO or socket whoever made it (/dev/stdout on a
+ * pipe), or a regular file of one's own; never replaced. */
+static int follow(const char *path, const char **what)
+{
+	int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	if (S_ISREG(st.st_mode) && foreign(&st)) {
+		close(fd);
+		*what = "a symbolic link to a file that is not the user's own";
+		return -EPERM;
+	}
+	return keep(fd, &st);
 }
 
 int open_private(const char *path, const char **what)
@@ -73,13 +115,23 @@ int open_private(const char *path, const char **what)
 				continue; /* made meanwhile: look at it again */
 			if (fd < 0)
 				return -errno;
-			return fchmod(fd, 0600) ? close_fail(fd) : fd; /* 0600 whatever the umask */
+			if (!fchmod(fd, 0600)) /* whatever the umask */
+				return fd;
+			e = -errno;
+			close(fd);
+			return e;
 		}
 		if (fd < 0 && e != ELOOP && e != ENXIO && e != EACCES)
 			return -e;
 		/* ELOOP: a symbolic link. ENXIO: a FIFO without a reader, or a socket. */
-		if (fd < 0 ? lstat(path, &st) : fstat(fd, &st))
-			return fd < 0 ? -errno : close_fail(fd);
+		if (fd < 0 ? lstat(path, &st) : fstat(fd, &st)) {
+			e = -errno;
+			if (fd >= 0)
+				close(fd);
+			return e;
+		}
+		if (fd < 0 && own_link(&st))
+			return follow(path, what);
 		*what = foreign(&st);
 		if (*what) {
 			if (fd >= 0)
@@ -92,13 +144,7 @@ int open_private(const char *path, const char **what)
 		}
 		if (fd < 0)
 			return -e;
-		/* Truncated only now: O_TRUNC would have cut it before it was looked at. */
-		if (S_ISREG(st.st_mode) && (ftruncate(fd, 0) || fchmod(fd, 0600)))
-			return close_fail(fd);
-		flags = fcntl(fd, F_GETFL);
-		if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK))
-			return close_fail(fd);
-		return fd;
+		return keep(fd, &st);
 	}
 	return -EAGAIN;
 }

@@ -3,8 +3,11 @@
  * Output and input files (common/fileio.c, jr_open in common/journal_read.c):
  *   create     nothing there: a file of mode 0600 whatever the umask;
  *   own        one's own file of mode 0644: truncated in place, 0600;
- *   symlink    a link to a file, and a dangling one: the link is replaced, never followed, and the
- *              file it points to keeps its content (nothing is created where a dangling one points);
+ *   their link (as root) another user's link to a file, and a dangling one: the link is replaced,
+ *              never followed, and the file it points to keeps its content (nothing is created
+ *              where a dangling one points);
+ *   own link   one's own link: followed to one's own file and to /dev/null, refused to a file
+ *              with another hard link; never replaced;
  *   hard link  a second name of a file: replaced, the file keeps its content;
  *   devices    /dev/null is written as it is; a directory is refused;
  *   own fifo   one's own FIFO with a reader: written into, as tcpdump -w does;
@@ -115,17 +118,24 @@ static void test_own(void)
 	CHECK_MSG(st.st_ino == before.st_ino, "one's own file was replaced, not truncated");
 }
 
-static void test_symlink(void)
+/* A link made by another user, as one planted where the caller writes: replaced, never followed. */
+static void test_their_link(void)
 {
 	char path[PATH_MAX], victim[PATH_MAX], ghost[PATH_MAX];
 	const char *what;
 	struct stat st;
 
+	if (geteuid()) {
+		fprintf(stderr, "test_their_link: SKIPPED: not root, cannot make another user's link "
+				"(e2e.output_files covers it)\n");
+		return;
+	}
 	check_ctx("a link to a file");
 	tpath(victim, "victim");
 	tpath(path, "link");
 	put(victim, "precious");
 	CHECK_EQ_INT(symlink(victim, path), 0);
+	CHECK_EQ_INT(lchown(path, OTHER_UID, OTHER_GID), 0);
 	what = write_private(path, &st);
 	CHECK(what && !strcmp(what, "a symbolic link"));
 	is_ours(path, &st);
@@ -135,10 +145,51 @@ static void test_symlink(void)
 	tpath(ghost, "ghost");
 	tpath(path, "dangling");
 	CHECK_EQ_INT(symlink(ghost, path), 0);
+	CHECK_EQ_INT(lchown(path, OTHER_UID, OTHER_GID), 0);
 	what = write_private(path, &st);
 	CHECK(what && !strcmp(what, "a symbolic link"));
 	is_ours(path, &st);
 	CHECK_MSG(access(ghost, F_OK) && errno == ENOENT, "a file was created where a link points");
+	check_ctx("%s", "");
+}
+
+/* One's own link (as root's /dev/stdout): followed to one's own file or a device, refused to a
+ * file with other names, never replaced. */
+static void test_own_link(void)
+{
+	char path[PATH_MAX], mine[PATH_MAX], other[PATH_MAX];
+	const char *what;
+	struct stat st, lst;
+
+	check_ctx("to one's own file");
+	tpath(mine, "mine");
+	tpath(path, "own-link");
+	put(mine, "something longer than a journal");
+	CHECK_EQ_INT(symlink(mine, path), 0);
+	CHECK(write_private(path, &st) == NULL);
+	CHECK_EQ_INT(lstat(path, &lst), 0);
+	CHECK(S_ISLNK(lst.st_mode));
+	is_ours(mine, &st);
+
+	check_ctx("to /dev/null");
+	tpath(path, "null-link");
+	CHECK_EQ_INT(symlink("/dev/null", path), 0);
+	CHECK(write_private(path, &st) == NULL);
+	CHECK(S_ISCHR(st.st_mode));
+	CHECK_EQ_INT(lstat(path, &lst), 0);
+	CHECK(S_ISLNK(lst.st_mode));
+
+	check_ctx("to a file with another name");
+	tpath(other, "other-name");
+	CHECK_EQ_INT(link(mine, other), 0);
+	CHECK_EQ_INT(unlink(path), 0);
+	CHECK_EQ_INT(symlink(mine, path), 0);
+	CHECK_EQ_INT(open_private(path, &what), -EPERM);
+	CHECK(what && strstr(what, "symbolic link"));
+	holds(mine, "journal");
+	CHECK_EQ_INT(lstat(path, &lst), 0);
+	CHECK(S_ISLNK(lst.st_mode));
+	check_ctx("%s", "");
 }
 
 static void test_hard_link(void)
@@ -298,7 +349,8 @@ int main(void)
 		return EXIT_FAILURE;
 	CHECK_RUN(test_create);
 	CHECK_RUN(test_own);
-	CHECK_RUN(test_symlink);
+	CHECK_RUN(test_their_link);
+	CHECK_RUN(test_own_link);
 	CHECK_RUN(test_hard_link);
 	CHECK_RUN(test_devices);
 	CHECK_RUN(test_own_fifo);
