@@ -134,7 +134,7 @@ rc=0
 setpriv --reuid=65533 --regid=65533 --clear-groups \
 	"$TLSASM" "$d/user.lz4" --keylog "$pub/own.keep" 2>"$d/user.err" || rc=$?
 [ "$rc" = 2 ] || fail "tlsasm as another user over the attacker's file: status $rc: $(cat "$d/user.err")"
-grep -q "^tlsasm: $pub/own.keep: a file of another user, not written into, and it cannot be replaced: Operation not permitted" \
+grep -q "^tlsasm: $pub/own.keep: a file of another user: not written into, and not replaced: Operation not permitted" \
 	"$d/user.err" || fail "tlsasm as another user said: $(cat "$d/user.err")"
 attackers "$pub/own.keep" mine
 
@@ -150,6 +150,13 @@ wait "$reader"
 [ "$(count "$d/piped.pcapng")" = "$packets" ] || fail "what came through the FIFO is not the capture"
 "$TLSASM" "$pub/j.lz4" -o /dev/null || fail "tlsasm -o /dev/null exited with status $?"
 [ -c /dev/null ] || fail "/dev/null is no longer a device"
+# /dev/stdout, root's link to /proc/self/fd/1, on a file and on a pipe: followed, not replaced.
+"$TLSASM" "$pub/j.lz4" -o /dev/stdout >"$d/stdout.pcapng" 2>"$d/stdout.err" ||
+	fail "tlsasm -o /dev/stdout exited with status $?: $(cat "$d/stdout.err")"
+[ -L /dev/stdout ] || fail "/dev/stdout is no longer a symbolic link"
+[ "$(count "$d/stdout.pcapng")" = "$packets" ] || fail "-o /dev/stdout did not write the capture"
+frames=$("$TLSASM" "$pub/j.lz4" -o /dev/stdout | tshark -r - -T fields -e frame.number | wc -l)
+[ "$frames" = "$packets" ] || fail "-o /dev/stdout | tshark -r - read $frames frames"
 
 # A FIFO as input: an error at once, not a wait for a writer.
 mkfifo "$d/in.fifo"
