@@ -240,7 +240,8 @@ static int create_output(const char *path)
 	int fd = strcmp(path, "-") ? open_private(path, &what) : STDOUT_FILENO;
 
 	if (fd < 0 && what)
-		log_err("%s: %s: not written into, and not replaced: %s", path, what, strerror(-fd));
+		log_err("%s: %s: not written into, and not replaced: %s", path, what,
+			strerror(-fd));
 	else if (fd < 0)
 		log_err("cannot create %s: %s", path, strerror(-fd));
 	else if (what)

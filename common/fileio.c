@@ -139,7 +139,8 @@ int open_private(const char *path, const char **what)
 			return replace(path);
 		}
 		if (fd < 0 && e == ENXIO && S_ISFIFO(st.st_mode) && (flags & O_NONBLOCK)) {
-			flags &= ~O_NONBLOCK; /* one's own FIFO: wait for its reader, as tcpdump does */
+			/* One's own FIFO: wait for its reader, as tcpdump does. */
+			flags &= ~O_NONBLOCK;
 			continue;
 		}
 		if (fd < 0)

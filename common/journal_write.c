@@ -102,8 +102,8 @@ static int open_file(struct journal_writer *w)
 		if (w->fd < 0)
 			return w->fd;
 		if (what)
-			log_warn("%s: %s was there: replaced by the journal, not written into", w->path,
-				 what);
+			log_warn("%s: %s was there: replaced by the journal, not written into",
+				 w->path, what);
 		ret = sync_parent_dir(w->path);
 		if (ret)
 			return ret;

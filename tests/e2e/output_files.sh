@@ -63,7 +63,7 @@ roots() {
 # attackers FILE TEXT: FILE is still the attacker's and holds TEXT only.
 attackers() {
 	[ "$(stat -c %u "$1")" = 65534 ] || fail "$1 changed owner"
-	[ "$(cat "$1")" = "$2" ] || fail "$1, the attacker's file, now holds $(wc -c <"$1") bytes of something else"
+	[ "$(cat "$1")" = "$2" ] || fail "$1, the attacker's file, now holds $(wc -c <"$1") bytes"
 }
 
 # record NAME PACKETS TLSREC_OPTIONS...: tlsrec --no-secrets on lo while PACKETS datagrams of
