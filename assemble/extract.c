@@ -65,7 +65,7 @@ int extract_open(const struct index_filter *f, char *const *journals, unsigned n
 	x->select = f != NULL;
 	x->journals = journals;
 	x->n = n;
-	/* Without filters the index only helps: one that cannot be used is gone without. */
+	/* Without filters the index only helps: the conversion goes on without one it cannot use. */
 	ret = index_prepare(journals, n, db, f ? INDEX_CREATE : INDEX_OPTIONAL, &x->ix, damage);
 	if (!ret && !x->ix) {
 		extract_close(x);
