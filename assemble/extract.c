@@ -65,7 +65,12 @@ int extract_open(const struct index_filter *f, char *const *journals, unsigned n
 	x->select = f != NULL;
 	x->journals = journals;
 	x->n = n;
-	ret = index_prepare(journals, n, db, &x->ix, damage);
+	/* Without filters the index only helps: the conversion goes on without one it cannot use. */
+	ret = index_prepare(journals, n, db, f ? INDEX_CREATE : INDEX_OPTIONAL, &x->ix, damage);
+	if (!ret && !x->ix) {
+		extract_close(x);
+		return 0;
+	}
 	if (!ret && f)
 		ret = index_select(x->ix, f, &x->sel);
 	if (!ret) {

@@ -19,7 +19,8 @@ struct extract;
  * Bring the index of journals (db, or beside the first) up to date and select with f. Without f
  * (a conversion of everything), only an index that exists is used, for the owners its other
  * journals know (a rotated file's sockets can be in the file before it): *out is NULL when there
- * is none. Returns 0, or -errno after a message; *damage is what indexing found damaged.
+ * is none, or when the file there is no usable index (after a warning). Returns 0, or -errno
+ * after a message; *damage is what indexing found damaged.
  */
 int extract_open(const struct index_filter *f, char *const *journals, unsigned n, const char *db,
 		 struct extract **out, unsigned *damage);

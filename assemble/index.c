@@ -146,8 +146,9 @@ static int has_tables(struct index *ix, bool *any)
 	return rc == SQLITE_ROW ? 0 : -EPROTO;
 }
 
-int index_open(const char *path, bool create, struct index **out)
+int index_open(const char *path, unsigned flags, struct index **out)
 {
+	enum log_level level = flags & INDEX_OPTIONAL ? LOG_WARN : LOG_ERROR;
 	struct index *ix = calloc(1, sizeof(*ix));
 	struct stat sb;
 	bool any = false;
@@ -159,7 +160,7 @@ int index_open(const char *path, bool create, struct index **out)
 		int fd;
 
 		ret = -errno;
-		if (ret != -ENOENT || !create)
+		if (ret != -ENOENT || !(flags & INDEX_CREATE))
 			goto fail_quiet;
 		/* Created here, not by SQLite, for its mode (it says who talked to whom), and never
 		 * through a link someone left there. */
@@ -170,18 +171,22 @@ int index_open(const char *path, bool create, struct index **out)
 			goto fail;
 		}
 		close(fd);
-	} else if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 022)) {
+	} else if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || sb.st_nlink > 1 ||
+		   (sb.st_mode & 022)) {
 		/* What it holds becomes the processes named in the output: only one's own. */
-		log_err("%s: %s: not used as an index (remove it, or give another with --db)", path,
-			!S_ISREG(sb.st_mode)	 ? "not a regular file" :
-			sb.st_uid != geteuid() ? "owned by another user" :
+		logmsg(level, "%s: %s: not used as an index (remove it, or give another with --db)",
+		       path,
+		       !S_ISREG(sb.st_mode)	 ? "not a regular file" :
+		       sb.st_uid != geteuid() ? "owned by another user" :
+		       sb.st_nlink > 1	 ? "it has other hard links" :
 						   "writable by others");
 		ret = -EPERM;
 		goto fail;
 	}
 	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
 	    SQLITE_OK) {
-		ret = db_fail(ix->db, path, "cannot open");
+		logmsg(level, "%s: cannot open: %s", path, sqlite3_errmsg(ix->db));
+		ret = -EIO;
 		goto fail;
 	}
 	sqlite3_busy_timeout(ix->db, 10000);
@@ -190,8 +195,8 @@ int index_open(const char *path, bool create, struct index **out)
 		goto fail;
 	}
 	if (user_version(ix, &v) || has_tables(ix, &any)) {
-		log_err("%s: not an index (%s): remove it, or give another with --db", path,
-			sqlite3_errmsg(ix->db));
+		logmsg(level, "%s: not an index (%s): remove it, or give another with --db", path,
+		       sqlite3_errmsg(ix->db));
 		ret = -EPROTO;
 		goto fail;
 	}
@@ -206,9 +211,10 @@ int index_open(const char *path, bool create, struct index **out)
 		if (ret)
 			goto fail;
 	} else if (v != INDEX_SCHEMA_VERSION) {
-		log_err("%s: not an index of this tlsasm (schema version %d, this tlsasm reads "
-			"%d): remove it to build it again, or give another with --db",
-			path, v, INDEX_SCHEMA_VERSION);
+		logmsg(level,
+		       "%s: not an index of this tlsasm (schema version %d, this tlsasm reads %d): "
+		       "remove it to build it again, or give another with --db",
+		       path, v, INDEX_SCHEMA_VERSION);
 		ret = -EPROTO;
 		goto fail;
 	}
@@ -1324,16 +1330,19 @@ out:
 	return ret;
 }
 
-int index_prepare(char *const *paths, unsigned n, const char *db, struct index **out,
-		  unsigned *damage)
+int index_prepare(char *const *paths, unsigned n, const char *db, unsigned flags,
+		  struct index **out, unsigned *damage)
 {
 	struct index_stats st;
 	char path[PATH_MAX];
 	int ret = index_path(paths[0], db, path, sizeof(path));
 
 	*damage = 0;
+	*out = NULL;
 	if (!ret)
-		ret = index_open(path, true, out);
+		ret = index_open(path, flags, out);
+	if (ret && (flags & INDEX_OPTIONAL) && ret != -ENAMETOOLONG && ret != -ENOMEM)
+		return 0;
 	if (ret)
 		return ret;
 	ret = index_update(*out, paths, n, &st);
@@ -1346,6 +1355,36 @@ int index_prepare(char *const *paths, unsigned n, const char *db, struct index *
 	if (st.chunks_read)
 		log_info("%s: %" PRIu64 " new chunks indexed", path, st.chunks_read);
 	return 0;
+}
+
+/* Whether name is base followed by ".db", ".db-wal" or ".db-shm". */
+static bool names_index_of(const char *name, const char *base)
+{
+	size_t n = strlen(base);
+
+	return !strncmp(name, base, n) &&
+	       (!strcmp(name + n, ".db") || !strcmp(name + n, ".db-wal") ||
+		!strcmp(name + n, ".db-shm"));
+}
+
+void index_skip_own(char **paths, unsigned *n, const char *db)
+{
+	struct stat sdb, sb;
+	bool have_db = db && !stat(db, &sdb);
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < *n; i++) {
+		bool own = have_db && !stat(paths[i], &sb) && sb.st_dev == sdb.st_dev &&
+			   sb.st_ino == sdb.st_ino;
+
+		for (unsigned j = 0; !own && j < *n; j++)
+			own = j != i && names_index_of(paths[i], paths[j]);
+		if (own)
+			log_info("%s: the connection index, not a journal: skipped", paths[i]);
+		else
+			paths[k++] = paths[i];
+	}
+	*n = k;
 }
 
 static int append(char *sql, size_t size, size_t *len, const char *s)
@@ -1635,6 +1674,7 @@ int index_main(int argc, char **argv)
 	char path[PATH_MAX];
 	struct cli cli;
 	int c, verbose = 0, status = EXIT_FAIL;
+	unsigned n;
 
 	cli_init(&cli, index_options);
 	optind = 1;
@@ -1655,13 +1695,16 @@ int index_main(int argc, char **argv)
 		}
 	}
 	log_init("tlsasm", (enum log_level)(LOG_WARN + verbose));
-	if (optind >= argc) {
+	n = (unsigned)(argc - optind);
+	index_skip_own(argv + optind, &n, db);
+	if (!n) {
 		log_err("no journal to read: give one or more journal files");
 		return EXIT_USAGE;
 	}
-	if (index_path(argv[optind], db, path, sizeof(path)) || index_open(path, true, &ix))
+	if (index_path(argv[optind], db, path, sizeof(path)) ||
+	    index_open(path, INDEX_CREATE, &ix))
 		return EXIT_FAIL;
-	if (!index_update(ix, argv + optind, (unsigned)(argc - optind), &st)) {
+	if (!index_update(ix, argv + optind, n, &st)) {
 		printf("%s: %" PRIu64 " chunks, %" PRIu64 " read now, %" PRIu64
 		       " packets, %" PRIu64 " connections added, %" PRIu64 " continued\n",
 		       path, st.chunks, st.chunks_read, st.packets, st.conns_new, st.conns_resumed);

@@ -43,13 +43,28 @@ struct index_stats {
  * (size bytes). Returns 0, or -ENAMETOOLONG after a message. */
 int index_path(const char *first_journal, const char *db, char *out, size_t size);
 
+/* How index_open and index_prepare take the file at the index's path. */
+enum {
+	INDEX_CREATE = 1,   /* create it (mode 0600) with the schema when it does not exist */
+	INDEX_OPTIONAL = 2, /* a file there that is no usable index is said in a warning */
+};
+
 /*
- * Open the index at path, creating it (mode 0600) with the schema when create is set and it does
- * not exist. Returns 0 with *out (freed by index_close), -ENOENT when it does not exist and create
- * is not set (no message), or -errno after a message: -EPROTO when the file is not an index of
- * this version (or not an SQLite database), -EIO when SQLite fails.
+ * Open the index at path, creating it with INDEX_CREATE. Returns 0 with *out (freed by
+ * index_close), -ENOENT when it does not exist and INDEX_CREATE is not set (no message), or -errno
+ * after a message (a warning with INDEX_OPTIONAL, else an error): -EPERM when the file is not a
+ * regular file of the user's own with one link and writable by no one else, -EPROTO when it is not
+ * an index of this version (or not an SQLite database), -EIO when SQLite fails.
  */
-int index_open(const char *path, bool create, struct index **out);
+int index_open(const char *path, unsigned flags, struct index **out);
+
+/*
+ * Drop from paths[0..*n) the names of an index among journals, keeping the order of the others:
+ * JOURNAL.db (and SQLite's JOURNAL.db-wal and JOURNAL.db-shm beside it) when JOURNAL is among
+ * them too, and the file db names. So journal.lz4* reads the journals and not their index. Each
+ * is said in a note (-v).
+ */
+void index_skip_own(char **paths, unsigned *n, const char *db);
 
 /*
  * Read into the index what the journals hold that it does not: every chunk not indexed yet, in
@@ -59,12 +74,13 @@ int index_open(const char *path, bool create, struct index **out);
 int index_update(struct index *ix, char *const *paths, unsigned n, struct index_stats *st);
 
 /*
- * What the other commands call: open the index of paths (db, or beside the first), create it
- * when absent, and bring it up to date. Returns 0 with *out, or -errno after a message; *damage
- * is the damage the update found (0 when nothing new was read).
+ * What the other commands call: open the index of paths (db, or beside the first) with flags,
+ * and bring it up to date. Returns 0 with *out, or -errno after a message; *damage is the damage
+ * the update found (0 when nothing new was read). With INDEX_OPTIONAL, an index that does not
+ * exist or cannot be used is none: 0 with *out NULL (after a warning for one that cannot).
  */
-int index_prepare(char *const *paths, unsigned n, const char *db, struct index **out,
-		  unsigned *damage);
+int index_prepare(char *const *paths, unsigned n, const char *db, unsigned flags,
+		  struct index **out, unsigned *damage);
 
 /* The database, for queries (owned by ix). */
 struct sqlite3 *index_db(struct index *ix);

@@ -25,11 +25,14 @@ enum { OPT_KEYLOG = 256, OPT_DB };
 
 static const struct cli_option options[] = {
 	{ "output", 'o', required_argument, "FILE",
-	  "Write pcapng to FILE, created with mode 0600; - writes to standard output." },
+	  "Write pcapng to FILE, created with mode 0600; - writes to standard output. A\n"
+	  "symbolic link another user made, another user's file or a file with other hard\n"
+	  "links there is replaced, never written into; one's own FIFO, devices such as\n"
+	  "/dev/null and one's own or root's links to them (/dev/stdout) are written." },
 	{ "keylog", OPT_KEYLOG, required_argument, "FILE",
 	  "Write the TLS secrets of every connection recorded as SSLKEYLOGFILE lines to FILE,\n"
-	  "created with mode 0600; - writes to standard output. With or without -o; with\n"
-	  "filters, the secrets of the selected connections only." },
+	  "created as -o creates its file; - writes to standard output. With or without -o;\n"
+	  "with filters, the secrets of the selected connections only." },
 	QUERY_FILTER_OPTIONS,
 	{ "db", OPT_DB, required_argument, "PATH",
 	  "The connection index: PATH instead of the first journal's name with .db added.\n"
@@ -68,7 +71,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "       Several journals are read as one: the files of a rotated recording (-C), in\n"
 	      "       any order, or recordings of several hosts. A chunk that appears twice is\n"
-	      "       read once.\n"
+	      "       read once. The index among them (journal.lz4* names journal.lz4.db too) is\n"
+	      "       skipped. A journal must be a regular file: a FIFO is refused at once.\n"
 	      "\n"
 	      "       Every packet whose process is known carries it: a comment\n"
 	      "       \"pid=1234 tid=1234 comm=curl uid=0\" (Wireshark's frame.comment, so\n"
@@ -176,6 +180,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return EXIT_USAGE;
 		}
 	}
+	log_init("tlsasm", (enum log_level)(LOG_WARN + o->verbose));
 	o->journals = argv + optind;
 	/* The first argument is a journal; the expression starts at the first later one that names
 	 * no file. */
@@ -188,6 +193,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		log_err("%s", strerror(ENOMEM));
 		return EXIT_FAIL;
 	}
+	index_skip_own(o->journals, &o->n_journals, o->db);
 	if (!o->n_journals) {
 		log_err("no journal to read: give one or more journal files");
 		return EXIT_USAGE;
@@ -226,13 +232,20 @@ static bool is_input(const struct opts *o, const char *path)
 	       in.st_dev == out.st_dev && in.st_ino == out.st_ino;
 }
 
-/* Create path for writing (mode 0600), or take standard output for "-". -errno after a message. */
+/* Create path for writing (open_private), or take standard output for "-". A file descriptor, or
+ * -errno after a message. */
 static int create_output(const char *path)
 {
-	int fd = strcmp(path, "-") ? open_private(path) : STDOUT_FILENO;
+	const char *what = NULL;
+	int fd = strcmp(path, "-") ? open_private(path, &what) : STDOUT_FILENO;
 
-	if (fd < 0)
+	if (fd < 0 && what)
+		log_err("%s: %s: not written into, and not replaced: %s", path, what,
+			strerror(-fd));
+	else if (fd < 0)
 		log_err("cannot create %s: %s", path, strerror(-fd));
+	else if (what)
+		log_warn("%s: %s was there: replaced, not written into", path, what);
 	return fd;
 }
 
@@ -301,7 +314,6 @@ int main(int argc, char **argv)
 	status = parse_args(argc, argv, &o);
 	if (status >= 0)
 		goto out;
-	log_init("tlsasm", (enum log_level)(LOG_WARN + o.verbose));
 	status = EXIT_USAGE;
 	if (is_input(&o, o.out) || is_input(&o, o.keylog)) {
 		log_err("%s: refusing to write over an input journal or the index",

@@ -429,13 +429,14 @@ static int parse_query(int argc, char **argv, const struct cli_option *opts,
 			return ret == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
 		}
 	}
+	log_init("tlsasm", (enum log_level)(LOG_WARN + a->verbose));
 	a->journals = argv + optind;
 	a->n = (unsigned)(argc - optind);
+	index_skip_own(a->journals, &a->n, a->db);
 	if (!a->n) {
 		log_err("no journal to read: give one or more journal files");
 		return EXIT_USAGE;
 	}
-	log_init("tlsasm", (enum log_level)(LOG_WARN + a->verbose));
 	return -1;
 }
 
@@ -544,7 +545,7 @@ static int run_query(struct query_args *a, const char *sql, bool filtered,
 	bool any = false;
 	int rc, status = EXIT_FAIL;
 
-	if (index_prepare(a->journals, a->n, a->db, &ix, &damage))
+	if (index_prepare(a->journals, a->n, a->db, INDEX_CREATE, &ix, &damage))
 		goto out;
 	if (sqlite3_prepare_v2(index_db(ix), sql, -1, &st, NULL) != SQLITE_OK) {
 		log_err("querying the index: %s", sqlite3_errmsg(index_db(ix)));

@@ -180,7 +180,8 @@ struct jr_chunk {
 
 /*
  * Open a journal for reading. Returns 0, -errno from open/read, or -ENOEXEC when the file is not a
- * journal; then *why (static) says what it seems to be. An empty file, or one that holds the start
+ * journal; then *why (static) says what it seems to be: so is anything not a regular file (a FIFO
+ * is refused at once, not waited for). An empty file, or one that holds the start
  * of a chunk header only, is a journal cut before its first chunk: it opens, and jr_next reports
  * it. Damage found later goes to damage(ctx, ...).
  */

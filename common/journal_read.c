@@ -167,7 +167,8 @@ int jr_open(const char *path, jr_damage_fn damage, void *ctx, struct journal_rea
 	r->damage = damage;
 	r->ctx = ctx;
 	r->path = strdup(path);
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO with no writer is refused below, not waited for. */
+	r->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (r->fd < 0 || !r->path) {
 		ret = r->path ? -errno : -ENOMEM;
 		goto fail;
@@ -180,6 +181,10 @@ int jr_open(const char *path, jr_damage_fn damage, void *ctx, struct journal_rea
 		*why = S_ISDIR(st.st_mode) ? "a directory, not a tlsrec journal" :
 					     "not a regular file (journals are read with random access)";
 		ret = -ENOEXEC;
+		goto fail;
+	}
+	if (fcntl(r->fd, F_SETFL, 0)) {
+		ret = -errno;
 		goto fail;
 	}
 	r->size = (uint64_t)st.st_size;

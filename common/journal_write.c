@@ -10,6 +10,7 @@
 
 #include "fileio.h"
 #include "journal.h"
+#include "log.h"
 
 struct journal_writer {
 	const struct jw_config *cfg;
@@ -88,6 +89,7 @@ static int write_chunk(struct journal_writer *w, const struct chunkbuf *cb, uint
 
 static int open_file(struct journal_writer *w)
 {
+	const char *what;
 	struct stat st;
 	int ret;
 
@@ -96,9 +98,12 @@ static int open_file(struct journal_writer *w)
 		snprintf(w->path, sizeof(w->path), "standard output");
 	} else {
 		jw_filename(w->path, sizeof(w->path), w->cfg->path, w->fileno, w->cfg->rotate_files);
-		w->fd = open_private(w->path);
+		w->fd = open_private(w->path, &what);
 		if (w->fd < 0)
 			return w->fd;
+		if (what)
+			log_warn("%s: %s was there: replaced by the journal, not written into",
+				 w->path, what);
 		ret = sync_parent_dir(w->path);
 		if (ret)
 			return ret;

@@ -19,6 +19,8 @@
  *              recording is indexed again, one row per connection as in one run;
  *   late owner the SOCKET record of a connection in a chunk after its last packet, read by a
  *              later run: the connection gets its owner;
+ *   not an index  a stray file or a FIFO where the index goes, one with another hard link, and
+ *              the index among the journals given: a conversion goes on, the index is skipped;
  *   binary     tlsasm conns --json (parsed by python3 -m json.tool), --csv (columns counted),
  *              the filters, tlsasm procs, and tlsasm index's summary.
  */
@@ -109,7 +111,7 @@ static struct index *open_index(const char *name, bool create)
 	struct index *ix = NULL;
 
 	tpath(path, name);
-	CHECK_EQ_INT(index_open(path, create, &ix), 0);
+	CHECK_EQ_INT(index_open(path, create ? INDEX_CREATE : 0, &ix), 0);
 	return ix;
 }
 
@@ -288,7 +290,7 @@ static void test_hostile(void)
 		      f);
 		fclose(f);
 	}
-	CHECK_EQ_INT(index_open(path, true, &ix), -EPROTO);
+	CHECK_EQ_INT(index_open(path, INDEX_CREATE, &ix), -EPROTO);
 	check_ctx("another version");
 	tpath(path, "v99.db");
 	if (CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK)) {
@@ -297,10 +299,10 @@ static void test_hostile(void)
 			     SQLITE_OK);
 		sqlite3_close(db);
 	}
-	CHECK_EQ_INT(index_open(path, true, &ix), -EPROTO);
+	CHECK_EQ_INT(index_open(path, INDEX_CREATE, &ix), -EPROTO);
 	check_ctx("absent, not to be created");
 	tpath(path, "absent.db");
-	CHECK_EQ_INT(index_open(path, false, &ix), -ENOENT);
+	CHECK_EQ_INT(index_open(path, 0, &ix), -ENOENT);
 
 	check_ctx("not a journal");
 	tpath(bad, "not-a-journal.lz4");
@@ -338,6 +340,70 @@ static void test_hostile(void)
 			index_close(ix);
 		}
 	}
+	check_ctx("%s", "");
+}
+
+/* The file at an index's path, when it is no usable index: a conversion without filters goes on
+ * without it; an index among the journals given (journal.lz4* picks it up) is skipped. */
+static void test_not_an_index(void)
+{
+	char path[PATH_MAX], link2[PATH_MAX], out[PATH_MAX], *paths[1] = { ja.path };
+	char dbname[PATH_MAX + 8];
+	char *plain[] = { (char *)tlsasm, ja.path, "-o", out, NULL };
+	char *globbed[] = { (char *)tlsasm, ja.path, dbname, "-o", out, NULL };
+	char *index[] = { (char *)tlsasm, "index", ja.path, dbname, NULL };
+	char *names[] = { "j.lz4", "j.lz4.db", "j.lz41", "j.lz4.db-wal", "j.lz4.db-shm", "x.db",
+			  "j.lz41.db", path };
+	struct index *ix = NULL;
+	unsigned n = 8, damage;
+	FILE *f;
+
+	check_ctx("names skipped");
+	tpath(path, "given.db");
+	f = fopen(path, "w");
+	if (CHECK(f != NULL))
+		fclose(f);
+	index_skip_own(names, &n, path);
+	if (CHECK_EQ_INT(n, 3)) {
+		CHECK(!strcmp(names[0], "j.lz4"));
+		CHECK(!strcmp(names[1], "j.lz41"));
+		CHECK(!strcmp(names[2], "x.db"));
+	}
+
+	check_ctx("a hard link");
+	tpath(link2, "given2.db");
+	CHECK_EQ_INT(link(path, link2), 0);
+	CHECK_EQ_INT(index_open(path, INDEX_CREATE, &ix), -EPERM);
+
+	check_ctx("not an SQLite database, with and without INDEX_OPTIONAL");
+	snprintf(dbname, sizeof(dbname), "%s.db", ja.path);
+	f = fopen(dbname, "w");
+	if (CHECK(f != NULL)) {
+		fputs("a stray file, not an index, left where the index goes..............\n", f);
+		fclose(f);
+	}
+	ix = (struct index *)1;
+	CHECK_EQ_INT(index_prepare(paths, 1, NULL, INDEX_OPTIONAL, &ix, &damage), 0);
+	CHECK(ix == NULL);
+	CHECK_EQ_INT(index_prepare(paths, 1, NULL, INDEX_CREATE, &ix, &damage), -EPROTO);
+	tpath(out, "plain.pcapng");
+	CHECK_EQ_INT(run_tool(plain, NULL, NULL), 0);
+	CHECK_EQ_INT(run_tool(globbed, NULL, NULL), 0);
+
+	check_ctx("a FIFO");
+	CHECK_EQ_INT(unlink(dbname), 0);
+	CHECK_EQ_INT(mkfifo(dbname, 0600), 0);
+	ix = (struct index *)1;
+	CHECK_EQ_INT(index_prepare(paths, 1, NULL, INDEX_OPTIONAL, &ix, &damage), 0);
+	CHECK(ix == NULL);
+	CHECK_EQ_INT(run_tool(plain, NULL, NULL), 0);
+
+	check_ctx("the index among the journals");
+	CHECK_EQ_INT(unlink(dbname), 0);
+	CHECK_EQ_INT(run_tool(index, NULL, NULL), 0);
+	CHECK_EQ_INT(access(dbname, F_OK), 0);
+	CHECK_EQ_INT(run_tool(globbed, NULL, NULL), 0);
+	CHECK_EQ_INT(unlink(dbname), 0);
 	check_ctx("%s", "");
 }
 
@@ -779,6 +845,7 @@ int main(int argc, char **argv)
 	CHECK_RUN(test_several);
 	CHECK_RUN(test_select);
 	CHECK_RUN(test_hostile);
+	CHECK_RUN(test_not_an_index);
 	CHECK_RUN(test_split);
 	CHECK_RUN(test_rotation);
 	CHECK_RUN(test_late_owner);
