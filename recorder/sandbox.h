@@ -8,6 +8,10 @@
  * loads anything it enters the library's own root (read-only, with a /proc of its own), and takes
  * resource limits, an unprivileged uid of its own, no capabilities, no_new_privs and a seccomp
  * filter that allows what loading a library and a TLS handshake in memory need, and no more.
+ *
+ * No user namespace: from one, the child could neither enter the library's mount namespace (it
+ * would need privilege over that namespace's owner) nor, once chrooted, make one. It gets a plain
+ * unprivileged uid instead, which has no capability anywhere.
  */
 #ifndef TLSREC_SANDBOX_H
 #define TLSREC_SANDBOX_H
