@@ -870,30 +870,44 @@ static int find_finish(uintptr_t at, struct calibration *cal, char *why, size_t 
 	return 0;
 }
 
+/* Milliseconds on the monotonic clock. */
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
- * Read a child's answer of size bytes from fd (which is closed) into buf, killing the child if it
- * says nothing for timeout_ms, and reap it (*status). Returns how many bytes came.
+ * Read a child's answer of size bytes from fd (which is closed) into buf, within timeout_ms in all,
+ * then end the child whatever it does next (it ran foreign code: it may answer and then sleep, or
+ * trickle bytes) and reap it (*status). Returns how many bytes came.
  */
 static size_t collect(pid_t pid, int fd, void *buf, size_t size, int timeout_ms, int *status)
 {
+	long long deadline = now_ms() + timeout_ms;
 	size_t got = 0;
 
 	while (got < size) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		long long left = deadline - now_ms();
 		ssize_t n;
 
-		if (poll(&pfd, 1, timeout_ms) <= 0) {
-			kill(pid, SIGKILL);
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
 			break;
-		}
 		n = read(fd, (uint8_t *)buf + got, size - got);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 	}
 	close(fd);
-	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-		;
+	/* One that ended by itself keeps its status (a crash is told apart). */
+	if (waitpid(pid, status, WNOHANG) != pid) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+			;
+	}
 	return got;
 }
 
@@ -1133,8 +1147,16 @@ bool calibrate_child_main(int argc, char **argv)
 	child(argv[2]);
 }
 
-/* Whether each hook is in code of the file open at fd: an executable segment's bytes. */
-static bool hooks_in_code(int fd, const struct calibration *cal)
+/* End s (of size bytes) within it, and make all but printable ASCII a '?': no terminal acts on it. */
+static void printable(char *s, size_t size)
+{
+	s[size - 1] = '\0';
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
+bool calibration_fits(int fd, const struct calibration *cal)
 {
 	Elf64_Phdr ph[ELF_MAX_PHDRS];
 	Elf64_Ehdr eh;
@@ -1210,21 +1232,22 @@ int calibrate(int fd, pid_t pid, struct calibration *out, char *why, size_t len)
 		ret = -EPROTO;
 		goto out;
 	}
-	/* What the child says is data from a process that ran foreign code: bound it. */
+	/* What the child says is data from a process that ran foreign code: bound it, keep its
+	 * words printable, and let no status of its own make tlsrec's choices. */
+	printable(r.why, sizeof(r.why));
+	printable(r.cal.version, sizeof(r.cal.version));
+	printable(r.cal.hook_why, sizeof(r.cal.hook_why));
 	if (r.status) {
-		r.why[sizeof(r.why) - 1] = '\0';
 		snprintf(why, len, "%s", r.why);
-		ret = r.status < 0 && r.status > -4096 ? r.status : -EPROTO;
+		ret = -EPROTO;
 		goto out;
 	}
 	if (r.cal.n_hooks < 1 || r.cal.n_hooks > CALIB_MAX_HOOKS ||
-	    (r.cal.hook_finish && r.cal.n_hooks != 1) || !hooks_in_code(fd, &r.cal)) {
+	    (r.cal.hook_finish && r.cal.n_hooks != 1) || !calibration_fits(fd, &r.cal)) {
 		snprintf(why, len, "the calibration process answered nonsense");
 		ret = -EPROTO;
 		goto out;
 	}
-	r.cal.version[sizeof(r.cal.version) - 1] = '\0';
-	r.cal.hook_why[sizeof(r.cal.hook_why) - 1] = '\0';
 	*out = r.cal;
 out:
 	if (fds[MNTNS_FD] >= 0)

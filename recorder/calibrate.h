@@ -43,6 +43,9 @@ struct calibration {
  */
 int calibrate(int fd, pid_t pid, struct calibration *out, char *why, size_t len);
 
+/* Whether each hook of cal is in the code (an executable segment) of the file open at fd. */
+bool calibration_fits(int fd, const struct calibration *cal);
+
 /* When tlsrec runs as a calibration child (calibrate() starts it so), do that and exit; otherwise
  * return false. Call first thing in main. */
 bool calibrate_child_main(int argc, char **argv);

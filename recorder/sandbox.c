@@ -207,7 +207,9 @@ static int filter(void)
 	/* The sanitizers' runtime asks these; a library may too. Nothing else of prctl's. */
 	static const int prctls[] = { PR_GET_DUMPABLE, PR_SET_NAME, PR_GET_NAME, PR_SET_VMA,
 				      PR_GET_NO_NEW_PRIVS };
-	const scmp_datum_t writes = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_TMPFILE;
+	/* O_TMPFILE without its O_DIRECTORY bit: opendir stays allowed */
+	const scmp_datum_t writes = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND |
+				    (O_TMPFILE & ~O_DIRECTORY);
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 	int ret = f ? 0 : -ENOMEM;
 

@@ -32,7 +32,8 @@ struct targets {
 	size_t n_pids;
 	target_fn fn;
 	void *ctx;
-	struct stat root; /* ours, to tell a process in another root */
+	struct stat root;   /* ours, to tell a process in another root */
+	struct stat userns; /* ours, to tell a root a user made */
 	bool warned_full;
 };
 
@@ -64,29 +65,51 @@ static void note_pid(struct target *tg, pid_t pid)
 		tg->listed_more = true;
 }
 
-/* The calibration of another file with the same build id: the same build, the same layout. */
+/*
+ * The calibration of another file with the same build id: the same build, the same layout. Only a
+ * calibration that no user's code could have answered is shared: a build id is whatever the file
+ * says it is.
+ */
 static const struct target *same_build(const struct targets *t, const struct target *tg)
 {
 	for (size_t i = 0; tg->build_id_len > 0 && i < t->n; i++)
-		if (t->v[i]->status == 0 && t->v[i]->build_id_len == tg->build_id_len &&
+		if (t->v[i]->status == 0 && !t->v[i]->users && t->v[i]->build_id_len == tg->build_id_len &&
 		    !memcmp(t->v[i]->build_id, tg->build_id, (size_t)tg->build_id_len))
 			return t->v[i];
 	return NULL;
 }
 
 /*
- * Calibration runs a library's code (unprivileged, but still): of the files that processes map,
- * only those that root (of the process's root directory: a container's) owns and no one else may
- * write are loaded. Others are hooked only as copies of a build calibrated already (the same build
- * id; no code of theirs runs in tlsrec). --libssl names a file explicitly and skips this.
+ * Whether root (pid's, or "/": ours) was made by root: ours, or a root-owned directory that a
+ * process of our user namespace has as its root. Anything else (unshare -Ur --root=DIR, a rootless
+ * container) is a user's, and so is every library there that a file loads beside it. *owner is the
+ * owner of root, or -1 when it cannot be told.
  */
-static bool trusted(const char *root, const struct stat *st, char *why, size_t len)
+static bool roots_own(const struct targets *t, const char *root, pid_t pid, uid_t *owner)
 {
-	struct stat rs;
-	uid_t owner = 0;
+	struct stat rs, ns;
+	char path[64];
 
-	if (strcmp(root, "/") && !stat(root, &rs))
-		owner = rs.st_uid;
+	*owner = 0;
+	if (!strcmp(root, "/"))
+		return true;
+	*owner = (uid_t)-1;
+	if (stat(root, &rs))
+		return false;
+	*owner = rs.st_uid;
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	return rs.st_uid == 0 && !stat(path, &ns) && ns.st_dev == t->userns.st_dev &&
+	       ns.st_ino == t->userns.st_ino;
+}
+
+/*
+ * Calibration runs a library's code (in a sandbox, but still): of the files that processes map,
+ * only those that root, or the owner of a user's root, owns and no one else may write are loaded.
+ * Others are hooked only as copies of a build calibrated already (the same build id; no code of
+ * theirs runs in tlsrec). --libssl names a file explicitly and skips this.
+ */
+static bool trusted(uid_t owner, const struct stat *st, char *why, size_t len)
+{
 	if (st->st_uid != 0 && st->st_uid != owner) {
 		snprintf(why, len, "owned by uid %u, not by root: not loaded (name it with --libssl)",
 			 (unsigned)st->st_uid);
@@ -100,26 +123,57 @@ static bool trusted(const char *root, const struct stat *st, char *why, size_t l
 }
 
 /*
+ * Calibrate tg, open at fd, found in root for pid. A root-owned file in a user's root is loaded in
+ * ours, beside root's libraries, not the user's (whose libcrypto would answer for it); a user's
+ * own file is loaded in the user's root, and its answer is for that file alone.
+ */
+static void calibrate_target(struct targets *t, struct target *tg, int fd, const struct stat *st,
+			     pid_t pid)
+{
+	uid_t owner;
+	bool made_by_root = roots_own(t, tg->root, pid, &owner);
+
+	if (!tg->named && !trusted(owner, st, tg->why, sizeof(tg->why))) {
+		tg->status = -EPERM;
+		return;
+	}
+	tg->users = !made_by_root && st->st_uid != 0;
+	if (!strcmp(tg->root, "/") || (!made_by_root && st->st_uid == 0))
+		pid = 0;
+	tg->status = calibrate(fd, pid, &tg->cal, tg->why, sizeof(tg->why));
+}
+
+/*
  * Open inner as seen from root, resolved inside it (a symbolic link there cannot lead out of it):
- * a regular file, or -errno. A process may swap the path for anything; a FIFO would block.
+ * a regular file, or -errno. The path is a process's to swap for anything: it is looked at first
+ * through an O_PATH descriptor, which opens nothing (a FIFO would block, a device act, a terminal
+ * become ours), and opened only once it is a regular file.
  */
 static int open_inside(const char *root, const char *inner, struct stat *st)
 {
-	struct open_how how = { .flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC,
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
 				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	int dir, fd;
+	char self[64];
+	int dir, at, fd;
 
 	dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return -errno;
-	fd = (int)syscall(SYS_openat2, dir, inner, &how, sizeof(how));
+	at = (int)syscall(SYS_openat2, dir, inner, &how, sizeof(how));
+	if (at < 0)
+		at = -errno;
+	close(dir);
+	if (at < 0)
+		return at;
+	if (fstat(at, st) || !S_ISREG(st->st_mode)) {
+		close(at);
+		return -ENOEXEC;
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", at);
+	fd = open(self, O_RDONLY | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		fd = -errno;
-	close(dir);
-	if (fd >= 0 && (fstat(fd, st) || !S_ISREG(st->st_mode))) {
-		close(fd);
-		fd = -ENOEXEC;
-	}
+	close(at);
 	return fd;
 }
 
@@ -169,13 +223,14 @@ static int consider(struct targets *t, const char *root, const char *inner, pid_
 		return 0;
 	}
 	twin = same_build(t, tg);
-	if (twin) {
+	if (twin && calibration_fits(fd, &twin->cal)) {
 		tg->cal = twin->cal;
-	} else if (!named && !trusted(root, &st, tg->why, sizeof(tg->why))) {
-		tg->status = -EPERM;
+	} else if (twin) {
+		tg->status = -ENOEXEC;
+		snprintf(tg->why, sizeof(tg->why), "the build id of %.150s, but not its code",
+			 twin->path);
 	} else {
-		tg->status = calibrate(fd, strcmp(root, "/") ? pid : 0, &tg->cal, tg->why,
-				       sizeof(tg->why));
+		calibrate_target(t, tg, fd, &st, pid);
 		if (tg->status == -ENOMEM) {
 			target_free(tg);
 			return -ENOMEM;
@@ -339,7 +394,7 @@ int targets_open(const pid_t *pids, size_t n_pids, target_fn fn, void *ctx, stru
 
 	if (!t)
 		return -ENOMEM;
-	if (stat("/", &t->root)) {
+	if (stat("/", &t->root) || stat("/proc/self/ns/user", &t->userns)) {
 		free(t);
 		return -errno;
 	}

@@ -34,6 +34,7 @@ struct target {
 	unsigned n_pids;
 	bool listed_more; /* more processes map it than pids holds */
 	bool named;       /* with --libssl */
+	bool users;       /* calibrated in a user's root: its calibration holds for this file alone */
 };
 
 struct targets;
