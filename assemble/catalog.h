@@ -27,7 +27,6 @@ struct recording {
 	bool have_offset;
 	uint64_t open_offset; /* offset as the head chunks left it: where a second read starts */
 	bool open_have_offset;
-	uint64_t seq_first, seq_last, chunks; /* to tell gaps in the sequence */
 };
 
 struct loss_mark {

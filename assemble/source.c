@@ -459,6 +459,37 @@ static int cmp_rec_seq(const void *a, const void *b)
 	return (x->c.offset > y->c.offset) - (x->c.offset < y->c.offset);
 }
 
+/*
+ * Warn of the chunks missing from each recording, its chunks sorted by cmp_rec_seq with no copies.
+ * Chunk numbers are read on a circle of 2^64 numbers: the ones a recording holds lie on the
+ * shortest arc that covers them all (after its widest gap), and what that arc lacks is missing.
+ * Numbers start at 0 and only damage or a crafted file wraps, but a wrap is then no gap.
+ */
+static void report_gaps(const struct source *s)
+{
+	for (size_t i = 0, j; i < s->nchunks; i = j) {
+		uint64_t first = s->chunks[i].c.meta.seq, last, widest, missing;
+
+		for (j = i + 1; j < s->nchunks && s->chunks[j].rec == s->chunks[i].rec; j++)
+			;
+		last = s->chunks[j - 1].c.meta.seq;
+		widest = first - last; /* from the highest number round to the lowest */
+		for (size_t k = i + 1; k < j; k++) {
+			uint64_t a = s->chunks[k - 1].c.meta.seq, b = s->chunks[k].c.meta.seq;
+
+			if (b - a > widest) {
+				widest = b - a;
+				first = b;
+				last = a;
+			}
+		}
+		missing = last - first - (j - i - 1);
+		if (missing)
+			log_warn("%" PRIu64 " chunks of a recording are missing between chunk %" PRIu64 " and chunk %" PRIu64 " (a rotated file left out, or damage)",
+				 missing, first, last);
+	}
+}
+
 /* Drop second copies of a chunk (the same file given twice, or overlapping copies): one warning
  * per pair of files. */
 static void dedupe(struct source *s)
@@ -470,17 +501,12 @@ static void dedupe(struct source *s)
 		qsort(s->chunks, s->nchunks, sizeof(*s->chunks), cmp_rec_seq);
 	for (size_t i = 0; i < s->nchunks; i++) {
 		const struct chunk_ref *c = &s->chunks[i];
-		struct recording *r = &s->cat.recs[c->rec];
 
 		if (k && s->chunks[k - 1].rec == c->rec && s->chunks[k - 1].c.meta.seq == c->c.meta.seq) {
 			if (copies)
 				copies[c->file * s->nfiles + s->chunks[k - 1].file]++;
 			continue;
 		}
-		if (!r->chunks)
-			r->seq_first = c->c.meta.seq;
-		r->seq_last = c->c.meta.seq;
-		r->chunks++;
 		s->chunks[k++] = *c;
 	}
 	s->nchunks = k;
@@ -491,14 +517,7 @@ static void dedupe(struct source *s)
 					 jr_path(s->files[a]), copies[a * s->nfiles + b],
 					 jr_path(s->files[b]));
 	free(copies);
-	for (size_t i = 0; i < s->cat.nrecs; i++) {
-		const struct recording *r = &s->cat.recs[i];
-		uint64_t span = r->seq_last - r->seq_first + 1;
-
-		if (r->chunks && span != r->chunks)
-			log_warn("%" PRIu64 " chunks of a recording are missing between chunk %" PRIu64 " and chunk %" PRIu64 " (a rotated file left out, or damage)",
-				 span - r->chunks, r->seq_first, r->seq_last);
-	}
+	report_gaps(s);
 }
 
 static int scan_file(struct source *s, unsigned f)
