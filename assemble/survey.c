@@ -204,8 +204,8 @@ void survey_report(const struct survey *sv, const struct source *src)
 		log_warn("%" PRIu64 " TLS 1.3 secret records skipped: no hash known for cipher suite 0x%04x",
 			 st->unknown_cipher, st->last_unknown & 0xffff);
 	if (st->walk_failed)
-		log_warn("%" PRIu64 " application traffic secrets are not %u key updates or fewer from generation 0: only generation 0 is written",
-			 st->walk_failed, KEYLOG_MAX_GENERATIONS);
+		log_warn("%" PRIu64 " application traffic secrets are not %u key updates or fewer past a generation known: only the generations known are written",
+			 st->walk_failed, KEYLOG_MAX_AHEAD);
 	if (st->no_budget)
 		log_warn("%" PRIu64 " key updates not followed: the %" PRIu64 " HKDF steps a run may take are spent",
 			 st->no_budget, KEYLOG_STEP_BUDGET);
