@@ -49,6 +49,7 @@ struct source {
 	uint64_t chunks_read;
 	bool again; /* reading again after source_rewind: records other than packets are known */
 	bool warned_order, warned_clock, warned_iface;
+	bool reported_drops;
 };
 
 static void on_damage(void *ctx, const char *path, uint64_t off, uint64_t len, const char *why)
@@ -163,6 +164,8 @@ static int parse_process(struct catalog *c, unsigned rec, uint64_t wall, const u
 
 		if (!to || *to)
 			continue;
+		if (len > CATALOG_MAX_STRING)
+			len = CATALOG_MAX_STRING;
 		*to = dup_str(val, len);
 		if (!*to) {
 			ret = -ENOMEM;
@@ -684,6 +687,25 @@ static int load_next(struct source *s)
 	return 0;
 }
 
+/* Say what the catalog's bounds dropped, once the first read is through. */
+static void report_drops(struct source *s)
+{
+	const struct catalog *c = &s->cat;
+
+	if (s->reported_drops)
+		return;
+	s->reported_drops = true;
+	if (c->sockets_dropped)
+		log_warn("%" PRIu64 " SOCKET records past the first %u are dropped: the sockets they name may go without an owner",
+			 c->sockets_dropped, CATALOG_MAX_SOCKETS);
+	if (c->procs_dropped)
+		log_warn("%" PRIu64 " PROCESS records past the first %u are dropped: the processes they name may go without a name",
+			 c->procs_dropped, CATALOG_MAX_PROCESSES);
+	if (c->strings_dropped)
+		log_warn("%" PRIu64 " PROCESS records are kept without their command line and executable: those kept already take %u MiB",
+			 c->strings_dropped, CATALOG_MAX_STRING_BYTES >> 20);
+}
+
 int source_next(struct source *s, struct packet_view *v)
 {
 	const struct pkt_ref *ref;
@@ -713,8 +735,11 @@ int source_next(struct source *s, struct packet_view *v)
 		if (ret)
 			return ret;
 	}
-	if (!s->nheap)
+	if (!s->nheap) {
+		if (!s->again)
+			report_drops(s);
 		return 0;
+	}
 	l = heap_pop(s);
 	s->current = l;
 	ref = &l->pkts[l->next];
