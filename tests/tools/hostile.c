@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * hostile KIND OUT [N [SIZE]]: write a small, valid journal crafted to cost a reader memory or
+ * hostile KIND OUT [N [SIZE [LEN]]]: write a small, valid journal crafted to cost a reader memory or
  * time out of proportion to its size (issue 12, part 3). One recording, one Ethernet interface
  * (eth0, ifindex 2); every time is fixed, so that the same arguments give the same bytes.
  *
- *   overlap    N chunks (default 4) of SIZE tiny packets each (default 1000), every chunk over
- *              the same time range: a merge in time order must hold them all at once
+ *   overlap    N chunks (default 4) of SIZE packets each (default 1000) of LEN bytes (default
+ *              14: an Ethernet header alone), every chunk over the same time range: a merge in
+ *              time order must hold them all at once
  *   sockets    N SOCKET records (default 1000), each another socket of another process
  *   procs      N PROCESS records (default 100), each with a SIZE-byte command line
  *              (default 60000)
@@ -120,34 +121,38 @@ static int add(struct out *o, const void *rec, size_t len)
 	return ret ? ret : chunkbuf_add(&o->cb, rec, len);
 }
 
-/* A 14-byte Ethernet frame of an experimental ether type, at BOOT0 + rel. */
-static int packet(struct out *o, uint64_t rel)
+/* An Ethernet frame of an experimental ether type, len bytes (14 to 1514), at BOOT0 + rel. */
+static int packet(struct out *o, uint64_t rel, uint32_t len)
 {
-	uint8_t rec[sizeof(struct tr_packet) + 14] = { 0 };
-	struct tr_packet p = { .hdr = { .type = TR_REC_PACKET, .len = sizeof(rec), .ts = BOOT0 + rel },
-			       .cap_len = 14,
-			       .orig_len = 14,
+	uint8_t rec[sizeof(struct tr_packet) + 1514] = { 0 };
+	struct tr_packet p = { .hdr = { .type = TR_REC_PACKET,
+					.len = (uint32_t)sizeof(p) + len,
+					.ts = BOOT0 + rel },
+			       .cap_len = len,
+			       .orig_len = len,
 			       .ifindex = IFINDEX,
 			       .protocol = 0xb588,
 			       .dir = TR_DIR_INGRESS };
 
 	memcpy(rec, &p, sizeof(p));
 	memcpy(rec + sizeof(p), "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x88\xb5", 14);
-	return add(o, rec, sizeof(rec));
+	return add(o, rec, sizeof(p) + len);
 }
 
 /*
  * Every chunk holds packets over the same time range from 1 ms on: 256 at each microsecond, chunk
  * c's c ns after it, so that a merge in time order takes 256 packets of each chunk in turn.
  */
-static int overlap(struct out *o, unsigned long n, unsigned long size)
+static int overlap(struct out *o, unsigned long n, unsigned long size, unsigned long len)
 {
+	if (len < 14 || len > 1514)
+		return -EINVAL;
 	int ret = 0;
 
 	for (unsigned long c = 0; !ret && c < n; c++) {
 		ret = begin(o, 1000);
 		for (unsigned long i = 0; !ret && i < size; i++)
-			ret = packet(o, 1000000 + i / 256 * 1000 + c);
+			ret = packet(o, 1000000 + i / 256 * 1000 + c, (uint32_t)len);
 		if (!ret)
 			ret = emit(o, 0);
 	}
@@ -275,7 +280,7 @@ static int seqwrap(struct out *o, unsigned long n)
 		ret = begin(o, o->rel);
 		for (int i = 0; !ret && i < 3; i++) {
 			o->rel += 1000;
-			ret = packet(o, o->rel);
+			ret = packet(o, o->rel, 14);
 		}
 		if (!ret)
 			ret = emit(o, 0);
@@ -284,10 +289,11 @@ static int seqwrap(struct out *o, unsigned long n)
 }
 
 /* The records after the head chunk. 0, -EINVAL for an unknown kind, or -errno. */
-static int body(struct out *o, const char *kind, unsigned long n, unsigned long size)
+static int body(struct out *o, const char *kind, unsigned long n, unsigned long size,
+		unsigned long len)
 {
 	if (!strcmp(kind, "overlap"))
-		return overlap(o, n ? n : 4, size ? size : 1000);
+		return overlap(o, n ? n : 4, size ? size : 1000, len ? len : 14);
 	if (!strcmp(kind, "sockets"))
 		return sockets(o, n ? n : 1000);
 	if (!strcmp(kind, "procs"))
@@ -301,14 +307,15 @@ static int body(struct out *o, const char *kind, unsigned long n, unsigned long 
 
 int main(int argc, char **argv)
 {
-	static const char usage[] = "usage: hostile overlap|sockets|procs|keyupdate|seqwrap OUT [N [SIZE]]\n";
+	static const char usage[] = "usage: hostile overlap|sockets|procs|keyupdate|seqwrap OUT [N [SIZE [LEN]]]\n";
 	const char *kind = argc > 1 ? argv[1] : "";
 	unsigned long n = argc > 3 ? strtoul(argv[3], NULL, 0) : 0;
 	unsigned long size = argc > 4 ? strtoul(argv[4], NULL, 0) : 0;
+	unsigned long len = argc > 5 ? strtoul(argv[5], NULL, 0) : 0;
 	struct out o = { .rel = 1000 };
 	int ret;
 
-	if (argc < 3 || argc > 5) {
+	if (argc < 3 || argc > 6) {
 		fputs(usage, stderr);
 		return 2;
 	}
@@ -326,7 +333,7 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = head(&o);
 	if (!ret)
-		ret = body(&o, kind, n, size);
+		ret = body(&o, kind, n, size, len);
 	chunkbuf_free(&o.cb);
 	chunk_encoder_free(&o.enc);
 	if (fclose(o.f) && !ret)
