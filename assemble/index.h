@@ -52,6 +52,13 @@ int index_path(const char *first_journal, const char *db, char *out, size_t size
 int index_open(const char *path, bool create, struct index **out);
 
 /*
+ * Check the index: SQLite's PRAGMA quick_check, and invariants every index this tlsasm builds
+ * keeps (no connection or chunk ends before it starts, no count below zero, every owner listed).
+ * Returns 0, or -EUCLEAN after a message that says what is wrong and how to build it again.
+ */
+int index_check(struct index *ix);
+
+/*
  * Read into the index what the journals hold that it does not: every chunk not indexed yet, in
  * one transaction (nothing is written when it fails). st is filled. Returns 0, or -errno after a
  * message (-ENOEXEC: a file that is not a journal).
@@ -60,7 +67,7 @@ int index_update(struct index *ix, char *const *paths, unsigned n, struct index_
 
 /*
  * What the other commands call: open the index of paths (db, or beside the first), create it
- * when absent, and bring it up to date. Returns 0 with *out, or -errno after a message; *damage
+ * when absent, check it (index_check), and bring it up to date. Returns 0 with *out, or -errno after a message; *damage
  * is the damage the update found (0 when nothing new was read).
  */
 int index_prepare(char *const *paths, unsigned n, const char *db, struct index **out,
