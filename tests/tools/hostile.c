@@ -13,6 +13,8 @@
  *   keyupdate  N SECRET records (default 2) of TLS 1.3 connections whose application traffic
  *              secrets are of generation SIZE (default 65536)
  *   seqwrap    N chunks (default 4) of a few packets, numbered across 2^64
+ *   conns      N TCP connections (default 1000) of 4 packets each (SYN, SYN-ACK, ACK, RST), for
+ *              measuring what a connection costs
  *
  * The measured sizes of the issue: overlap 80 270000, sockets 5000000, procs 20000 60000,
  * keyupdate 40 65536.
@@ -137,6 +139,56 @@ static int packet(struct out *o, uint64_t rel, uint32_t len)
 	memcpy(rec, &p, sizeof(p));
 	memcpy(rec + sizeof(p), "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x88\xb5", 14);
 	return add(o, rec, sizeof(p) + len);
+}
+
+/* An Ethernet frame with an IPv4 TCP segment of no payload from a:ap to b:bp, at BOOT0 + rel. */
+static int tcp_packet(struct out *o, uint64_t rel, uint32_t a, uint16_t ap, uint32_t b, uint16_t bp,
+		      uint8_t flags)
+{
+	uint8_t rec[sizeof(struct tr_packet) + 54] = { 0 }, *f = rec + sizeof(struct tr_packet);
+	struct tr_packet p = { .hdr = { .type = TR_REC_PACKET, .len = sizeof(rec), .ts = BOOT0 + rel },
+			       .cap_len = 54,
+			       .orig_len = 54,
+			       .ifindex = IFINDEX,
+			       .protocol = 0x0008,
+			       .dir = TR_DIR_INGRESS };
+
+	memcpy(rec, &p, sizeof(p));
+	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00", 14);
+	f[14] = 0x45;
+	f[17] = 40;
+	f[22] = 64;
+	f[23] = 6;
+	for (int i = 0; i < 4; i++) {
+		f[26 + i] = (uint8_t)(a >> (24 - 8 * i));
+		f[30 + i] = (uint8_t)(b >> (24 - 8 * i));
+	}
+	f[34] = (uint8_t)(ap >> 8);
+	f[35] = (uint8_t)ap;
+	f[36] = (uint8_t)(bp >> 8);
+	f[37] = (uint8_t)bp;
+	f[46] = 5 << 4;
+	f[47] = flags;
+	return add(o, rec, sizeof(rec));
+}
+
+/* Connections from 10.x.y.z to 192.0.2.1:443, one after another. */
+static int conns(struct out *o, unsigned long n)
+{
+	static const uint8_t flags[4] = { 0x02, 0x12, 0x10, 0x04 };
+	int ret = begin(o, 1000);
+
+	for (unsigned long i = 0; !ret && i < n; i++) {
+		uint32_t a = 0x0a000000 | (uint32_t)(i / 50000), b = 0xc0000201;
+		uint16_t ap = (uint16_t)(10000 + i % 50000);
+
+		for (int k = 0; !ret && k < 4; k++) {
+			o->rel += 1000;
+			ret = k % 2 ? tcp_packet(o, o->rel, b, 443, a, ap, flags[k])
+				    : tcp_packet(o, o->rel, a, ap, b, 443, flags[k]);
+		}
+	}
+	return ret ? ret : emit(o, 0);
 }
 
 /*
@@ -302,12 +354,14 @@ static int body(struct out *o, const char *kind, unsigned long n, unsigned long 
 		return keyupdate(o, n ? n : 2, size ? size : 65536);
 	if (!strcmp(kind, "seqwrap"))
 		return seqwrap(o, n ? n : 4);
+	if (!strcmp(kind, "conns"))
+		return conns(o, n ? n : 1000);
 	return -EINVAL;
 }
 
 int main(int argc, char **argv)
 {
-	static const char usage[] = "usage: hostile overlap|sockets|procs|keyupdate|seqwrap OUT [N [SIZE [LEN]]]\n";
+	static const char usage[] = "usage: hostile overlap|sockets|procs|keyupdate|seqwrap|conns OUT [N [SIZE [LEN]]]\n";
 	const char *kind = argc > 1 ? argv[1] : "";
 	unsigned long n = argc > 3 ? strtoul(argv[3], NULL, 0) : 0;
 	unsigned long size = argc > 4 ? strtoul(argv[4], NULL, 0) : 0;
