@@ -718,7 +718,7 @@ static int read_packets(struct run *r, struct index_stats *st)
 		return -ENOMEM;
 	while ((ret = source_next(r->src, &v)) > 0) {
 		size_t known = r->t.n, conn;
-		int side, found = owners_take_packet(&r->o, &r->t, r->src, &v, n++, &conn, &side);
+		int side, found = owners_take_packet(&r->t, r->src, &v, n++, &conn, &side);
 
 		if (found < 0)
 			return found;
