@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -856,6 +857,24 @@ static int become_run(struct source *s, struct loaded *l, struct run_out *o, uin
 	return run_head(s, l);
 }
 
+/* An unlinked file in dir to spill into: its descriptor, or -errno. */
+static int spill_open(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+		return fd >= 0 ? fd : -errno;
+	/* A file system without O_TMPFILE: a named file, unlinked at once. */
+	if (snprintf(path, sizeof(path), "%s/tlsasm-XXXXXX", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	return fd;
+}
+
 /* Write the packets of in-memory chunk l to the spill file as a run, and keep only that. */
 static int spill(struct source *s, struct loaded *l)
 {
@@ -865,13 +884,16 @@ static int spill(struct source *s, struct loaded *l)
 	if (s->spill_fd < 0) {
 		const char *dir = getenv("TMPDIR");
 
-		s->spill_fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (s->spill_fd < 0) {
-			ret = -errno;
-			log_err("cannot make a file in %s for chunks that overlap in time: %s",
-				dir && *dir ? dir : "/tmp", strerror(-ret));
+		if (!dir || !*dir)
+			dir = "/tmp";
+		ret = spill_open(dir);
+		if (ret < 0) {
+			log_err("cannot make a file in %s for chunks that overlap in time: %s", dir,
+				strerror(-ret));
 			return ret;
 		}
+		s->spill_fd = ret;
+		ret = 0;
 	}
 	o = malloc(sizeof(*o));
 	if (!o)
