@@ -67,8 +67,8 @@ int index_update(struct index *ix, char *const *paths, unsigned n, struct index_
 
 /*
  * What the other commands call: open the index of paths (db, or beside the first), create it
- * when absent, check it (index_check), and bring it up to date. Returns 0 with *out, or -errno after a message; *damage
- * is the damage the update found (0 when nothing new was read).
+ * when absent, check it (index_check), and bring it up to date. Returns 0 with *out, or -errno
+ * after a message; *damage is the damage the update found (0 when nothing new was read).
  */
 int index_prepare(char *const *paths, unsigned n, const char *db, struct index **out,
 		  unsigned *damage);

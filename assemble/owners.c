@@ -67,7 +67,8 @@ int owners_add_process(struct owners *o, uint32_t rec, uint64_t wall, const stru
 }
 
 /* Packet v of src, numbered n, as tlsconn_add takes it. */
-static struct tlsconn_pkt packet_of(const struct source *src, const struct packet_view *v, uint64_t n)
+static struct tlsconn_pkt packet_of(const struct source *src, const struct packet_view *v,
+				    uint64_t n)
 {
 	struct src_iface *ifs;
 

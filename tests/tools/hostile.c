@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * hostile KIND OUT [N [SIZE [LEN]]]: write a small, valid journal crafted to cost a reader memory or
- * time out of proportion to its size (issue 12, part 3). One recording, one Ethernet interface
+ * hostile KIND OUT [N [SIZE [LEN]]]: write a small, valid journal crafted to cost a reader memory
+ * or time out of proportion to its size (issue 12, part 3). One recording, one Ethernet interface
  * (eth0, ifindex 2); every time is fixed, so that the same arguments give the same bytes.
  *
  *   overlap    N chunks (default 4) of SIZE packets each (default 1000) of LEN bytes (default
@@ -146,7 +146,9 @@ static int tcp_packet(struct out *o, uint64_t rel, uint32_t a, uint16_t ap, uint
 		      uint8_t flags)
 {
 	uint8_t rec[sizeof(struct tr_packet) + 54] = { 0 }, *f = rec + sizeof(struct tr_packet);
-	struct tr_packet p = { .hdr = { .type = TR_REC_PACKET, .len = sizeof(rec), .ts = BOOT0 + rel },
+	struct tr_packet p = { .hdr = { .type = TR_REC_PACKET,
+					.len = sizeof(rec),
+					.ts = BOOT0 + rel },
 			       .cap_len = 54,
 			       .orig_len = 54,
 			       .ifindex = IFINDEX,
@@ -305,8 +307,8 @@ static int keyupdate(struct out *o, unsigned long n, unsigned long gen)
 		ret = keylog_expand_label(&k, "SHA256", s.master_secret, 32, what[side],
 					  s.server_finished_hash, 32, cur[side], 32);
 		for (unsigned long g = 0; !ret && g < gen; g++) {
-			ret = keylog_expand_label(&k, "SHA256", cur[side], 32, "traffic upd", NULL, 0,
-						  next, 32);
+			ret = keylog_expand_label(&k, "SHA256", cur[side], 32, "traffic upd", NULL,
+						  0, next, 32);
 			memcpy(cur[side], next, 32);
 		}
 	}

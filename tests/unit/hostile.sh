@@ -16,7 +16,8 @@ command -v capinfos >/dev/null || fail "needs capinfos (package tshark; bash .ci
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 # AddressSanitizer keeps freed memory (256 MB) in quarantine, which would count as resident.
-export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1:thread_local_quarantine_size_kb=64
+quarantine=quarantine_size_mb=1:thread_local_quarantine_size_kb=64
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}$quarantine
 export TMPDIR=$dir
 
 # in_order PCAPNG PACKETS: it holds that many packets, in time order.
