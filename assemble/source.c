@@ -524,12 +524,20 @@ static void report_gaps(const struct source *s)
 	}
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* Drop second copies of a chunk (the same file given twice, or overlapping copies): one warning
- * per pair of files. */
+ * per pair of files, from a list of the copies' (file, file of the first copy) pairs. */
 static void dedupe(struct source *s)
 {
-	unsigned *copies = calloc((size_t)s->nfiles * s->nfiles, sizeof(*copies));
-	size_t k = 0;
+	uint64_t *pairs = NULL, copies = 0;
+	size_t k = 0, npairs = 0, cap = 0;
+	bool listed = true;
 
 	if (s->nchunks) /* qsort wants a non-NULL array, even for 0 elements */
 		qsort(s->chunks, s->nchunks, sizeof(*s->chunks), cmp_rec_seq);
@@ -537,20 +545,28 @@ static void dedupe(struct source *s)
 		const struct chunk_ref *c = &s->chunks[i];
 
 		if (k && s->chunks[k - 1].rec == c->rec && s->chunks[k - 1].c.meta.seq == c->c.meta.seq) {
-			if (copies)
-				copies[c->file * s->nfiles + s->chunks[k - 1].file]++;
+			copies++;
+			if (listed && array_reserve(&pairs, &cap, npairs + 1, sizeof(*pairs), 64))
+				listed = false;
+			if (listed)
+				pairs[npairs++] = (uint64_t)c->file << 32 | s->chunks[k - 1].file;
 			continue;
 		}
 		s->chunks[k++] = *c;
 	}
 	s->nchunks = k;
-	for (unsigned a = 0; copies && a < s->nfiles; a++)
-		for (unsigned b = 0; b < s->nfiles; b++)
-			if (copies[a * s->nfiles + b])
-				log_warn("%s: %u chunks are copies of chunks in %s: skipped",
-					 jr_path(s->files[a]), copies[a * s->nfiles + b],
-					 jr_path(s->files[b]));
-	free(copies);
+	if (npairs)
+		qsort(pairs, npairs, sizeof(*pairs), cmp_u64);
+	for (size_t i = 0, j; listed && i < npairs; i = j) {
+		for (j = i + 1; j < npairs && pairs[j] == pairs[i]; j++)
+			;
+		log_warn("%s: %zu chunks are copies of chunks in %s: skipped",
+			 jr_path(s->files[pairs[i] >> 32]), j - i,
+			 jr_path(s->files[(uint32_t)pairs[i]]));
+	}
+	if (!listed)
+		log_warn("%" PRIu64 " chunks are copies of others: skipped", copies);
+	free(pairs);
 	report_gaps(s);
 }
 
