@@ -154,6 +154,10 @@ int catalog_add_secret(struct catalog *c, unsigned rec, size_t chunk, const stru
 
 int catalog_add_socket(struct catalog *c, unsigned rec, uint64_t wall, const struct tr_socket *s)
 {
+	if (c->nsockets >= CATALOG_MAX_SOCKETS) {
+		c->sockets_dropped++;
+		return 0;
+	}
 	if (array_reserve(&c->sockets, &c->sockets_cap, c->nsockets + 1, sizeof(*c->sockets), 64))
 		return -ENOMEM;
 	c->sockets[c->nsockets++] = (struct src_socket){ .rec = rec, .wall = wall, .s = *s };
@@ -162,13 +166,32 @@ int catalog_add_socket(struct catalog *c, unsigned rec, uint64_t wall, const str
 
 int catalog_add_process(struct catalog *c, struct src_process *p)
 {
+	size_t bytes = (p->exe ? strlen(p->exe) + 1 : 0) + (p->cmdline ? p->cmdline_len + 1 : 0);
+	int ret = 0;
+
+	if (c->nprocs >= CATALOG_MAX_PROCESSES) {
+		c->procs_dropped++;
+		goto drop;
+	}
 	if (array_reserve(&c->procs, &c->procs_cap, c->nprocs + 1, sizeof(*c->procs), 64)) {
+		ret = -ENOMEM;
+		goto drop;
+	}
+	if (bytes > CATALOG_MAX_STRING_BYTES - c->string_bytes) {
+		c->strings_dropped++;
 		free(p->exe);
 		free(p->cmdline);
-		return -ENOMEM;
+		p->exe = p->cmdline = NULL;
+		p->cmdline_len = 0;
+		bytes = 0;
 	}
+	c->string_bytes += bytes;
 	c->procs[c->nprocs++] = *p;
 	return 0;
+drop:
+	free(p->exe);
+	free(p->cmdline);
+	return ret;
 }
 
 struct lib_key {

@@ -27,7 +27,6 @@ struct recording {
 	bool have_offset;
 	uint64_t open_offset; /* offset as the head chunks left it: where a second read starts */
 	bool open_have_offset;
-	uint64_t seq_first, seq_last, chunks; /* to tell gaps in the sequence */
 };
 
 struct loss_mark {
@@ -51,6 +50,19 @@ struct src_secret {
 	size_t chunk; /* the chunk it is from (source_chunk) */
 	struct tr_secret s;
 };
+
+/*
+ * Bounds on what a catalog keeps of SOCKET and PROCESS records, so that its memory does not grow
+ * with the journals (about 250 bytes a socket across tlsasm, and 100 bytes a process beside its
+ * strings): the first CATALOG_MAX_SOCKETS SOCKET and CATALOG_MAX_PROCESSES PROCESS records read
+ * are kept, later ones are dropped and counted; a process's exe and cmdline are cut at
+ * CATALOG_MAX_STRING bytes, as tlsrec cuts them, and dropped once CATALOG_MAX_STRING_BYTES are
+ * kept in all.
+ */
+#define CATALOG_MAX_SOCKETS (1u << 19)
+#define CATALOG_MAX_PROCESSES (1u << 17)
+#define CATALOG_MAX_STRING 4096u
+#define CATALOG_MAX_STRING_BYTES (64u << 20)
 
 /* A SOCKET record, the recording it is from, and its time on the wall clock (ns since the epoch). */
 struct src_socket {
@@ -94,6 +106,9 @@ struct catalog {
 	size_t nsockets, sockets_cap;
 	struct src_process *procs; /* in the order read */
 	size_t nprocs, procs_cap;
+	size_t string_bytes;                 /* of the processes' exe and cmdline */
+	uint64_t sockets_dropped, procs_dropped; /* past CATALOG_MAX_SOCKETS, _PROCESSES */
+	uint64_t strings_dropped;            /* processes kept without theirs */
 	struct table lib_index;
 };
 
@@ -115,10 +130,15 @@ uint64_t catalog_take_drops(struct catalog *c, unsigned i, uint64_t wall);
 /* Keep a copy of SECRET record s of recording rec, from chunk number chunk. 0 or -ENOMEM. */
 int catalog_add_secret(struct catalog *c, unsigned rec, size_t chunk, const struct tr_secret *s);
 
-/* Keep a copy of SOCKET record s of recording rec, at wall. Returns 0 or -ENOMEM. */
+/* Keep a copy of SOCKET record s of recording rec, at wall, unless CATALOG_MAX_SOCKETS are kept
+ * (then count it dropped). Returns 0 or -ENOMEM. */
 int catalog_add_socket(struct catalog *c, unsigned rec, uint64_t wall, const struct tr_socket *s);
 
-/* Keep p (its strings become the catalog's). Returns 0, or -ENOMEM (p's strings freed). */
+/*
+ * Keep p (its strings, at most CATALOG_MAX_STRING bytes each, become the catalog's), unless
+ * CATALOG_MAX_PROCESSES are kept; past CATALOG_MAX_STRING_BYTES without its strings. Drops are
+ * counted, and dropped strings freed. Returns 0, or -ENOMEM (p's strings freed).
+ */
 int catalog_add_process(struct catalog *c, struct src_process *p);
 
 /* The index of library index lib of recording rec, or -1. */

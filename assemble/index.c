@@ -724,7 +724,7 @@ static int read_packets(struct run *r, struct index_stats *st)
 		return -ENOMEM;
 	while ((ret = source_next(r->src, &v)) > 0) {
 		size_t known = r->t.n, conn;
-		int side, found = owners_take_packet(&r->o, &r->t, r->src, &v, n++, &conn, &side);
+		int side, found = owners_take_packet(&r->t, r->src, &v, n++, &conn, &side);
 
 		if (found < 0)
 			return found;
@@ -1330,6 +1330,75 @@ out:
 	return ret;
 }
 
+/* a < b for times stored as the int64 of a uint64 (wall clock ns, modulo 2^64). */
+#define U64_LESS(a, b) "(CASE WHEN (" a " < 0) = (" b " < 0) THEN " a " < " b " ELSE " b " < 0 END)"
+
+/*
+ * Invariants every index this tlsasm builds keeps, in one scan of each table: each names what it
+ * finds broken. (Not the address strings: a GLOB over them costs more than all the rest.)
+ */
+static const char *const invariants[] = {
+	"SELECT CASE WHEN " U64_LESS("last_ns", "first_ns") " THEN 'a connection that ends before "
+	"it starts' WHEN min(orig_packets, orig_bytes, resp_packets, resp_bytes) < 0 THEN "
+	"'a connection with a count below zero' WHEN protocol NOT IN ('tcp', 'udp') OR "
+	"family NOT IN (4, 6) OR tls_state NOT BETWEEN 0 AND 3 OR has_secrets NOT IN (0, 1) OR "
+	"orig_port NOT BETWEEN 0 AND 65535 OR resp_port NOT BETWEEN 0 AND 65535 OR "
+	"conn_state NOT IN ('S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', "
+	"'RSTRH', 'SH', 'SHR', 'OTH') THEN 'a connection of no known protocol, family, state or "
+	"port' WHEN (orig_process IS NOT NULL AND NOT EXISTS (SELECT 1 FROM processes p WHERE "
+	"p.id = c.orig_process)) OR (resp_process IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+	"processes p WHERE p.id = c.resp_process)) THEN 'a connection owned by a process it does "
+	"not list' END AS why FROM connections c WHERE why IS NOT NULL LIMIT 1",
+	"SELECT 'a chunk that ends before it starts' FROM chunks WHERE "
+	U64_LESS("last_ns", "first_ns") " LIMIT 1",
+};
+
+/* What is wrong with the index, into why (size bytes); "" when nothing. 0, or -EIO when SQLite
+ * cannot even read it (why says so). */
+static int find_damage(struct index *ix, char *why, size_t size)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	why[0] = '\0';
+	if (sqlite3_prepare_v2(ix->db, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK)
+		goto failed;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		goto failed;
+	if (strcmp((const char *)sqlite3_column_text(st, 0), "ok"))
+		snprintf(why, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	for (size_t i = 0; !why[0] && i < sizeof(invariants) / sizeof(invariants[0]); i++) {
+		if (sqlite3_prepare_v2(ix->db, invariants[i], -1, &st, NULL) != SQLITE_OK)
+			goto failed;
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			snprintf(why, size, "%s", (const char *)sqlite3_column_text(st, 0));
+		else if (rc != SQLITE_DONE)
+			goto failed;
+		sqlite3_finalize(st);
+	}
+	return 0;
+failed:
+	snprintf(why, size, "%s", sqlite3_errmsg(ix->db));
+	sqlite3_finalize(st);
+	return -EIO;
+}
+
+int index_check(struct index *ix)
+{
+	char why[256];
+	int ret = find_damage(ix, why, sizeof(why));
+
+	if (!ret && !why[0])
+		return 0;
+	log_err("%s: damaged (%s): its answers cannot be trusted; build it again with tlsasm index "
+		"--rebuild, or remove it",
+		ix->path, why);
+	return -EUCLEAN;
+}
+
 int index_prepare(char *const *paths, unsigned n, const char *db, unsigned flags,
 		  struct index **out, unsigned *damage)
 {
@@ -1345,7 +1414,14 @@ int index_prepare(char *const *paths, unsigned n, const char *db, unsigned flags
 		return 0;
 	if (ret)
 		return ret;
-	ret = index_update(*out, paths, n, &st);
+	ret = index_check(*out);
+	if (ret && (flags & INDEX_OPTIONAL)) { /* said as an error: it goes on without it */
+		index_close(*out);
+		*out = NULL;
+		return 0;
+	}
+	if (!ret)
+		ret = index_update(*out, paths, n, &st);
 	if (ret) {
 		index_close(*out);
 		*out = NULL;
@@ -1609,11 +1685,13 @@ out:
 	return ret;
 }
 
-enum { OPT_DB = 256 };
+enum { OPT_DB = 256, OPT_REBUILD };
 
 static const struct cli_option index_options[] = {
 	{ "db", OPT_DB, required_argument, "PATH",
 	  "Write the index to PATH instead of the first journal's name with .db added." },
+	{ "rebuild", OPT_REBUILD, no_argument, NULL,
+	  "Remove the index (and its -wal and -shm files) and build it again from the journals." },
 	{ "verbose", 'v', no_argument, NULL, "Say more." },
 	{ "help", 'h', no_argument, NULL, "Print this help and exit." },
 	{ 0 },
@@ -1625,7 +1703,7 @@ static void index_usage(FILE *f)
 	      "       tlsasm index - build or update the connection index of tlsrec journals\n"
 	      "\n"
 	      "SYNOPSIS\n"
-	      "       tlsasm index [-v] [--db path] journal...\n"
+	      "       tlsasm index [-v] [--db path] [--rebuild] journal...\n"
 	      "\n"
 	      "DESCRIPTION\n"
 	      "       Reads the journals into an SQLite database, journal.db beside the first\n"
@@ -1644,13 +1722,18 @@ static void index_usage(FILE *f)
 	      "       It prints what it read: chunks in the journals, chunks read now, packets,\n"
 	      "       connections added and connections continued from an earlier run.\n"
 	      "\n"
+	      "       Before it adds to an index, and before tlsasm conns, procs or an extraction\n"
+	      "       use one, it is checked (PRAGMA quick_check, and that no connection ends\n"
+	      "       before it starts, no count is below zero, every owner is listed): a damaged\n"
+	      "       index is refused, and --rebuild builds it again.\n"
+	      "\n"
 	      "OPTIONS\n",
 	      f);
 	cli_print_options(f, index_options);
 	fputs("EXIT STATUS\n"
 	      "       0 on success, 1 on failure (a journal that cannot be read, an index of\n"
-	      "       another version or not an index at all), 2 for a usage error, 3 when a\n"
-	      "       journal was damaged and everything intact in it was indexed.\n"
+	      "       another version, damaged, or not an index at all), 2 for a usage error,\n"
+	      "       3 when a journal was damaged and everything intact in it was indexed.\n"
 	      "\n"
 	      "EXAMPLES\n"
 	      "       Index a recording (writes journal.lz4.db):\n"
@@ -1666,6 +1749,24 @@ static void index_usage(FILE *f)
 	      f);
 }
 
+/* Remove the index at path and the files SQLite keeps beside it. 0, or -errno after a message. */
+static int remove_index(const char *path)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	char name[PATH_MAX + 16];
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(name, sizeof(name), "%s%s", path, suffix[i]);
+		if (unlink(name) && errno != ENOENT) {
+			int ret = -errno;
+
+			log_err("cannot remove %s: %s", name, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 int index_main(int argc, char **argv)
 {
 	struct index_stats st;
@@ -1673,6 +1774,7 @@ int index_main(int argc, char **argv)
 	const char *db = NULL;
 	char path[PATH_MAX];
 	struct cli cli;
+	bool rebuild = false;
 	int c, verbose = 0, status = EXIT_FAIL;
 	unsigned n;
 
@@ -1682,6 +1784,9 @@ int index_main(int argc, char **argv)
 		switch (c) {
 		case OPT_DB:
 			db = optarg;
+			break;
+		case OPT_REBUILD:
+			rebuild = true;
 			break;
 		case 'v':
 			verbose++;
@@ -1701,10 +1806,10 @@ int index_main(int argc, char **argv)
 		log_err("no journal to read: give one or more journal files");
 		return EXIT_USAGE;
 	}
-	if (index_path(argv[optind], db, path, sizeof(path)) ||
+	if (index_path(argv[optind], db, path, sizeof(path)) || (rebuild && remove_index(path)) ||
 	    index_open(path, INDEX_CREATE, &ix))
 		return EXIT_FAIL;
-	if (!index_update(ix, argv + optind, n, &st)) {
+	if (!index_check(ix) && !index_update(ix, argv + optind, n, &st)) {
 		printf("%s: %" PRIu64 " chunks, %" PRIu64 " read now, %" PRIu64
 		       " packets, %" PRIu64 " connections added, %" PRIu64 " continued\n",
 		       path, st.chunks, st.chunks_read, st.packets, st.conns_new, st.conns_resumed);

@@ -67,6 +67,13 @@ int index_open(const char *path, unsigned flags, struct index **out);
 void index_skip_own(char **paths, unsigned *n, const char *db);
 
 /*
+ * Check the index: SQLite's PRAGMA quick_check, and invariants every index this tlsasm builds
+ * keeps (no connection or chunk ends before it starts, no count below zero, every owner listed).
+ * Returns 0, or -EUCLEAN after a message that says what is wrong and how to build it again.
+ */
+int index_check(struct index *ix);
+
+/*
  * Read into the index what the journals hold that it does not: every chunk not indexed yet, in
  * one transaction (nothing is written when it fails). st is filled. Returns 0, or -errno after a
  * message (-ENOEXEC: a file that is not a journal).
@@ -75,9 +82,10 @@ int index_update(struct index *ix, char *const *paths, unsigned n, struct index_
 
 /*
  * What the other commands call: open the index of paths (db, or beside the first) with flags,
- * and bring it up to date. Returns 0 with *out, or -errno after a message; *damage is the damage
- * the update found (0 when nothing new was read). With INDEX_OPTIONAL, an index that does not
- * exist or cannot be used is none: 0 with *out NULL (after a warning for one that cannot).
+ * check it (index_check), and bring it up to date. Returns 0 with *out, or -errno after a message;
+ * *damage is the damage the update found (0 when nothing new was read). With INDEX_OPTIONAL, an
+ * index that does not exist, cannot be used or is damaged is none: 0 with *out NULL (after a
+ * message for one that cannot be used or is damaged).
  */
 int index_prepare(char *const *paths, unsigned n, const char *db, unsigned flags,
 		  struct index **out, unsigned *damage);

@@ -189,23 +189,25 @@ static int add_derived(struct keylog *k, const struct tr_secret *s, const struct
 }
 
 /*
- * Application traffic secrets of one side: generation 0 from the master secret, then "traffic upd"
- * until the generation recorded in current, each generation kept in k->chain meanwhile; added only
- * when current is reached. Generations already known for this client random (from an earlier
- * record of the same connection, derived from the same generation 0) are taken as they are, with
- * no HKDF; every step, known or not, counts against the run's KEYLOG_STEP_BUDGET, which bounds
- * what records repeating a high generation can cost.
+ * Application traffic secrets of one side. Generation 0 comes from the master secret; current is
+ * then looked for among the generations known for this client random (from earlier records of the
+ * same connection, derived from the same generation 0) and up to KEYLOG_MAX_AHEAD "traffic upd"
+ * steps past the highest of them, each kept in k->chain meanwhile and added when current is
+ * reached. tlsrec writes a record at every key update, so a connection's records come one
+ * generation apart: what a record costs is bounded whatever generation it claims. Every HKDF and
+ * every look at a known generation counts against the run's KEYLOG_STEP_BUDGET.
  */
 static int add_traffic(struct keylog *k, const struct tr_secret *s, const struct suite *h,
 		       enum keylog_label label, const char *what, const uint8_t *current)
 {
-	uint8_t *prev, *next;
-	uint32_t gen;
+	const struct keylog_line *known;
+	uint32_t top, step, gen;
+	size_t zero;
 	int ret;
 
 	if (all_zero(s->master_secret, h->len) || all_zero(s->server_finished_hash, h->len))
 		return 0;
-	if (array_reserve(&k->chain, &k->chain_cap, 2, TR_SECRET_LEN, 64))
+	if (array_reserve(&k->chain, &k->chain_cap, KEYLOG_MAX_AHEAD + 1, TR_SECRET_LEN, 1))
 		return -ENOMEM;
 	ret = keylog_expand_label(k, h->digest, s->master_secret, h->len, what,
 				  s->server_finished_hash, h->len, k->chain, h->len);
@@ -214,40 +216,54 @@ static int add_traffic(struct keylog *k, const struct tr_secret *s, const struct
 	/* ret 1: a generation 0 that disagrees with the one kept; its later ones are not kept. */
 	if (ret || all_zero(current, h->len) || !memcmp(k->chain, current, h->len))
 		return ret < 0 ? ret : 0;
-	for (gen = 1; gen <= KEYLOG_MAX_GENERATIONS; gen++) {
-		const struct keylog_line *known =
-			find_line(k, s->client_random, (uint8_t)label, gen);
+	known = find_line(k, s->client_random, (uint8_t)label, 0);
+	if (!known) /* all zeros: never kept, nor derived from */
+		return 0;
+	zero = (size_t)(known - k->lines);
+	top = known->top;
+	known = find_line(k, s->client_random, (uint8_t)label, top);
+	if (!known)
+		return 0;
+	memcpy(k->chain, known->secret, h->len);
+	if (!memcmp(k->chain, current, h->len))
+		return 0;
+	for (step = 1; step <= KEYLOG_MAX_AHEAD; step++) {
+		uint8_t *next = k->chain + (size_t)step * TR_SECRET_LEN;
 
-		if (array_reserve(&k->chain, &k->chain_cap, gen + 1, TR_SECRET_LEN, 64))
-			return -ENOMEM;
-		prev = k->chain + (size_t)(gen - 1) * TR_SECRET_LEN;
-		next = prev + TR_SECRET_LEN;
 		if (!k->steps_left) {
 			k->st.no_budget++;
 			return 0;
 		}
 		k->steps_left--;
-		if (known) {
-			memcpy(next, known->secret, h->len);
-		} else {
-			ret = keylog_expand_label(k, h->digest, prev, h->len, "traffic upd", NULL,
-						  0, next, h->len);
-			if (ret)
-				return ret;
-		}
+		ret = keylog_expand_label(k, h->digest, next - TR_SECRET_LEN, h->len, "traffic upd",
+					  NULL, 0, next, h->len);
+		if (ret)
+			return ret;
 		if (!memcmp(next, current, h->len))
 			break;
 	}
-	if (gen > KEYLOG_MAX_GENERATIONS) {
-		k->st.walk_failed++;
+	if (step <= KEYLOG_MAX_AHEAD) {
+		for (uint32_t i = 1; i <= step; i++) {
+			ret = add_line(k, s->client_random, label, top + i,
+				       k->chain + (size_t)i * TR_SECRET_LEN, h->len);
+			if (ret < 0)
+				return ret;
+		}
+		k->lines[zero].top = top + step;
 		return 0;
 	}
-	for (uint32_t g = 1; g <= gen; g++) {
-		ret = add_line(k, s->client_random, label, g, k->chain + (size_t)g * TR_SECRET_LEN,
-			       h->len);
-		if (ret < 0)
-			return ret;
+	/* Not ahead: an older generation (a record read late), or none at all. */
+	for (gen = 1; gen < top; gen++) {
+		if (!k->steps_left) {
+			k->st.no_budget++;
+			return 0;
+		}
+		k->steps_left--;
+		known = find_line(k, s->client_random, (uint8_t)label, gen);
+		if (known && !memcmp(known->secret, current, h->len))
+			return 0;
 	}
+	k->st.walk_failed++;
 	return 0;
 }
 

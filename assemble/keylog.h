@@ -8,7 +8,8 @@
  * and the hash of the cipher suite: the handshake traffic secrets from the handshake secret and
  * Hash(ClientHello..ServerHello), the application traffic secrets of generation 0 from the master
  * secret and Hash(ClientHello..server Finished), every later generation up to the one recorded
- * (section 7.2, "traffic upd"), and the exporter secret as recorded. HKDF comes from OpenSSL 3's
+ * (section 7.2, "traffic upd") when it is at most KEYLOG_MAX_AHEAD past one known, and the
+ * exporter secret as recorded. HKDF comes from OpenSSL 3's
  * KDF API. An all-zero secret is never written, nor derived from.
  */
 #ifndef TLSASM_KEYLOG_H
@@ -21,10 +22,11 @@
 #include "journal.h"
 #include "table.h"
 
-/* Generations of an application traffic secret tried when walking to the recorded one. */
-#define KEYLOG_MAX_GENERATIONS 65536
-/* Steps (an HKDF, or a generation known already) all walks of a run may take together: a bound on
- * the time hostile input costs. */
+/* Key updates tried past the highest generation of an application traffic secret known for its
+ * connection (0 when none), looking for the one a record holds. */
+#define KEYLOG_MAX_AHEAD 64
+/* Steps (an HKDF, or a look at a generation known already) all records of a run may take
+ * together: a bound on the time hostile input costs. */
 #define KEYLOG_STEP_BUDGET (UINT64_C(1) << 22)
 /* The longest line: label, 64 hex digits, 96 hex digits, two spaces and the newline. */
 #define KEYLOG_LINE_MAX 208
@@ -45,6 +47,7 @@ struct keylog_line {
 	uint8_t len;   /* bytes of secret: 32 or 48 */
 	uint8_t label; /* enum keylog_label */
 	uint32_t gen;  /* generation of a traffic secret; 0 for the others */
+	uint32_t top;  /* on a traffic secret of generation 0: the highest generation kept */
 };
 
 /* What derivation met that a user should hear about. */
@@ -52,7 +55,7 @@ struct keylog_stats {
 	uint64_t records;        /* SECRET records given */
 	uint64_t unknown_cipher; /* TLS 1.3 records skipped: a cipher suite whose hash is unknown */
 	uint32_t last_unknown;   /* the cipher id of the last of them */
-	uint64_t walk_failed;    /* application secrets not reached from generation 0 */
+	uint64_t walk_failed;    /* application secrets not reached from the generations known */
 	uint64_t no_budget;      /* walks not tried: KEYLOG_STEP_BUDGET was spent */
 	uint64_t conflicts;      /* a label and client random seen again with another secret */
 };

@@ -66,51 +66,33 @@ int owners_add_process(struct owners *o, uint32_t rec, uint64_t wall, const stru
 	return 0;
 }
 
-int owners_note_packet(struct owners *o, uint64_t n, int found, size_t conn, int side, uint32_t rec,
-		       uint64_t cookie)
-{
-	if (n != o->npkts)
-		return -EINVAL;
-	if (found && conn >= UINT32_MAX / 2 - 1)
-		found = 0;
-	if (array_reserve(&o->pkts, &o->pkts_cap, o->npkts + 1, sizeof(*o->pkts), 1024))
-		return -ENOMEM;
-	o->pkts[o->npkts++] = found ? (uint32_t)((conn + 1) << 1 | (size_t)side) : 0;
-	if (found || !cookie)
-		return 0;
-	if (array_reserve(&o->loose, &o->loose_cap, o->nloose + 1, sizeof(*o->loose), 64))
-		return -ENOMEM;
-	o->loose[o->nloose].n = n;
-	o->loose[o->nloose].cookie = cookie;
-	o->loose[o->nloose++].rec = rec;
-	return 0;
-}
-
-int owners_take_packet(struct owners *o, struct tlsconn *t, const struct source *src,
-		       const struct packet_view *v, uint64_t n, size_t *conn, int *side)
+/* Packet v of src, numbered n, as tlsconn_add takes it. */
+static struct tlsconn_pkt packet_of(const struct source *src, const struct packet_view *v,
+				    uint64_t n)
 {
 	struct src_iface *ifs;
-	struct tlsconn_pkt p;
-	int found, ret;
+
+	source_interfaces(src, &ifs);
+	return (struct tlsconn_pkt){ .index = n,
+				     .wall = v->wall,
+				     .frame = v->data,
+				     .caplen = v->p.cap_len,
+				     .wire_len = v->p.orig_len,
+				     .rec = ifs[v->iface].rec,
+				     .linktype = ifs[v->iface].desc.linktype,
+				     .egress = v->p.dir == TR_DIR_EGRESS,
+				     .cookie = v->p.sock_cookie,
+				     .netns = ifs[v->iface].desc.netns_ino };
+}
+
+int owners_take_packet(struct tlsconn *t, const struct source *src, const struct packet_view *v,
+		       uint64_t n, size_t *conn, int *side)
+{
+	struct tlsconn_pkt p = packet_of(src, v, n);
 
 	*conn = 0;
 	*side = 0;
-	source_interfaces(src, &ifs);
-	p = (struct tlsconn_pkt){ .index = n,
-				  .wall = v->wall,
-				  .frame = v->data,
-				  .caplen = v->p.cap_len,
-				  .wire_len = v->p.orig_len,
-				  .rec = ifs[v->iface].rec,
-				  .linktype = ifs[v->iface].desc.linktype,
-				  .egress = v->p.dir == TR_DIR_EGRESS,
-				  .cookie = v->p.sock_cookie,
-				  .netns = ifs[v->iface].desc.netns_ino };
-	found = tlsconn_add(t, &p, conn, side);
-	if (found < 0)
-		return found;
-	ret = owners_note_packet(o, n, found, *conn, *side, p.rec, p.cookie);
-	return ret ? ret : found;
+	return tlsconn_add(t, &p, conn, side);
 }
 
 int owners_take_records(struct owners *o, const struct source *src)
@@ -464,40 +446,23 @@ const struct owner *owners_by_cookie(const struct owners *o, uint32_t rec, uint6
 	return r >= 0 ? &o->owner[r] : NULL;
 }
 
-int64_t owners_packet_conn(const struct owners *o, uint64_t n)
+const struct owner *owners_packet(const struct owners *o, struct tlsconn *t,
+				  const struct source *src, const struct packet_view *v, uint64_t n,
+				  int64_t *conn_out)
 {
-	return n < o->npkts && o->pkts[n] ? (int64_t)(o->pkts[n] >> 1) - 1 : -1;
-}
-
-const struct owner *owners_packet(const struct owners *o, uint64_t n)
-{
-	size_t lo = 0, hi = o->nloose;
+	struct tlsconn_pkt p = packet_of(src, v, n);
 	const struct owner *w;
-	uint32_t v;
+	size_t conn;
+	int side;
 
-	if (n >= o->npkts)
-		return NULL;
-	v = o->pkts[n];
-	if (v) {
-		size_t conn = (v >> 1) - 1;
-		int side = (int)(v & 1);
-
-		w = owners_end(o, conn, side);
-		if (w || conn >= o->nends || o->ends[2 * conn + (size_t)side] == END_LOCAL)
-			return w;
-		return owners_end(o, conn, !side);
-	}
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (o->loose[mid].n < n)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < o->nloose && o->loose[lo].n == n)
-		return owners_by_cookie(o, o->loose[lo].rec, o->loose[lo].cookie);
-	return NULL;
+	*conn_out = -1;
+	if (tlsconn_find(t, &p, &conn, &side) <= 0)
+		return owners_by_cookie(o, p.rec, p.cookie);
+	*conn_out = (int64_t)conn;
+	w = owners_end(o, conn, side);
+	if (w || conn >= o->nends || o->ends[2 * conn + (size_t)side] == END_LOCAL)
+		return w;
+	return owners_end(o, conn, !side);
 }
 
 const struct tr_process *owners_process(const struct owners *o, int64_t proc)
@@ -514,7 +479,5 @@ void owners_free(struct owners *o)
 	free(o->by_tuple);
 	free(o->by_bind);
 	free(o->ends);
-	free(o->pkts);
-	free(o->loose);
 	memset(o, 0, sizeof(*o));
 }

@@ -57,10 +57,6 @@ struct owners {
 	size_t n_cookie, n_tuple, n_bind;
 	int32_t *ends;  /* by connection: 2 socket indices (-1: not local or not known), resolved */
 	size_t nends;   /* connections resolved */
-	uint32_t *pkts; /* by packet number: (connection + 1) << 1 | side, or 0 */
-	size_t npkts, pkts_cap;
-	struct { uint64_t n, cookie; uint32_t rec; } *loose; /* packets of no connection, by number */
-	size_t nloose, loose_cap;
 	bool built;
 };
 
@@ -71,20 +67,13 @@ int owners_add_socket(struct owners *o, uint32_t rec, uint64_t wall, const struc
 int owners_add_process(struct owners *o, uint32_t rec, uint64_t wall, const struct tr_process *p);
 
 /*
- * Note packet number n (numbered from 0 in the order they are handed out; n is the count of packets
- * noted before): tlsconn_add's result for it (found: 1 with conn and side, 0 for none), its
- * recording and its socket cookie. 0 or -ENOMEM (-EINVAL when n is not the next number).
- */
-int owners_note_packet(struct owners *o, uint64_t n, int found, size_t conn, int side, uint32_t rec,
-		       uint64_t cookie);
-
-/*
- * The usual way in, for one packet v of src numbered n: tlsconn_add (its recording, namespace,
- * direction and cookie included) then owners_note_packet. Returns tlsconn_add's result (1 with
+ * Pass 1, for one packet v of src numbered n (from 0, in the order source_next hands them out):
+ * tlsconn_add (its recording, namespace, direction and cookie included). Nothing is kept per
+ * packet: owners_packet finds the packet's connection again. Returns tlsconn_add's result (1 with
  * *conn and *side, or 0) or -ENOMEM.
  */
-int owners_take_packet(struct owners *o, struct tlsconn *t, const struct source *src,
-		       const struct packet_view *v, uint64_t n, size_t *conn, int *side);
+int owners_take_packet(struct tlsconn *t, const struct source *src, const struct packet_view *v,
+		       uint64_t n, size_t *conn, int *side);
 
 /* Add the SOCKET and PROCESS records of src (all of them once source_next returned 0). 0 or
  * -ENOMEM. */
@@ -102,13 +91,14 @@ int owners_resolve(struct owners *o, const struct tlsconn *t);
 const struct owner *owners_end(const struct owners *o, size_t conn, int side);
 
 /*
- * The owner of packet number n (as owners_note_packet numbered it): its sender's when the sender
- * is local, else its receiver's; NULL when neither is known. Valid as owners_end.
+ * Pass 2, once owners_resolve saw t: the owner of packet v of src, numbered n as
+ * owners_take_packet had it (its connection found again with tlsconn_find, so packets are best
+ * given in the same order): its sender's when the sender is local, else its receiver's; a packet
+ * of no connection by its own cookie; NULL when none is known. *conn is its connection, or -1.
  */
-const struct owner *owners_packet(const struct owners *o, uint64_t n);
-
-/* The connection packet number n belongs to, or -1 (no connection's, or not noted). */
-int64_t owners_packet_conn(const struct owners *o, uint64_t n);
+const struct owner *owners_packet(const struct owners *o, struct tlsconn *t,
+				  const struct source *src, const struct packet_view *v, uint64_t n,
+				  int64_t *conn);
 
 /* The owner of the socket with this cookie in recording rec, or NULL. */
 const struct owner *owners_by_cookie(const struct owners *o, uint32_t rec, uint64_t cookie);

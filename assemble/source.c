@@ -1,17 +1,25 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "array.h"
 #include "log.h"
 #include "source.h"
 
-/* Decompressed chunks held at once before order is given up for memory. */
-#define MAX_LOADED_BYTES (1ULL << 30)
+/* Decompressed chunks (and their packet references) held at once: chunks that overlap in time
+ * past it go to the spill file, their packets in time order, one run each. */
+#define MAX_LOADED_BYTES (64u << 20)
+/* Runs of one level merged into one run of the next once this many are open. */
+#define SPILL_FANIN 16
+/* Bytes of a run read at once. */
+#define SPILL_READ (64u << 10)
 
 struct chunk_ref {
 	unsigned file;
@@ -26,12 +34,32 @@ struct pkt_ref {
 	uint32_t iface;
 };
 
+/* A packet in the spill file: this, then its PACKET record (len bytes). */
+struct spill_entry {
+	uint64_t wall;
+	uint64_t order;
+	uint32_t iface;
+	uint32_t len;
+};
+
+/*
+ * A chunk's packets in time order, waiting in the merge: in memory (raw and pkts), or spilled as a
+ * run of entries from off to end in the spill file, read through buf.
+ */
 struct loaded {
 	size_t order; /* index in the sorted chunk list: ties go to the earlier chunk */
 	uint8_t *raw;
 	size_t raw_len;
 	struct pkt_ref *pkts;
 	size_t n, cap, next;
+	uint64_t bytes; /* counted in loaded_bytes */
+	bool spilled;
+	unsigned level;         /* 0: one chunk's packets; n + 1: merged from runs of level n */
+	uint64_t start, off, end;
+	struct spill_entry head; /* the entry at off */
+	uint8_t *buf;            /* from buf_off, buf_len bytes */
+	uint64_t buf_off;
+	size_t buf_len, buf_cap;
 };
 
 struct source {
@@ -43,12 +71,16 @@ struct source {
 	struct loaded **heap;
 	size_t nheap;
 	uint64_t loaded_bytes;
+	int spill_fd; /* -1 until a chunk is spilled */
+	uint64_t spill_end;
+	unsigned runs[64]; /* open runs by level */
 	struct loaded *current; /* whose packet was handed out last */
 	unsigned damage;
 	uint64_t secrets_lost; /* LOSS records of TLS secrets: their total */
 	uint64_t chunks_read;
 	bool again; /* reading again after source_rewind: records other than packets are known */
-	bool warned_order, warned_clock, warned_iface;
+	bool warned_clock, warned_iface;
+	bool reported_drops;
 };
 
 static void on_damage(void *ctx, const char *path, uint64_t off, uint64_t len, const char *why)
@@ -163,6 +195,8 @@ static int parse_process(struct catalog *c, unsigned rec, uint64_t wall, const u
 
 		if (!to || *to)
 			continue;
+		if (len > CATALOG_MAX_STRING)
+			len = CATALOG_MAX_STRING;
 		*to = dup_str(val, len);
 		if (!*to) {
 			ret = -ENOMEM;
@@ -459,46 +493,81 @@ static int cmp_rec_seq(const void *a, const void *b)
 	return (x->c.offset > y->c.offset) - (x->c.offset < y->c.offset);
 }
 
+/*
+ * Warn of the chunks missing from each recording, its chunks sorted by cmp_rec_seq with no copies.
+ * Chunk numbers are read on a circle of 2^64 numbers: the ones a recording holds lie on the
+ * shortest arc that covers them all (after its widest gap), and what that arc lacks is missing.
+ * Numbers start at 0 and only damage or a crafted file wraps, but a wrap is then no gap.
+ */
+static void report_gaps(const struct source *s)
+{
+	for (size_t i = 0, j; i < s->nchunks; i = j) {
+		uint64_t first = s->chunks[i].c.meta.seq, last, widest, missing;
+
+		for (j = i + 1; j < s->nchunks && s->chunks[j].rec == s->chunks[i].rec; j++)
+			;
+		last = s->chunks[j - 1].c.meta.seq;
+		widest = first - last; /* from the highest number round to the lowest */
+		for (size_t k = i + 1; k < j; k++) {
+			uint64_t a = s->chunks[k - 1].c.meta.seq, b = s->chunks[k].c.meta.seq;
+
+			if (b - a > widest) {
+				widest = b - a;
+				first = b;
+				last = a;
+			}
+		}
+		missing = last - first - (j - i - 1);
+		if (missing)
+			log_warn("%" PRIu64 " chunks of a recording are missing between chunk %" PRIu64 " and chunk %" PRIu64 " (a rotated file left out, or damage)",
+				 missing, first, last);
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* Drop second copies of a chunk (the same file given twice, or overlapping copies): one warning
- * per pair of files. */
+ * per pair of files, from a list of the copies' (file, file of the first copy) pairs. */
 static void dedupe(struct source *s)
 {
-	unsigned *copies = calloc((size_t)s->nfiles * s->nfiles, sizeof(*copies));
-	size_t k = 0;
+	uint64_t *pairs = NULL, copies = 0;
+	size_t k = 0, npairs = 0, cap = 0;
+	bool listed = true;
 
 	if (s->nchunks) /* qsort wants a non-NULL array, even for 0 elements */
 		qsort(s->chunks, s->nchunks, sizeof(*s->chunks), cmp_rec_seq);
 	for (size_t i = 0; i < s->nchunks; i++) {
 		const struct chunk_ref *c = &s->chunks[i];
-		struct recording *r = &s->cat.recs[c->rec];
 
 		if (k && s->chunks[k - 1].rec == c->rec && s->chunks[k - 1].c.meta.seq == c->c.meta.seq) {
-			if (copies)
-				copies[c->file * s->nfiles + s->chunks[k - 1].file]++;
+			copies++;
+			if (listed && array_reserve(&pairs, &cap, npairs + 1, sizeof(*pairs), 64))
+				listed = false;
+			if (listed)
+				pairs[npairs++] = (uint64_t)c->file << 32 | s->chunks[k - 1].file;
 			continue;
 		}
-		if (!r->chunks)
-			r->seq_first = c->c.meta.seq;
-		r->seq_last = c->c.meta.seq;
-		r->chunks++;
 		s->chunks[k++] = *c;
 	}
 	s->nchunks = k;
-	for (unsigned a = 0; copies && a < s->nfiles; a++)
-		for (unsigned b = 0; b < s->nfiles; b++)
-			if (copies[a * s->nfiles + b])
-				log_warn("%s: %u chunks are copies of chunks in %s: skipped",
-					 jr_path(s->files[a]), copies[a * s->nfiles + b],
-					 jr_path(s->files[b]));
-	free(copies);
-	for (size_t i = 0; i < s->cat.nrecs; i++) {
-		const struct recording *r = &s->cat.recs[i];
-		uint64_t span = r->seq_last - r->seq_first + 1;
-
-		if (r->chunks && span != r->chunks)
-			log_warn("%" PRIu64 " chunks of a recording are missing between chunk %" PRIu64 " and chunk %" PRIu64 " (a rotated file left out, or damage)",
-				 span - r->chunks, r->seq_first, r->seq_last);
+	if (npairs)
+		qsort(pairs, npairs, sizeof(*pairs), cmp_u64);
+	for (size_t i = 0, j; listed && i < npairs; i = j) {
+		for (j = i + 1; j < npairs && pairs[j] == pairs[i]; j++)
+			;
+		log_warn("%s: %zu chunks are copies of chunks in %s: skipped",
+			 jr_path(s->files[pairs[i] >> 32]), j - i,
+			 jr_path(s->files[(uint32_t)pairs[i]]));
 	}
+	if (!listed)
+		log_warn("%" PRIu64 " chunks are copies of others: skipped", copies);
+	free(pairs);
+	report_gaps(s);
 }
 
 static int scan_file(struct source *s, unsigned f)
@@ -543,6 +612,7 @@ int source_open(char *const *paths, unsigned n, struct source **out)
 
 	if (!s)
 		return -ENOMEM;
+	s->spill_fd = -1;
 	s->files = calloc(n, sizeof(*s->files));
 	if (!s->files)
 		goto fail;
@@ -583,13 +653,23 @@ fail:
 	return ret;
 }
 
+static uint64_t head_wall(const struct loaded *l)
+{
+	return l->spilled ? l->head.wall : l->pkts[l->next].wall;
+}
+
+static uint64_t head_order(const struct loaded *l)
+{
+	return l->spilled ? l->head.order : l->order;
+}
+
 static bool before(const struct loaded *a, const struct loaded *b)
 {
-	const struct pkt_ref *x = &a->pkts[a->next], *y = &b->pkts[b->next];
+	uint64_t x = head_wall(a), y = head_wall(b);
 
-	if (x->wall != y->wall)
-		return x->wall < y->wall;
-	return a->order < b->order;
+	if (x != y)
+		return x < y;
+	return head_order(a) < head_order(b);
 }
 
 static void heap_push(struct source *s, struct loaded *l)
@@ -632,10 +712,277 @@ static struct loaded *heap_pop(struct source *s)
 
 static void free_loaded(struct source *s, struct loaded *l)
 {
-	s->loaded_bytes -= l->raw_len;
+	s->loaded_bytes -= l->bytes;
+	if (l->spilled) {
+		s->runs[l->level]--;
+		/* Give the run's space back; a file system that cannot just keeps it. */
+		fallocate(s->spill_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)l->start,
+			  (off_t)(l->end - l->start));
+	}
 	free(l->raw);
 	free(l->pkts);
+	free(l->buf);
 	free(l);
+}
+
+/* Make the n bytes of run l at l->off readable in l->buf. 0 or -errno. */
+static int run_fill(struct source *s, struct loaded *l, size_t n)
+{
+	size_t want = n > SPILL_READ ? n : SPILL_READ;
+	ssize_t got;
+
+	if (l->off >= l->buf_off && l->off - l->buf_off + n <= l->buf_len)
+		return 0;
+	if (want > l->end - l->off)
+		want = (size_t)(l->end - l->off);
+	if (want < n)
+		return -EIO;
+	if (want > l->buf_cap) {
+		uint8_t *b = realloc(l->buf, want);
+
+		if (!b)
+			return -ENOMEM;
+		s->loaded_bytes += want - l->buf_cap;
+		l->bytes += want - l->buf_cap;
+		l->buf = b;
+		l->buf_cap = want;
+	}
+	do
+		got = pread(s->spill_fd, l->buf, want, (off_t)l->off);
+	while (got < 0 && errno == EINTR);
+	if (got < 0)
+		return -errno;
+	if ((size_t)got < n)
+		return -EIO;
+	l->buf_off = l->off;
+	l->buf_len = (size_t)got;
+	return 0;
+}
+
+/* Read the entry of run l at l->off into l->head, and its record into l->buf. 0 or -errno. */
+static int run_head(struct source *s, struct loaded *l)
+{
+	int ret = run_fill(s, l, sizeof(l->head));
+
+	if (ret)
+		return ret;
+	memcpy(&l->head, l->buf + (l->off - l->buf_off), sizeof(l->head));
+	return run_fill(s, l, sizeof(l->head) + l->head.len);
+}
+
+/* The PACKET record of l's next packet, and its length. */
+static const uint8_t *head_record(const struct loaded *l, uint32_t *len)
+{
+	const uint8_t *rec;
+	struct tr_packet p;
+
+	if (l->spilled) {
+		*len = l->head.len;
+		return l->buf + (l->off - l->buf_off) + sizeof(l->head);
+	}
+	rec = l->raw + l->pkts[l->next].off;
+	memcpy(&p, rec, sizeof(p));
+	*len = (uint32_t)sizeof(p) + p.cap_len;
+	return rec;
+}
+
+/* Step l past its next packet. 1 when another follows, 0 when none, or -errno. */
+static int advance(struct source *s, struct loaded *l)
+{
+	int ret;
+
+	if (!l->spilled)
+		return ++l->next < l->n;
+	l->off += sizeof(l->head) + l->head.len;
+	if (l->off == l->end)
+		return 0;
+	ret = run_head(s, l);
+	return ret ? ret : 1;
+}
+
+static int spill_write(struct source *s, uint64_t off, const void *p, size_t len)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = pwrite(s->spill_fd, (const uint8_t *)p + done, len - done,
+				   (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* A run being written: entries gathered in buf, then written at off. */
+struct run_out {
+	uint8_t buf[SPILL_READ];
+	size_t len;
+	uint64_t off;
+};
+
+static int out_flush(struct source *s, struct run_out *o)
+{
+	int ret = spill_write(s, o->off, o->buf, o->len);
+
+	o->off += o->len;
+	o->len = 0;
+	return ret;
+}
+
+/* Append l's next packet to run o. 0 or -errno. */
+static int out_put(struct source *s, struct run_out *o, const struct loaded *l)
+{
+	struct spill_entry e = { .wall = head_wall(l), .order = head_order(l) };
+	const uint8_t *rec = head_record(l, &e.len);
+	int ret = 0;
+
+	e.iface = l->spilled ? l->head.iface : l->pkts[l->next].iface;
+	if (o->len + sizeof(e) + e.len > sizeof(o->buf))
+		ret = out_flush(s, o);
+	if (!ret && sizeof(e) + e.len > sizeof(o->buf)) {
+		ret = spill_write(s, o->off, &e, sizeof(e));
+		if (!ret)
+			ret = spill_write(s, o->off + sizeof(e), rec, e.len);
+		o->off += sizeof(e) + e.len;
+		return ret;
+	}
+	memcpy(o->buf + o->len, &e, sizeof(e));
+	memcpy(o->buf + o->len + sizeof(e), rec, e.len);
+	o->len += sizeof(e) + e.len;
+	return ret;
+}
+
+/* Make l, which o was filled from, the run o wrote, of this level. 0 or -errno. */
+static int become_run(struct source *s, struct loaded *l, struct run_out *o, uint64_t start,
+		      unsigned level)
+{
+	int ret = out_flush(s, o);
+
+	if (ret)
+		return ret;
+	s->loaded_bytes -= l->bytes;
+	free(l->raw);
+	free(l->pkts);
+	free(l->buf);
+	*l = (struct loaded){ .order = l->order, .spilled = true, .level = level, .start = start,
+			      .off = start, .end = o->off };
+	s->spill_end = o->off;
+	s->runs[level]++;
+	return run_head(s, l);
+}
+
+/* An unlinked file in dir to spill into: its descriptor, or -errno. */
+static int spill_open(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+		return fd >= 0 ? fd : -errno;
+	/* A file system without O_TMPFILE: a named file, unlinked at once. */
+	if (snprintf(path, sizeof(path), "%s/tlsasm-XXXXXX", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	return fd;
+}
+
+/* Write the packets of in-memory chunk l to the spill file as a run, and keep only that. */
+static int spill(struct source *s, struct loaded *l)
+{
+	struct run_out *o;
+	int ret = 0;
+
+	if (s->spill_fd < 0) {
+		const char *dir = getenv("TMPDIR");
+
+		if (!dir || !*dir)
+			dir = "/tmp";
+		ret = spill_open(dir);
+		if (ret < 0) {
+			log_err("cannot make a file in %s for chunks that overlap in time: %s", dir,
+				strerror(-ret));
+			return ret;
+		}
+		s->spill_fd = ret;
+		ret = 0;
+	}
+	o = malloc(sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	o->len = 0;
+	o->off = s->spill_end;
+	for (; !ret && l->next < l->n; l->next++)
+		ret = out_put(s, o, l);
+	if (!ret)
+		ret = become_run(s, l, o, s->spill_end, 0);
+	free(o);
+	return ret;
+}
+
+/*
+ * Merge the SPILL_FANIN runs of this level, taken out of the heap, into one run of the next
+ * level, put back in their place. 0 or -errno.
+ */
+static int merge_runs(struct source *s, unsigned level)
+{
+	struct loaded *in[SPILL_FANIN], *l;
+	uint64_t start = s->spill_end;
+	struct run_out *o = malloc(sizeof(*o));
+	size_t n = 0, k = 0;
+	int ret = 0;
+
+	if (!o)
+		return -ENOMEM;
+	o->len = 0;
+	o->off = start;
+	for (size_t i = 0; i < s->nheap; i++) {
+		if (n < SPILL_FANIN && s->heap[i]->spilled && s->heap[i]->level == level)
+			in[n++] = s->heap[i];
+		else
+			s->heap[k++] = s->heap[i];
+	}
+	s->nheap = 0;
+	for (size_t i = 0; i < k; i++)
+		heap_push(s, s->heap[i]);
+	while (!ret && n) {
+		size_t m = 0;
+
+		for (size_t i = 1; i < n; i++)
+			if (before(in[i], in[m]))
+				m = i;
+		ret = out_put(s, o, in[m]);
+		if (!ret)
+			ret = advance(s, in[m]);
+		if (ret == 0) {
+			l = in[m];
+			in[m] = in[--n];
+			if (n) {
+				free_loaded(s, l);
+				continue;
+			}
+			/* The last one becomes the merged run. */
+			l->spilled = false;
+			s->runs[level]--;
+			fallocate(s->spill_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				  (off_t)l->start, (off_t)(l->end - l->start));
+			ret = become_run(s, l, o, start, level + 1);
+			if (!ret)
+				heap_push(s, l);
+			else
+				free_loaded(s, l);
+			break;
+		}
+		ret = ret > 0 ? 0 : ret;
+	}
+	for (size_t i = 0; i < n; i++)
+		free_loaded(s, in[i]);
+	free(o);
+	return ret;
 }
 
 static int load_next(struct source *s)
@@ -660,50 +1007,82 @@ static int load_next(struct source *s)
 		free(l);
 		return ret;
 	}
-	s->loaded_bytes += l->raw_len;
+	l->bytes = l->raw_len + l->cap * sizeof(*l->pkts);
+	s->loaded_bytes += l->bytes;
+	if (s->nheap && s->loaded_bytes > MAX_LOADED_BYTES) {
+		ret = spill(s, l);
+		if (ret) {
+			free_loaded(s, l);
+			return ret;
+		}
+	}
 	heap_push(s, l);
+	for (unsigned v = 0; v + 1 < sizeof(s->runs) / sizeof(s->runs[0]); v++)
+		if (s->runs[v] >= SPILL_FANIN && (ret = merge_runs(s, v)))
+			return ret;
 	return 0;
+}
+
+/* Say what the catalog's bounds dropped, once the first read is through. */
+static void report_drops(struct source *s)
+{
+	const struct catalog *c = &s->cat;
+
+	if (s->reported_drops)
+		return;
+	s->reported_drops = true;
+	if (c->sockets_dropped)
+		log_warn("%" PRIu64 " SOCKET records past the first %u are dropped: the sockets they name may go without an owner",
+			 c->sockets_dropped, CATALOG_MAX_SOCKETS);
+	if (c->procs_dropped)
+		log_warn("%" PRIu64 " PROCESS records past the first %u are dropped: the processes they name may go without a name",
+			 c->procs_dropped, CATALOG_MAX_PROCESSES);
+	if (c->strings_dropped)
+		log_warn("%" PRIu64 " PROCESS records are kept without their command line and executable: those kept already take %u MiB",
+			 c->strings_dropped, CATALOG_MAX_STRING_BYTES >> 20);
 }
 
 int source_next(struct source *s, struct packet_view *v)
 {
-	const struct pkt_ref *ref;
+	const uint8_t *rec;
 	struct loaded *l;
+	uint32_t len;
 	int ret;
 
 	if (s->current) {
 		l = s->current;
 		s->current = NULL;
-		if (++l->next < l->n)
+		ret = advance(s, l);
+		if (ret > 0) {
 			heap_push(s, l);
-		else
+		} else {
 			free_loaded(s, l);
+			if (ret)
+				return ret;
+		}
 	}
 	while (s->next_chunk < s->nchunks) {
 		const struct jr_chunk_meta *m = &s->chunks[s->next_chunk].c.meta;
 
-		if (s->nheap && m->first_ns > s->heap[0]->pkts[s->heap[0]->next].wall)
+		if (s->nheap && m->first_ns > head_wall(s->heap[0]))
 			break;
-		if (s->nheap && s->loaded_bytes > MAX_LOADED_BYTES) {
-			if (!s->warned_order)
-				log_warn("chunks overlap in time more than memory allows: packets may come out of order");
-			s->warned_order = true;
-			break;
-		}
 		ret = load_next(s);
 		if (ret)
 			return ret;
 	}
-	if (!s->nheap)
+	if (!s->nheap) {
+		if (!s->again)
+			report_drops(s);
 		return 0;
+	}
 	l = heap_pop(s);
 	s->current = l;
-	ref = &l->pkts[l->next];
-	memcpy(&v->p, l->raw + ref->off, sizeof(v->p));
-	v->data = l->raw + ref->off + sizeof(v->p);
-	v->wall = ref->wall;
-	v->iface = ref->iface;
-	v->chunk = l->order;
+	rec = head_record(l, &len);
+	memcpy(&v->p, rec, sizeof(v->p));
+	v->data = rec + sizeof(v->p);
+	v->wall = head_wall(l);
+	v->iface = l->spilled ? l->head.iface : l->pkts[l->next].iface;
+	v->chunk = (size_t)head_order(l);
 	return 1;
 }
 
@@ -718,6 +1097,8 @@ void source_rewind(struct source *s)
 	s->next_chunk = 0;
 	s->chunks_read = 0;
 	s->again = true;
+	if (s->spill_fd >= 0 && ftruncate(s->spill_fd, 0) == 0)
+		s->spill_end = 0;
 	/* Times of a chunk without a CLOCK record come from the chunks read before it: start from
 	 * the same place, so that the packets come out in the same order with the same times. */
 	for (size_t i = 0; i < s->cat.nrecs; i++) {
@@ -833,6 +1214,8 @@ void source_close(struct source *s)
 		free_loaded(s, s->heap[i]);
 	for (unsigned i = 0; i < s->nfiles; i++)
 		jr_close(s->files[i]);
+	if (s->spill_fd >= 0)
+		close(s->spill_fd);
 	catalog_free(&s->cat);
 	free(s->files);
 	free(s->chunks);

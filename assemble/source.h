@@ -6,7 +6,10 @@
  *
  * Order: chunks are sorted by their first timestamp (from the chunk header, without decompressing)
  * and loaded in that order; the earliest pending packet is handed out once no unloaded chunk can
- * hold an earlier one. Memory holds only the chunks that overlap in time.
+ * hold an earlier one. Memory holds the chunks that overlap in time up to 64 MiB of them; past it,
+ * each further chunk's packets are written in time order to an unlinked file in $TMPDIR (/tmp when
+ * unset) as a run, read back 64 KiB at a time, and every 16 runs of one level are merged into one
+ * of the next, so that memory stays bounded however many chunks overlap.
  */
 #ifndef TLSASM_SOURCE_H
 #define TLSASM_SOURCE_H

@@ -88,6 +88,7 @@ int survey_run(struct source *src, struct survey *sv, const struct survey_opts *
 	int ret, side;
 
 	memset(sv, 0, sizeof(*sv));
+	sv->src = src;
 	ret = keylog_init(&sv->keys);
 	if (ret) {
 		log_err("cannot derive TLS secrets: %s",
@@ -95,8 +96,7 @@ int survey_run(struct source *src, struct survey *sv, const struct survey_opts *
 		return ret;
 	}
 	while ((ret = source_next(src, &v)) > 0) {
-		ret = owners_take_packet(&sv->owners, &sv->conns, src, &v, sv->packets++, &conn,
-					 &side);
+		ret = owners_take_packet(&sv->conns, src, &v, sv->packets++, &conn, &side);
 		if (ret < 0)
 			break;
 	}
@@ -204,8 +204,8 @@ void survey_report(const struct survey *sv, const struct source *src)
 		log_warn("%" PRIu64 " TLS 1.3 secret records skipped: no hash known for cipher suite 0x%04x",
 			 st->unknown_cipher, st->last_unknown & 0xffff);
 	if (st->walk_failed)
-		log_warn("%" PRIu64 " application traffic secrets are not %u key updates or fewer from generation 0: only generation 0 is written",
-			 st->walk_failed, KEYLOG_MAX_GENERATIONS);
+		log_warn("%" PRIu64 " application traffic secrets are not %u key updates or fewer past a generation known: only the generations known are written",
+			 st->walk_failed, KEYLOG_MAX_AHEAD);
 	if (st->no_budget)
 		log_warn("%" PRIu64 " key updates not followed: the %" PRIu64 " HKDF steps a run may take are spent",
 			 st->no_budget, KEYLOG_STEP_BUDGET);
@@ -257,16 +257,15 @@ void survey_packet_meta(void *ctx, uint64_t index, const struct packet_view *v,
 			struct convert_meta *m)
 {
 	struct survey *sv = ctx;
-	int64_t conn = owners_packet_conn(&sv->owners, index);
-	const struct tr_process *p;
 	const struct owner *w;
+	const struct tr_process *p;
+	int64_t conn;
 
-	(void)v;
+	w = owners_packet(&sv->owners, &sv->conns, sv->src, v, index, &conn);
 	if (sv->want && (conn < 0 || !sv->want[conn])) {
 		m->skip = true;
 		return;
 	}
-	w = owners_packet(&sv->owners, index);
 	if (!w)
 		return;
 	m->pid = w->pid;

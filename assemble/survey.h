@@ -39,6 +39,7 @@ struct survey_opts {
 };
 
 struct survey {
+	const struct source *src; /* survey_run's, for the second pass */
 	struct tlsconn conns;
 	struct owners owners;
 	bool *want;         /* by connection when a selection was made, else NULL */

@@ -451,6 +451,10 @@ static struct tls_conn *add_conn(struct tlsconn *t, const struct tuple_key *k, u
 static int index_last(struct tlsconn *t, uint32_t *slot, uint64_t hash)
 {
 	if (slot) {
+		struct tls_conn *was = &t->conns[*slot - 1], *c = &t->conns[t->n - 1];
+
+		was->next = (uint32_t)t->n;
+		c->first = was->first ? was->first : *slot;
 		*slot = (uint32_t)t->n; /* index + 1 */
 		return 0;
 	}
@@ -533,6 +537,44 @@ int tlsconn_add(struct tlsconn *t, const struct tlsconn_pkt *p, size_t *conn, in
 		take_data(t, c, side, &s);
 	*conn = (size_t)(c - t->conns);
 	*side_out = side;
+	return 1;
+}
+
+int tlsconn_find(struct tlsconn *t, const struct tlsconn_pkt *p, size_t *conn, int *side)
+{
+	struct tuple_key k = { .t = t, .rec = p->rec };
+	struct tls_conn *last, *c;
+	struct segment s;
+	uint32_t *slot;
+
+	if (!parse_frame(p->linktype, p->frame, p->caplen, &s))
+		return 0;
+	k.family = s.family;
+	k.proto = s.proto;
+	memcpy(k.src, s.src, s.addr_len);
+	memcpy(k.dst, s.dst, s.addr_len);
+	k.sport = s.sport;
+	k.dport = s.dport;
+	slot = table_find_slot(&t->index, tuple_hash(k.rec, k.family, k.proto, k.src, k.sport,
+						     k.dst, k.dport),
+			       conn_match, &k);
+	if (!slot)
+		return 0;
+	last = &t->conns[*slot - 1];
+	if (!last->first) {
+		c = last;
+	} else {
+		c = &t->conns[(last->found ? last->found : last->first) - 1];
+		if (c->first_packet > p->index)
+			c = &t->conns[last->first - 1];
+		while (c->next && t->conns[c->next - 1].first_packet <= p->index)
+			c = &t->conns[c->next - 1];
+		last->found = (uint32_t)(c - t->conns) + 1;
+	}
+	if (c->first_packet > p->index)
+		return 0;
+	*conn = (size_t)(c - t->conns);
+	*side = side_of(c, &k);
 	return 1;
 }
 

@@ -57,6 +57,9 @@ enum tlsconn_flag {
 
 struct tls_conn {
 	uint64_t first_packet; /* number of its first packet */
+	/* Connections of one 4-tuple, one after another (index + 1, 0 for none): the next one of
+	 * this 4-tuple; and, in the latest, the first one and where tlsconn_find left off. */
+	uint32_t next, first, found;
 	uint64_t first_wall, last_wall; /* ns since the epoch */
 	uint64_t packets[2], bytes[2];  /* sent by each side; bytes as on the wire (orig_len) */
 	uint32_t rec;          /* the recording (tlsconn_add's rec) */
@@ -110,6 +113,15 @@ struct tlsconn_pkt {
  * a TCP segment or UDP datagram, 0 when it is something else, or -ENOMEM.
  */
 int tlsconn_add(struct tlsconn *t, const struct tlsconn_pkt *p, size_t *conn, int *side);
+
+/*
+ * Which connection and side tlsconn_add gave packet p, found again once every packet was added
+ * (numbered as then: the connection of its 4-tuple that is the latest to start at or before
+ * p->index), without changing what t holds of connections: 1 with *conn and *side, 0 when
+ * tlsconn_add gave none. In amortised constant time when packets come in the order they were
+ * added.
+ */
+int tlsconn_find(struct tlsconn *t, const struct tlsconn_pkt *p, size_t *conn, int *side);
 
 /*
  * tlsconn_add of a packet of recording 0 with no times or lengths (for the survey's first pass).

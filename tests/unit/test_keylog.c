@@ -498,7 +498,7 @@ static void test_dedup(void)
  */
 static void test_walk_limits(void)
 {
-	struct tr_secret s;
+	struct tr_secret s, later;
 
 	rnd_seed(0x3A1C);
 	if (!kl_init())
@@ -508,7 +508,7 @@ static void test_walk_limits(void)
 	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
 	CHECK_EQ_U64(kl.st.walk_failed, 1);
 	CHECK_EQ_U64(kl.n, 2 + 1 + 3 + 1);
-	CHECK_EQ_U64(kl.steps_left, KEYLOG_STEP_BUDGET - KEYLOG_MAX_GENERATIONS - 2);
+	CHECK_EQ_U64(kl.steps_left, KEYLOG_STEP_BUDGET - KEYLOG_MAX_AHEAD - 2);
 
 	if (!kl_init())
 		return;
@@ -520,19 +520,41 @@ static void test_walk_limits(void)
 	CHECK_EQ_U64(kl.n, 2 + 3 + 1 + 1); /* the client's two steps fit, the server's three not */
 	CHECK_EQ_U64(kl.steps_left, 0);
 
-	/* The same record again and again: generations known already cost steps too, so that
-	 * repeating a record at a high generation cannot cost without bound. */
+	/* A generation out of reach of those known costs KEYLOG_MAX_AHEAD steps, however high. */
+	check_ctx("a generation past KEYLOG_MAX_AHEAD");
 	if (!kl_init())
 		return;
-	random_record(&s, 0x03001301, 100, 100);
+	random_record(&s, 0x03001301, KEYLOG_MAX_AHEAD + 1, KEYLOG_MAX_AHEAD);
 	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
-	CHECK_EQ_U64(kl.steps_left, KEYLOG_STEP_BUDGET - 200);
-	kl.steps_left = 1000;
+	CHECK_EQ_U64(kl.st.walk_failed, 1);
+	CHECK_EQ_U64(kl.n, 2 + 1 + KEYLOG_MAX_AHEAD + 1 + 1);
+	CHECK_EQ_U64(kl.steps_left, KEYLOG_STEP_BUDGET - 2 * KEYLOG_MAX_AHEAD);
+
+	/* Reached in steps, as tlsrec writes a record at each key update: every generation. */
+	check_ctx("records KEYLOG_MAX_AHEAD generations apart");
+	if (!kl_init())
+		return;
+	random_record(&s, 0x03001301, 0, 0);
+	for (unsigned g = KEYLOG_MAX_AHEAD; g <= 3 * KEYLOG_MAX_AHEAD; g += KEYLOG_MAX_AHEAD) {
+		later = s;
+		ref_traffic(EVP_sha256(), &s, "c ap traffic", g, later.client_app_secret);
+		CHECK_EQ_INT(keylog_add(&kl, &later), 0);
+	}
+	CHECK_EQ_U64(kl.st.walk_failed, 0);
+	CHECK_EQ_U64(kl.n, 2 + 3 * KEYLOG_MAX_AHEAD + 1 + 1 + 1);
+	CHECK_EQ_U64(kl.steps_left, KEYLOG_STEP_BUDGET - 3 * KEYLOG_MAX_AHEAD);
+
+	/* The same record again costs no step; an older one costs a look at each generation. */
+	check_ctx("records again");
 	for (int i = 0; i < 10; i++)
-		CHECK_EQ_INT(keylog_add(&kl, &s), 0);
-	CHECK_EQ_U64(kl.steps_left, 0);
-	CHECK(kl.st.no_budget > 0);
-	CHECK_EQ_U64(kl.n, 2 + 101 + 101 + 1);
+		CHECK_EQ_INT(keylog_add(&kl, &later), 0);
+	CHECK_EQ_U64(kl.steps_left, KEYLOG_STEP_BUDGET - 3 * KEYLOG_MAX_AHEAD);
+	ref_traffic(EVP_sha256(), &s, "c ap traffic", 5, later.client_app_secret);
+	CHECK_EQ_INT(keylog_add(&kl, &later), 0);
+	CHECK_EQ_U64(kl.st.walk_failed, 0);
+	CHECK_EQ_U64(kl.steps_left, KEYLOG_STEP_BUDGET - 4 * KEYLOG_MAX_AHEAD - 5);
+	CHECK_EQ_U64(kl.n, 2 + 3 * KEYLOG_MAX_AHEAD + 1 + 1 + 1);
+	check_ctx("%s", "");
 }
 
 /* keylog_find: the lines of one client random, among many; none for an unknown one. */

@@ -165,14 +165,16 @@ static void test_owners(void)
 		size_t conn;
 		int side;
 
-		CHECK(owners_take_packet(&o, &t, src, &v, n++, &conn, &side) >= 0);
+		CHECK(owners_take_packet(&t, src, &v, n++, &conn, &side) >= 0);
 	}
 	CHECK_EQ_INT(ret, 0);
 	CHECK_EQ_U64(n, y.packets);
 	CHECK_EQ_INT(owners_take_records(&o, src), 0);
 	CHECK_EQ_INT(owners_resolve(&o, &t), 0);
-	for (uint64_t i = 0; i < n; i++) {
-		const struct owner *w = owners_packet(&o, i);
+	source_rewind(src);
+	for (uint64_t i = 0; i < n && CHECK_EQ_INT(source_next(src, &v), 1); i++) {
+		int64_t conn;
+		const struct owner *w = owners_packet(&o, &t, src, &v, i, &conn);
 
 		check_ctx("packet %" PRIu64, i);
 		if (!want_pid[i]) {

@@ -29,10 +29,20 @@ enum link {
 static struct tlsconn T;
 static uint64_t next_index;
 
+/* Frames fed, by number, while kept is set: for tlsconn_find (reset frees them). */
+static bool kept;
+static uint8_t *fed[64];
+static size_t fed_len[64];
+
 static void reset(void)
 {
 	tlsconn_free(&T);
+	for (size_t i = 0; i < next_index && i < 64; i++) {
+		free(fed[i]);
+		fed[i] = NULL;
+	}
 	next_index = 0;
+	kept = false;
 }
 
 /* One TCP connection being played: the client is side 0. */
@@ -79,8 +89,25 @@ static void feed(uint16_t linktype, const uint8_t *frame, size_t n)
 	if (!CHECK(copy != NULL))
 		return;
 	memcpy(copy, frame, n);
-	CHECK_EQ_INT(tlsconn_packet(&T, linktype, copy, (uint32_t)n, next_index++), 0);
-	free(copy);
+	CHECK_EQ_INT(tlsconn_packet(&T, linktype, copy, (uint32_t)n, next_index), 0);
+	if (kept && CHECK(next_index < 64)) {
+		fed[next_index] = copy;
+		fed_len[next_index] = n;
+	} else {
+		free(copy);
+	}
+	next_index++;
+}
+
+/* tlsconn_find of the frame fed as number i: its connection, or -1. */
+static int64_t find_fed(uint64_t i)
+{
+	struct tlsconn_pkt pkt = { .index = i, .frame = fed[i], .caplen = (uint32_t)fed_len[i],
+				   .linktype = LINKTYPE_ETHERNET };
+	size_t conn;
+	int side;
+
+	return tlsconn_find(&T, &pkt, &conn, &side) == 1 ? (int64_t)conn : -1;
 }
 
 /*
@@ -344,14 +371,18 @@ static void test_retransmission(void)
 	check_ctx("%s", "");
 }
 
-/* A 4-tuple used again after the first connection closed: a second connection from its SYN. */
+/*
+ * A 4-tuple used again after the first connection closed: a second connection from its SYN.
+ * tlsconn_find gives each packet its own connection again, in order and after going back.
+ */
 static void test_port_reuse(void)
 {
 	uint8_t r1[32], r2[32];
-	uint64_t second;
+	uint64_t second, end;
 	uint32_t isn;
 	struct play p;
 
+	kept = true;
 	play_init(&p, 4, ETH, 50500);
 	exchange(&p, 30, 0x1301);
 	second = next_index;
@@ -367,6 +398,12 @@ static void test_port_reuse(void)
 		check_conn(conn_at(0), r1, "10.0.0.1:50500 -> 10.0.0.2:443", 0x0304);
 		check_conn(conn_at(second), r2, "10.0.0.1:50500 -> 10.0.0.2:443", 0x0304);
 	}
+	end = next_index < 64 ? next_index : 64;
+	for (int pass = 0; pass < 2; pass++)
+		for (uint64_t i = 0; i < end; i++)
+			CHECK_EQ_INT(find_fed(i), i < second ? 0 : 1);
+	CHECK_EQ_INT(find_fed(end - 1), 1);
+	CHECK_EQ_INT(find_fed(1), 0);
 	reset();
 }
 

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * hostile KIND OUT [N [SIZE [LEN]]]: write a small, valid journal crafted to cost a reader memory
+ * or time out of proportion to its size (issue 12, part 3). One recording, one Ethernet interface
+ * (eth0, ifindex 2); every time is fixed, so that the same arguments give the same bytes.
+ *
+ *   overlap    N chunks (default 4) of SIZE packets each (default 1000) of LEN bytes (default
+ *              14: an Ethernet header alone), every chunk over the same time range: a merge in
+ *              time order must hold them all at once
+ *   sockets    N SOCKET records (default 1000), each another socket of another process
+ *   procs      N PROCESS records (default 100), each with a SIZE-byte command line
+ *              (default 60000)
+ *   keyupdate  N SECRET records (default 2) of TLS 1.3 connections whose application traffic
+ *              secrets are of generation SIZE (default 65536)
+ *   seqwrap    N chunks (default 4) of a few packets, numbered across 2^64
+ *   conns      N TCP connections (default 1000) of 4 packets each (SYN, SYN-ACK, ACK, RST), for
+ *              measuring what a connection costs
+ *
+ * The measured sizes of the issue: overlap 80 270000, sockets 5000000, procs 20000 60000,
+ * keyupdate 40 65536.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "journal.h"
+#include "keylog.h"
+
+#define NS UINT64_C(1000000000)
+#define WALL0 (UINT64_C(1700000000) * NS)
+#define BOOT0 (UINT64_C(5000) * NS)
+#define NETNS UINT64_C(4026531840)
+#define IFINDEX 2
+
+struct out {
+	FILE *f;
+	struct chunk_encoder enc;
+	struct chunkbuf cb;
+	uint8_t rid[16];
+	uint64_t seq;
+	uint64_t rel; /* ns after BOOT0 of the next record */
+};
+
+static int emit(struct out *o, uint16_t flags)
+{
+	struct jr_chunk_meta m = { .flags = flags, .records = o->cb.records, .seq = o->seq++ };
+	uint8_t hdr[JR_CHUNK_HDR_SIZE];
+	int ret = chunkbuf_end(&o->cb);
+
+	if (ret)
+		return ret;
+	memcpy(m.recording_id, o->rid, 16);
+	m.first_ns = o->cb.ts_min + o->cb.wall_offset;
+	m.last_ns = o->cb.ts_max + o->cb.wall_offset;
+	m.raw_len = (uint32_t)o->cb.len;
+	m.frame_len = (uint32_t)o->cb.frame_len;
+	chunk_header_encode(hdr, &m);
+	if (fwrite(hdr, sizeof(hdr), 1, o->f) != 1 ||
+	    fwrite(o->cb.frame, o->cb.frame_len, 1, o->f) != 1)
+		return -EIO;
+	return 0;
+}
+
+/* Start a chunk as tlsrec does: a CLOCK record first, at time rel. */
+static int begin(struct out *o, uint64_t rel)
+{
+	struct tr_clock c = { .hdr = { .type = TR_REC_CLOCK, .len = sizeof(c), .ts = BOOT0 + rel },
+			      .real_ns = WALL0 + rel };
+
+	chunkbuf_begin(&o->cb, &o->enc);
+	o->cb.wall_offset = WALL0 - BOOT0;
+	return chunkbuf_add(&o->cb, &c, sizeof(c));
+}
+
+/* The head chunk: HEADER, CLOCK and one IFACE record. */
+static int head(struct out *o)
+{
+	uint8_t rec[128];
+	struct tr_header h = { .hdr = { .type = TR_REC_HEADER } };
+	struct tr_iface i = { .hdr = { .type = TR_REC_IFACE, .len = sizeof(i) },
+			      .netns_ino = NETNS,
+			      .ifindex = IFINDEX,
+			      .mtu = 1500,
+			      .linktype = 1,
+			      .flags = TR_IFACE_UP | TR_IFACE_INGRESS | TR_IFACE_EGRESS,
+			      .name = "eth0" };
+	size_t off = sizeof(h);
+	int ret;
+
+	memcpy(h.magic, TR_HEADER_MAGIC, 8);
+	h.major = TR_FORMAT_MAJOR;
+	h.minor = TR_FORMAT_MINOR;
+	h.clock_id = 7;
+	memcpy(h.recording_id, o->rid, 16);
+	h.pair_boot_ns = BOOT0;
+	h.pair_real_ns = WALL0;
+	h.start_ns = WALL0;
+	h.snaplen = TR_MAX_SNAPLEN;
+	ret = tlv_put(rec, sizeof(rec), &off, TR_TAG_HOSTNAME, "hostile");
+	if (ret)
+		return ret;
+	h.hdr.len = (uint32_t)off;
+	memcpy(rec, &h, sizeof(h));
+	ret = begin(o, 0);
+	if (!ret)
+		ret = chunkbuf_add(&o->cb, rec, off);
+	if (!ret)
+		ret = chunkbuf_add(&o->cb, &i, sizeof(i));
+	return ret ? ret : emit(o, JR_CHUNK_HEAD);
+}
+
+/* Add a record, in a new chunk when the current one is full. */
+static int add(struct out *o, const void *rec, size_t len)
+{
+	int ret = chunkbuf_add(&o->cb, rec, len);
+
+	if (ret != -ENOSPC)
+		return ret;
+	ret = emit(o, 0);
+	if (!ret)
+		ret = begin(o, o->rel);
+	return ret ? ret : chunkbuf_add(&o->cb, rec, len);
+}
+
+/* An Ethernet frame of an experimental ether type, len bytes (14 to 1514), at BOOT0 + rel. */
+static int packet(struct out *o, uint64_t rel, uint32_t len)
+{
+	uint8_t rec[sizeof(struct tr_packet) + 1514] = { 0 };
+	struct tr_packet p = { .hdr = { .type = TR_REC_PACKET,
+					.len = (uint32_t)sizeof(p) + len,
+					.ts = BOOT0 + rel },
+			       .cap_len = len,
+			       .orig_len = len,
+			       .ifindex = IFINDEX,
+			       .protocol = 0xb588,
+			       .dir = TR_DIR_INGRESS };
+
+	memcpy(rec, &p, sizeof(p));
+	memcpy(rec + sizeof(p), "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x88\xb5", 14);
+	return add(o, rec, sizeof(p) + len);
+}
+
+/* An Ethernet frame with an IPv4 TCP segment of no payload from a:ap to b:bp, at BOOT0 + rel. */
+static int tcp_packet(struct out *o, uint64_t rel, uint32_t a, uint16_t ap, uint32_t b, uint16_t bp,
+		      uint8_t flags)
+{
+	uint8_t rec[sizeof(struct tr_packet) + 54] = { 0 }, *f = rec + sizeof(struct tr_packet);
+	struct tr_packet p = { .hdr = { .type = TR_REC_PACKET,
+					.len = sizeof(rec),
+					.ts = BOOT0 + rel },
+			       .cap_len = 54,
+			       .orig_len = 54,
+			       .ifindex = IFINDEX,
+			       .protocol = 0x0008,
+			       .dir = TR_DIR_INGRESS };
+
+	memcpy(rec, &p, sizeof(p));
+	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00", 14);
+	f[14] = 0x45;
+	f[17] = 40;
+	f[22] = 64;
+	f[23] = 6;
+	for (int i = 0; i < 4; i++) {
+		f[26 + i] = (uint8_t)(a >> (24 - 8 * i));
+		f[30 + i] = (uint8_t)(b >> (24 - 8 * i));
+	}
+	f[34] = (uint8_t)(ap >> 8);
+	f[35] = (uint8_t)ap;
+	f[36] = (uint8_t)(bp >> 8);
+	f[37] = (uint8_t)bp;
+	f[46] = 5 << 4;
+	f[47] = flags;
+	return add(o, rec, sizeof(rec));
+}
+
+/* Connections from 10.x.y.z to 192.0.2.1:443, one after another. */
+static int conns(struct out *o, unsigned long n)
+{
+	static const uint8_t flags[4] = { 0x02, 0x12, 0x10, 0x04 };
+	int ret = begin(o, 1000);
+
+	for (unsigned long i = 0; !ret && i < n; i++) {
+		uint32_t a = 0x0a000000 | (uint32_t)(i / 50000), b = 0xc0000201;
+		uint16_t ap = (uint16_t)(10000 + i % 50000);
+
+		for (int k = 0; !ret && k < 4; k++) {
+			o->rel += 1000;
+			ret = k % 2 ? tcp_packet(o, o->rel, b, 443, a, ap, flags[k])
+				    : tcp_packet(o, o->rel, a, ap, b, 443, flags[k]);
+		}
+	}
+	return ret ? ret : emit(o, 0);
+}
+
+/*
+ * Every chunk holds packets over the same time range from 1 ms on: 256 at each microsecond, chunk
+ * c's c ns after it, so that a merge in time order takes 256 packets of each chunk in turn.
+ */
+static int overlap(struct out *o, unsigned long n, unsigned long size, unsigned long len)
+{
+	if (len < 14 || len > 1514)
+		return -EINVAL;
+	int ret = 0;
+
+	for (unsigned long c = 0; !ret && c < n; c++) {
+		ret = begin(o, 1000);
+		for (unsigned long i = 0; !ret && i < size; i++)
+			ret = packet(o, 1000000 + i / 256 * 1000 + c, (uint32_t)len);
+		if (!ret)
+			ret = emit(o, 0);
+	}
+	return ret;
+}
+
+static int sockets(struct out *o, unsigned long n)
+{
+	int ret = begin(o, 1000);
+
+	for (unsigned long i = 0; !ret && i < n; i++) {
+		struct tr_socket s = { .hdr = { .type = TR_REC_SOCKET, .len = sizeof(s) },
+				       .cookie = 1000 + i,
+				       .netns = NETNS,
+				       .pid = 100 + (uint32_t)i,
+				       .tid = 100 + (uint32_t)i,
+				       .uid = 1000,
+				       .gid = 1000,
+				       .comm = "client",
+				       .local = { 10, 0, 0, 1 },
+				       .remote = { 10, 0, 0, 2 },
+				       .local_port = (uint16_t)(1024 + i % 60000),
+				       .remote_port = 443,
+				       .family = 2, /* AF_INET */
+				       .protocol = 6,
+				       .how = TR_SOCK_CONNECT };
+
+		o->rel += 1000;
+		s.hdr.ts = BOOT0 + o->rel;
+		ret = add(o, &s, sizeof(s));
+	}
+	return ret ? ret : emit(o, 0);
+}
+
+static int procs(struct out *o, unsigned long n, unsigned long size)
+{
+	size_t cap = sizeof(struct tr_process) + 64 + 4 + size;
+	uint8_t *rec = malloc(cap), *args = malloc(size ? size : 1);
+	int ret = rec && args ? begin(o, 1000) : -ENOMEM;
+
+	if (args)
+		for (unsigned long i = 0; i < size; i++)
+			args[i] = i % 64 == 63 ? '\0' : (uint8_t)('a' + i % 26);
+	for (unsigned long i = 0; !ret && i < n; i++) {
+		struct tr_process p = { .hdr = { .type = TR_REC_PROCESS },
+					.start_ns = BOOT0 + i,
+					.pid = 100 + (uint32_t)i,
+					.ppid = 1,
+					.uid = 1000,
+					.gid = 1000,
+					.how = TR_PROC_EXEC,
+					.comm = "long" };
+		size_t off = sizeof(p);
+
+		o->rel += 1000;
+		p.hdr.ts = BOOT0 + o->rel;
+		ret = tlv_put(rec, cap, &off, TR_PROC_EXE, "/usr/bin/long");
+		if (!ret)
+			ret = tlv_put_mem(rec, cap, &off, TR_PROC_CMDLINE, args, size);
+		if (ret)
+			break;
+		p.hdr.len = (uint32_t)off;
+		memcpy(rec, &p, sizeof(p));
+		ret = add(o, rec, off);
+	}
+	free(rec);
+	free(args);
+	return ret ? ret : emit(o, 0);
+}
+
+/*
+ * TLS 1.3 secrets (TLS_AES_128_GCM_SHA256) whose application traffic secrets are generation gen:
+ * RFC 8446 section 7.2's "traffic upd" applied gen times to generation 0. One chain serves every
+ * record; each has a client random of its own.
+ */
+static int keyupdate(struct out *o, unsigned long n, unsigned long gen)
+{
+	struct tr_secret s = { .hdr = { .type = TR_REC_SECRET, .len = sizeof(s) },
+			       .ssl = 0x1000,
+			       .pid = 100,
+			       .tid = 100,
+			       .cipher = 0x03001301,
+			       .version = 0x0304,
+			       .flags = TR_SEC_TLS13 };
+	const char *what[2] = { "c ap traffic", "s ap traffic" };
+	uint8_t *cur[2] = { s.client_app_secret, s.server_app_secret };
+	struct keylog k;
+	int ret = keylog_init(&k);
+
+	memset(s.handshake_secret, 0x11, 32);
+	memset(s.master_secret, 0x22, 32);
+	memset(s.handshake_traffic_hash, 0x33, 32);
+	memset(s.server_finished_hash, 0x44, 32);
+	memset(s.exporter_secret, 0x55, 32);
+	for (int side = 0; !ret && side < 2; side++) {
+		uint8_t next[32];
+
+		ret = keylog_expand_label(&k, "SHA256", s.master_secret, 32, what[side],
+					  s.server_finished_hash, 32, cur[side], 32);
+		for (unsigned long g = 0; !ret && g < gen; g++) {
+			ret = keylog_expand_label(&k, "SHA256", cur[side], 32, "traffic upd", NULL,
+						  0, next, 32);
+			memcpy(cur[side], next, 32);
+		}
+	}
+	keylog_free(&k);
+	if (!ret)
+		ret = begin(o, 1000);
+	for (unsigned long i = 0; !ret && i < n; i++) {
+		memset(s.client_random, 0xc0, 32);
+		memcpy(s.client_random, &i, sizeof(i));
+		o->rel += 1000;
+		s.hdr.ts = BOOT0 + o->rel;
+		ret = add(o, &s, sizeof(s));
+	}
+	return ret ? ret : emit(o, 0);
+}
+
+/* Chunks numbered UINT64_MAX - 1 (the head), UINT64_MAX, 0, 1 and on. */
+static int seqwrap(struct out *o, unsigned long n)
+{
+	int ret = 0;
+
+	for (unsigned long c = 0; !ret && c < n; c++) {
+		ret = begin(o, o->rel);
+		for (int i = 0; !ret && i < 3; i++) {
+			o->rel += 1000;
+			ret = packet(o, o->rel, 14);
+		}
+		if (!ret)
+			ret = emit(o, 0);
+	}
+	return ret;
+}
+
+/* The records after the head chunk. 0, -EINVAL for an unknown kind, or -errno. */
+static int body(struct out *o, const char *kind, unsigned long n, unsigned long size,
+		unsigned long len)
+{
+	if (!strcmp(kind, "overlap"))
+		return overlap(o, n ? n : 4, size ? size : 1000, len ? len : 14);
+	if (!strcmp(kind, "sockets"))
+		return sockets(o, n ? n : 1000);
+	if (!strcmp(kind, "procs"))
+		return procs(o, n ? n : 100, size ? size : 60000);
+	if (!strcmp(kind, "keyupdate"))
+		return keyupdate(o, n ? n : 2, size ? size : 65536);
+	if (!strcmp(kind, "seqwrap"))
+		return seqwrap(o, n ? n : 4);
+	if (!strcmp(kind, "conns"))
+		return conns(o, n ? n : 1000);
+	return -EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+	static const char usage[] = "usage: hostile overlap|sockets|procs|keyupdate|seqwrap|conns OUT [N [SIZE [LEN]]]\n";
+	const char *kind = argc > 1 ? argv[1] : "";
+	unsigned long n = argc > 3 ? strtoul(argv[3], NULL, 0) : 0;
+	unsigned long size = argc > 4 ? strtoul(argv[4], NULL, 0) : 0;
+	unsigned long len = argc > 5 ? strtoul(argv[5], NULL, 0) : 0;
+	struct out o = { .rel = 1000 };
+	int ret;
+
+	if (argc < 3 || argc > 6) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	memset(o.rid, 0x5a, sizeof(o.rid));
+	if (!strcmp(kind, "seqwrap"))
+		o.seq = UINT64_MAX - 1;
+	o.f = fopen(argv[2], "wbe");
+	if (!o.f) {
+		fprintf(stderr, "hostile: %s: %s\n", argv[2], strerror(errno));
+		return 1;
+	}
+	ret = chunk_encoder_init(&o.enc);
+	if (!ret)
+		ret = chunkbuf_init(&o.cb, JR_MAX_RAW);
+	if (!ret)
+		ret = head(&o);
+	if (!ret)
+		ret = body(&o, kind, n, size, len);
+	chunkbuf_free(&o.cb);
+	chunk_encoder_free(&o.enc);
+	if (fclose(o.f) && !ret)
+		ret = -errno;
+	if (ret == -EINVAL)
+		fputs(usage, stderr);
+	else if (ret)
+		fprintf(stderr, "hostile: %s: %s\n", argv[2], strerror(-ret));
+	return ret == -EINVAL ? 2 : ret ? 1 : 0;
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# unit.hostile.KIND: tlsasm reads a journal that tests/tools/hostile crafts to cost memory or time
+# out of proportion to its size (1 MB to 35 MB here) within a bound on its peak resident memory
+# and its time, and says what it dropped. Environment: TLSASM and HOSTILE, the binaries under test
+# (ctest sets them).
+set -euo pipefail
+
+kind=$1
+fail() {
+	echo "FAIL: hostile.$kind: $*" >&2
+	exit 1
+}
+[ -x /usr/bin/time ] || fail "needs /usr/bin/time (package time; bash .ci/deps installs it)"
+command -v capinfos >/dev/null || fail "needs capinfos (package tshark; bash .ci/deps installs it)"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+# AddressSanitizer keeps freed memory (256 MB) in quarantine, which would count as resident.
+quarantine=quarantine_size_mb=1:thread_local_quarantine_size_kb=64
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}$quarantine
+export TMPDIR=$dir
+
+# in_order PCAPNG PACKETS: it holds that many packets, in time order.
+in_order() {
+	local info
+	info=$(capinfos -M -c -o "$1") || fail "capinfos cannot read $1"
+	grep -q "Number of packets: *$2\$" <<<"$info" || fail "$1: not $2 packets: $info"
+	grep -q "Strict time order: *True" <<<"$info" || fail "$1: packets out of time order"
+}
+
+# bounded MIB SECONDS ARGS...: run tlsasm ARGS, its stderr to $dir/err; fail past either bound.
+bounded() {
+	local mib=$1 secs=$2 kb s
+	shift 2
+	/usr/bin/time -f '%M %e' -o "$dir/time" "$TLSASM" "$@" 2>"$dir/err" ||
+		fail "tlsasm $* failed: $(cat "$dir/err")"
+	read -r kb s <"$dir/time"
+	echo "tlsasm $*: $((kb / 1024)) MiB, $s s" >&2
+	[ "$kb" -le $((mib * 1024)) ] || fail "tlsasm $* took $((kb / 1024)) MiB, more than $mib MiB"
+	awk -v s="$s" -v max="$secs" 'BEGIN { exit !(s <= max) }' ||
+		fail "tlsasm $* took $s s, more than $secs s"
+}
+
+j=$dir/$kind.lz4
+case $kind in
+overlap)
+	# 24 chunks of 10 MB over one time range: held at once, 300 MiB.
+	"$HOSTILE" overlap "$j" 24 10000 1000
+	bounded 160 60 "$j" -o "$dir/out.pcapng"
+	in_order "$dir/out.pcapng" 240000
+	# 600 chunks of 300 KB: 375 past the 64 MiB held, merged through two levels of runs.
+	"$HOSTILE" overlap "$j" 600 1500 150
+	bounded 160 60 "$j" -o "$dir/out.pcapng"
+	in_order "$dir/out.pcapng" 900000
+	;;
+sockets)
+	# 1.5 million SOCKET records: 630 MiB if all are kept.
+	"$HOSTILE" sockets "$j" 1500000
+	bounded 350 60 "$j" -o /dev/null --keylog "$dir/keys"
+	grep -q "975712 SOCKET records past the first 524288 are dropped" "$dir/err" ||
+		fail "no word of the SOCKET records dropped: $(cat "$dir/err")"
+	bounded 350 60 index --db "$dir/index.db" "$j"
+	;;
+procs)
+	# 3000 PROCESS records with 60 KB command lines: 240 MiB if all are kept.
+	"$HOSTILE" procs "$j" 3000 60000
+	bounded 120 60 "$j" -o /dev/null
+	bounded 120 60 index --db "$dir/index.db" "$j"
+	;;
+keyupdate)
+	# 8 connections at KeyUpdate generation 65536: a million HKDFs and 200 MB of key log if
+	# followed from generation 0.
+	"$HOSTILE" keyupdate "$j" 8 65536
+	bounded 60 10 "$j" -o /dev/null --keylog "$dir/keys"
+	[ "$(wc -l <"$dir/keys")" -eq 40 ] || fail "$(wc -l <"$dir/keys") key log lines, not 40"
+	grep -q "16 application traffic secrets are not 64 key updates or fewer" "$dir/err" ||
+		fail "no word of the generations not followed: $(cat "$dir/err")"
+	;;
+seqwrap)
+	"$HOSTILE" seqwrap "$j" 4
+	bounded 60 10 "$j" -o /dev/null
+	! grep -q "missing" "$dir/err" || fail "chunks said missing: $(cat "$dir/err")"
+	;;
+*)
+	fail "no such kind"
+	;;
+esac
