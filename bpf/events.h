@@ -13,7 +13,7 @@
 #endif
 
 #define TR_FORMAT_MAJOR 1
-#define TR_FORMAT_MINOR 3
+#define TR_FORMAT_MINOR 4
 
 enum tr_rec_type {
 	TR_REC_HEADER = 1,
@@ -105,6 +105,7 @@ enum tr_loss_what {
 enum tr_loss_where {
 	TR_LOSS_RINGBUF = 1, /* the ring buffer was full */
 	TR_LOSS_COPY = 2,    /* the packet's bytes could not be read */
+	TR_LOSS_OUTPUT = 3,  /* the journal's output did not take them (format 1.4): disk full, ... */
 };
 
 struct tr_loss {

@@ -90,7 +90,7 @@ static int take(struct session *s, const void *data, size_t size)
 	owner = r.type == TR_REC_SOCKET || r.type == TR_REC_PROCESS;
 	ret = append(s, data, size);
 	if (ret == -ECANCELED) {
-		s->lost_by[3] += r.type == TR_REC_PACKET || r.type == TR_REC_SECRET || owner;
+		s->lost_by[TR_LOSS_OUTPUT] += r.type == TR_REC_PACKET || r.type == TR_REC_SECRET || owner;
 		s->lost += r.type == TR_REC_PACKET;
 		s->lost_secrets += r.type == TR_REC_SECRET;
 		s->lost_owners += owner;
@@ -340,9 +340,88 @@ int session_run(struct session *s, const volatile sig_atomic_t *stop)
 	return s->error;
 }
 
+/* One key of records the output did not take (writer_unwritten's callback; under its lock). */
+struct unwritten_list {
+	struct tr_loss_key key[64];
+	uint64_t n[64];
+	size_t len;
+	size_t more; /* keys that did not fit: counted in the totals, without a LOSS record */
+	struct session *s;
+};
+
+static void on_unwritten(void *ctx, const struct tr_loss_key *k, uint64_t n)
+{
+	struct unwritten_list *u = ctx;
+	struct session *s = u->s;
+
+	/* What the chunks held was counted as recorded; LOSS records in them were counted lost. */
+	if (k->where == TR_LOSS_OUTPUT) {
+		if (k->what == TR_LOSS_PACKETS) {
+			s->packets -= n;
+			s->lost += n;
+		} else if (k->what == TR_LOSS_SECRETS) {
+			s->secrets -= n;
+			s->lost_secrets += n;
+		} else {
+			s->owners -= n;
+			s->lost_owners += n;
+		}
+		s->lost_by[TR_LOSS_OUTPUT] += n;
+	}
+	if (u->len == sizeof(u->n) / sizeof(u->n[0])) {
+		u->more++;
+		return;
+	}
+	u->key[u->len] = *k;
+	u->n[u->len++] = n;
+}
+
+/*
+ * The output failed: what it did not take is lost. Count it so, and, when the output is a file
+ * whose end is intact (a full file system), end it with a chunk of LOSS records for it and the END
+ * record, in the room the journal writer kept. 0 or -errno.
+ */
+static int end_after_failure(struct session *s, const struct writer_wait *until)
+{
+	struct tr_end end = { .hdr = { .type = TR_REC_END, .len = sizeof(end) } };
+	struct unwritten_list u = { .s = s };
+	__u64 now = clock_ns(CLOCK_BOOTTIME);
+	int ret;
+
+	writer_unwritten(s->wr, on_unwritten, &u);
+	ret = begin_chunk(s);
+	for (size_t i = 0; !ret && i < u.len; i++) {
+		struct tr_loss rec = { .hdr = { .type = TR_REC_LOSS, .len = sizeof(rec), .ts = now },
+				       .count = u.n[i], .since_ns = s->start_boot,
+				       .ifindex = u.key[i].ifindex, .what = u.key[i].what,
+				       .dir = u.key[i].dir, .where = u.key[i].where };
+
+		ret = chunkbuf_add(s->cur, &rec, sizeof(rec));
+	}
+	end.hdr.ts = now;
+	end.packets = s->packets;
+	end.lost = s->lost;
+	if (!ret)
+		ret = chunkbuf_add(s->cur, &end, sizeof(end));
+	if (!ret)
+		ret = chunkbuf_end(s->cur);
+	if (ret) {
+		if (s->cur)
+			writer_release(s->wr, s->cur);
+		s->cur = NULL;
+		return ret == -ECANCELED ? 0 : ret;
+	}
+	writer_submit_last(s->wr, s->cur);
+	s->cur = NULL;
+	if (!writer_drain(s->wr, until))
+		s->ended = writer_last_written(s->wr);
+	return 0;
+}
+
 int session_finish(struct session *s, const struct writer_wait *until)
 {
 	struct tr_end end = { .hdr = { .type = TR_REC_END, .len = sizeof(end) } };
+	bool taken;
 	int ret;
 
 	s->wait = *until;
@@ -362,8 +441,18 @@ int session_finish(struct session *s, const struct writer_wait *until)
 	ret = append(s, &end, sizeof(end));
 	if (ret && ret != -ECANCELED && !s->error)
 		s->error = ret;
+	taken = !ret;
 	ret = flush_chunk(s);
-	return s->error ? s->error : ret;
+	if (ret || s->error)
+		return s->error ? s->error : ret;
+	/* An output that takes nothing: writer_stop gives up on it. */
+	if (writer_drain(s->wr, until))
+		return 0;
+	if (!writer_error(s->wr)) {
+		s->ended = taken;
+		return 0;
+	}
+	return end_after_failure(s, until);
 }
 
 void session_free(struct session *s)

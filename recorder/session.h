@@ -62,8 +62,8 @@ struct session {
 	uint64_t lost;         /* packets lost */
 	uint64_t lost_secrets; /* SECRET records lost */
 	uint64_t lost_owners;  /* SOCKET and PROCESS records lost */
-	uint64_t lost_by[4];   /* all, by cause: TR_LOSS_RINGBUF, TR_LOSS_COPY, and 3: the
-				* journal's output did not take them before tlsrec had to stop */
+	uint64_t lost_by[4];   /* all, by cause: TR_LOSS_RINGBUF, TR_LOSS_COPY, TR_LOSS_OUTPUT */
+	bool ended;            /* session_finish wrote the END record */
 	struct loss_seen *seen;
 	size_t n_seen;
 	int error;
@@ -81,8 +81,11 @@ int session_run(struct session *s, const volatile sig_atomic_t *stop);
 
 /*
  * Once the programs are detached: take what is left in the ring buffers, the final loss counts and
- * the END record, and hand the last chunk to the writer, waiting for a free chunk buffer as long
- * as until says (records that find none are counted lost). Returns 0 or -errno.
+ * the END record, and hand the last chunk to the writer, waiting for a free chunk buffer and for
+ * the writer as long as until says (records that find none are counted lost). When the output
+ * failed, what it did not take is counted lost instead of recorded, and a file whose end is
+ * intact (full) gets a last chunk with LOSS records for them and the END record. s->ended says
+ * whether the END record was written. Returns 0 or -errno (the writer's errors are its own).
  */
 int session_finish(struct session *s, const struct writer_wait *until);
 

@@ -8,6 +8,7 @@
 #define TLSREC_WRITER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "journal.h"
@@ -36,6 +37,29 @@ void writer_submit(struct writer *w, struct chunkbuf *cb);
 
 /* Return cb to the pool unwritten. */
 void writer_release(struct writer *w, struct chunkbuf *cb);
+
+/*
+ * Queue cb as the recording's last chunk: written with jw_write_last, into the room the journal
+ * writer keeps, even after a write failed.
+ */
+void writer_submit_last(struct writer *w, struct chunkbuf *cb);
+
+/*
+ * Wait until every chunk queued is written, or counted unwritten, as long as until says.
+ * Returns 0 or -ETIMEDOUT.
+ */
+int writer_drain(struct writer *w, const struct writer_wait *until);
+
+/* n records of chunks that were not written, under a LOSS record's key: where TR_LOSS_OUTPUT for
+ * packets (by interface and direction), TLS secrets and owners; the LOSS records those chunks held
+ * under their own keys and counts. */
+typedef void (*writer_lost_fn)(void *ctx, const struct tr_loss_key *k, uint64_t n);
+
+/* Call fn for each key counted so far (after writer_drain: all of them). */
+void writer_unwritten(struct writer *w, writer_lost_fn fn, void *ctx);
+
+/* Whether the chunk queued with writer_submit_last was written. */
+bool writer_last_written(struct writer *w);
 
 /* The first write error so far (-errno), or 0. */
 int writer_error(struct writer *w);
