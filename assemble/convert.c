@@ -199,12 +199,18 @@ int convert_pcapng(struct source *src, int fd, const struct convert_opts *o,
 		source_recordings(src, &recs);
 		start = ifs[i].packets ? ifs[i].first_wall : recs[ifs[i].rec].start_ns;
 		end = ifs[i].packets ? ifs[i].last_wall : start;
-		ret = pcapng_isb(w, &(struct pcapng_isb){ .if_id = i,
-							   .ts_ns = end,
-							   .starttime = start,
-							   .endtime = end,
-							   .ifdrop = ifs[i].lost,
-							   .usrdeliv = ifs[i].packets });
+		/* Recorded until it disappeared. */
+		end = ifs[i].gone_wall > end ? ifs[i].gone_wall : end;
+		ret = pcapng_isb(w, &(struct pcapng_isb){
+					    .if_id = i,
+					    .ts_ns = end,
+					    .starttime = start,
+					    .endtime = end,
+					    .ifdrop = ifs[i].lost,
+					    .usrdeliv = ifs[i].packets,
+					    .comment = ifs[i].gone_wall ?
+							       "the interface disappeared while tlsrec recorded it" :
+							       NULL });
 		st->lost += ifs[i].lost;
 	}
 	free(frame);

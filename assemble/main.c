@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -249,11 +250,25 @@ static void report_recordings(const struct source *src)
 {
 	const struct recording *recs;
 	unsigned n = source_recordings(src, &recs);
+	struct src_iface *ifs;
 
 	for (unsigned i = 0; i < n; i++)
 		if (!recs[i].ended)
 			log_info("the recording%s%s has no END record: tlsrec was stopped abruptly, or its last file is not among the inputs",
 				 recs[i].host[0] ? " on " : "", recs[i].host);
+	n = source_interfaces(src, &ifs);
+	for (unsigned i = 0; i < n; i++) {
+		time_t t = (time_t)(ifs[i].gone_wall / 1000000000ULL);
+		char when[32] = "?";
+		struct tm tm;
+
+		if (!ifs[i].gone_wall)
+			continue;
+		if (gmtime_r(&t, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		log_warn("%s: the interface disappeared at %s while tlsrec recorded it",
+			 ifs[i].desc.name, when);
+	}
 }
 
 /* The packets, owners and secrets of src, and the selection when x is given. 0 or -errno. */

@@ -26,6 +26,7 @@ enum tr_rec_type {
 	TR_REC_SECRET = 8,
 	TR_REC_SOCKET = 9,
 	TR_REC_PROCESS = 10,
+	TR_REC_IFGONE = 11, /* format 1.4 */
 };
 
 struct tr_rec {
@@ -87,6 +88,15 @@ struct tr_iface {
 	__u8 hwaddr_len;
 	__u8 pad[3];
 	__u8 hwaddr[8];
+	char name[TR_IFNAMSIZ];
+};
+
+/* A recorded interface that disappeared (deleted, or moved to another network namespace). */
+struct tr_ifgone {
+	struct tr_rec hdr; /* ts: when tlsrec learnt it */
+	__u64 netns_ino;
+	__u32 ifindex;
+	__u32 pad;
 	char name[TR_IFNAMSIZ];
 };
 
@@ -323,6 +333,9 @@ _Static_assert(sizeof(struct tr_iface) == 64, "tr_iface size");
 TR_ASSERT_LAYOUT(struct tr_iface, linktype, 32);
 TR_ASSERT_LAYOUT(struct tr_iface, hwaddr, 40);
 TR_ASSERT_LAYOUT(struct tr_iface, name, 48);
+_Static_assert(sizeof(struct tr_ifgone) == 48, "tr_ifgone size");
+TR_ASSERT_LAYOUT(struct tr_ifgone, ifindex, 24);
+TR_ASSERT_LAYOUT(struct tr_ifgone, name, 32);
 _Static_assert(sizeof(struct tr_loss) == 40, "tr_loss size");
 TR_ASSERT_LAYOUT(struct tr_loss, ifindex, 32);
 TR_ASSERT_LAYOUT(struct tr_loss, where, 39);

@@ -784,7 +784,9 @@ int main(int argc, char **argv)
 		status = start_recording(argc, argv, &r);
 	if (status < 0) {
 		ret = session_run(&r.s, &stop);
-		if (ret && !writer_error(r.wr)) /* finish says how writing failed */
+		if (ret == -ENODEV) /* each said so as it went, as tcpdump does: status 1 */
+			log_err("stopped: every interface recorded has disappeared");
+		else if (ret && !writer_error(r.wr)) /* finish says how writing failed */
 			log_err("recording failed: %s", strerror(-ret));
 		status = finish(&r, ret);
 	}

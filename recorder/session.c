@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,7 +42,8 @@ static int begin_chunk(struct session *s)
 	chunkbuf_begin(s->cur, &s->enc);
 	ret = chunkbuf_add_clock(s->cur);
 	for (size_t i = 0; !ret && i < s->n_ifaces; i++)
-		ret = chunkbuf_add(s->cur, &s->ifaces[i].rec, sizeof(s->ifaces[i].rec));
+		if (!s->gone[i])
+			ret = chunkbuf_add(s->cur, &s->ifaces[i].rec, sizeof(s->ifaces[i].rec));
 	return ret;
 }
 
@@ -218,6 +223,92 @@ static int read_losses(struct session *s)
 	return 0;
 }
 
+/* Recorded interface i has disappeared: say so, in the journal too. 0 or -errno. */
+static int iface_gone(struct session *s, size_t i)
+{
+	struct tr_ifgone rec = { .hdr = { .type = TR_REC_IFGONE, .len = sizeof(rec) } };
+	int ret;
+
+	s->gone[i] = true;
+	s->n_live--;
+	log_warn("%s: the interface disappeared%s", s->ifaces[i].rec.name,
+		 s->n_live ? "" : "; no recorded interface is left");
+	rec.hdr.ts = clock_ns(CLOCK_BOOTTIME);
+	rec.netns_ino = s->ifaces[i].rec.netns_ino;
+	rec.ifindex = s->ifaces[i].rec.ifindex;
+	memcpy(rec.name, s->ifaces[i].rec.name, sizeof(rec.name));
+	ret = append(s, &rec, sizeof(rec));
+	return ret == -ECANCELED ? 0 : ret;
+}
+
+/* Look whether recorded interface ifindex (0: every one) is still there. 0 or -errno. */
+static int check_ifaces(struct session *s, __u32 ifindex)
+{
+	char name[IF_NAMESIZE];
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < s->n_ifaces; i++) {
+		if (s->gone[i] || (ifindex && s->ifaces[i].rec.ifindex != ifindex))
+			continue;
+		if (!if_indextoname(s->ifaces[i].rec.ifindex, name) &&
+		    (errno == ENXIO || errno == ENODEV))
+			ret = iface_gone(s, i);
+	}
+	return ret;
+}
+
+/* Read the link notifications there are: a recorded interface deleted (or moved to another
+ * network namespace) is gone. When notifications were lost, look at every interface. 0 or -errno. */
+static int read_links(struct session *s)
+{
+	union {
+		struct nlmsghdr h;
+		char buf[8192];
+	} u;
+
+	for (;;) {
+		ssize_t n = recv(s->link_fd, u.buf, sizeof(u.buf), MSG_DONTWAIT);
+		int ret = 0;
+
+		if (n < 0 && errno == ENOBUFS)
+			ret = check_ifaces(s, 0);
+		else if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		for (struct nlmsghdr *h = &u.h; n > 0 && !ret && NLMSG_OK(h, (size_t)n);
+		     h = NLMSG_NEXT(h, n)) {
+			const struct ifinfomsg *ifi = NLMSG_DATA(h);
+
+			/* A bridge port leaving its bridge is an RTM_DELLINK too: check. */
+			if (h->nlmsg_type == RTM_DELLINK && h->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifi)) &&
+			    ifi->ifi_index > 0)
+				ret = check_ifaces(s, (__u32)ifi->ifi_index);
+		}
+		if (ret)
+			return ret;
+	}
+}
+
+/* Be told when a link is deleted, and look once whether one went before. 0 or -errno. */
+static int watch_links(struct session *s)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	s->gone = calloc(s->n_ifaces, sizeof(*s->gone));
+	if (!s->gone)
+		return -ENOMEM;
+	s->n_live = s->n_ifaces;
+	s->link_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (s->link_fd < 0)
+		return -errno;
+	if (bind(s->link_fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return -errno;
+	ev.data.fd = s->link_fd;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->link_fd, &ev))
+		return -errno;
+	return check_ifaces(s, 0);
+}
+
 /* Wait up to timeout_ms for a wakeup (not at all while a ring is behind), then take what is in the
  * rings, at most RING_BUDGET records from each, starting with a different ring each time. The
  * number of records, or -errno (-EINTR when a signal came). The programs wake us only once a
@@ -231,12 +322,14 @@ static int poll_rings(struct session *s, int timeout_ms)
 	if (n < 0)
 		return -errno;
 	for (int i = 0; i < n; i++) {
-		if (ev[i].data.fd == s->watch_fd && s->on_watch) {
-			int ret = s->on_watch(s->ctx);
+		int ret = 0;
 
-			if (ret)
-				return ret;
-		}
+		if (ev[i].data.fd == s->watch_fd && s->on_watch)
+			ret = s->on_watch(s->ctx);
+		else if (ev[i].data.fd == s->link_fd)
+			ret = read_links(s);
+		if (ret)
+			return ret;
 	}
 	s->behind = false;
 	for (size_t i = 0; i < s->n_rbs; i++) {
@@ -274,6 +367,7 @@ int session_init(struct session *s)
 	int ret;
 
 	s->epfd = -1;
+	s->link_fd = -1;
 	ret = chunk_encoder_init(&s->enc);
 	if (ret)
 		return ret;
@@ -301,6 +395,8 @@ int session_init(struct session *s)
 		ret = add_ring(s, s->procs_ring, on_owner_event);
 	if (!ret && !s->n_rbs)
 		ret = -EINVAL;
+	if (!ret && s->n_ifaces)
+		ret = watch_links(s);
 	return ret;
 }
 
@@ -315,6 +411,8 @@ int session_run(struct session *s, const volatile sig_atomic_t *stop)
 
 		if (ret < 0 && ret != -EINTR)
 			return s->error ? s->error : ret;
+		if (s->n_ifaces && !s->n_live)
+			return -ENODEV;
 		now = clock_ns(CLOCK_MONOTONIC);
 		if (now >= next_loss) {
 			ret = read_losses(s);
@@ -461,6 +559,11 @@ void session_free(struct session *s)
 	if (s->rbs && s->epfd >= 0)
 		close(s->epfd);
 	s->epfd = -1;
+	if (s->rbs && s->link_fd >= 0)
+		close(s->link_fd);
+	s->link_fd = -1;
+	free(s->gone);
+	s->gone = NULL;
 	for (size_t i = 0; i < s->n_rbs; i++)
 		ring_buffer__free(s->rbs[i]);
 	free(s->rbs);

@@ -49,7 +49,10 @@ struct session {
 	size_t first;    /* the ring read first at the next poll */
 	unsigned budget; /* records still to take from the ring being read */
 	bool behind;     /* a ring had more than its budget at the last poll */
-	int epfd; /* the rings' epoll files and watch_fd */
+	int epfd; /* the rings' epoll files, watch_fd and link_fd */
+	int link_fd; /* rtnetlink, subscribed to link changes; -1 without interfaces */
+	bool *gone;  /* for each of ifaces: it disappeared */
+	size_t n_live; /* interfaces that have not */
 	__u64 *percpu;
 	int ncpus;
 	struct chunk_encoder enc; /* chunks are compressed here, as they fill */
@@ -76,7 +79,11 @@ int session_init(struct session *s);
  * (A procs_emit_fn, ctx the session.) */
 int session_append(void *s, const void *rec, size_t len);
 
-/* Record until *stop is set, -c is reached, or an error. Returns 0 or -errno. */
+/*
+ * Record until *stop is set, -c is reached, or an error. A recorded interface that disappears
+ * is reported (a warning and an IFGONE record) and recording goes on with the others. Returns 0,
+ * -ENODEV when every recorded interface has disappeared, or -errno.
+ */
 int session_run(struct session *s, const volatile sig_atomic_t *stop);
 
 /*
