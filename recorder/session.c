@@ -438,40 +438,23 @@ int session_run(struct session *s, const volatile sig_atomic_t *stop)
 	return s->error;
 }
 
-/* One key of records the output did not take (writer_unwritten's callback; under its lock). */
-struct unwritten_list {
-	struct tr_loss_key key[64];
-	uint64_t n[64];
-	size_t len;
-	size_t more; /* keys that did not fit: counted in the totals, without a LOSS record */
-	struct session *s;
-};
-
-static void on_unwritten(void *ctx, const struct tr_loss_key *k, uint64_t n)
+/* n records of k that the output did not take: they were counted as recorded (LOSS records in
+ * those chunks were counted lost already). */
+static void count_unwritten(struct session *s, const struct tr_loss_key *k, uint64_t n)
 {
-	struct unwritten_list *u = ctx;
-	struct session *s = u->s;
-
-	/* What the chunks held was counted as recorded; LOSS records in them were counted lost. */
-	if (k->where == TR_LOSS_OUTPUT) {
-		if (k->what == TR_LOSS_PACKETS) {
-			s->packets -= n;
-			s->lost += n;
-		} else if (k->what == TR_LOSS_SECRETS) {
-			s->secrets -= n;
-			s->lost_secrets += n;
-		} else {
-			s->owners -= n;
-			s->lost_owners += n;
-		}
-		s->lost_by[TR_LOSS_OUTPUT] += n;
-	}
-	if (u->len == sizeof(u->n) / sizeof(u->n[0])) {
-		u->more++;
+	if (k->where != TR_LOSS_OUTPUT)
 		return;
+	if (k->what == TR_LOSS_PACKETS) {
+		s->packets -= n;
+		s->lost += n;
+	} else if (k->what == TR_LOSS_SECRETS) {
+		s->secrets -= n;
+		s->lost_secrets += n;
+	} else {
+		s->owners -= n;
+		s->lost_owners += n;
 	}
-	u->key[u->len] = *k;
-	u->n[u->len++] = n;
+	s->lost_by[TR_LOSS_OUTPUT] += n;
 }
 
 /*
@@ -482,20 +465,25 @@ static void on_unwritten(void *ctx, const struct tr_loss_key *k, uint64_t n)
 static int end_after_failure(struct session *s, const struct writer_wait *until)
 {
 	struct tr_end end = { .hdr = { .type = TR_REC_END, .len = sizeof(end) } };
-	struct unwritten_list u = { .s = s };
 	__u64 now = clock_ns(CLOCK_BOOTTIME);
-	int ret;
+	struct writer_lost *u;
+	size_t n;
+	int ret = writer_unwritten(s->wr, &u, &n);
 
-	writer_unwritten(s->wr, on_unwritten, &u);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n; i++)
+		count_unwritten(s, &u[i].key, u[i].count);
 	ret = begin_chunk(s);
-	for (size_t i = 0; !ret && i < u.len; i++) {
+	for (size_t i = 0; !ret && i < n; i++) {
 		struct tr_loss rec = { .hdr = { .type = TR_REC_LOSS, .len = sizeof(rec), .ts = now },
-				       .count = u.n[i], .since_ns = s->start_boot,
-				       .ifindex = u.key[i].ifindex, .what = u.key[i].what,
-				       .dir = u.key[i].dir, .where = u.key[i].where };
+				       .count = u[i].count, .since_ns = s->start_boot,
+				       .ifindex = u[i].key.ifindex, .what = u[i].key.what,
+				       .dir = u[i].key.dir, .where = u[i].key.where };
 
 		ret = chunkbuf_add(s->cur, &rec, sizeof(rec));
 	}
+	free(u);
 	end.hdr.ts = now;
 	end.packets = s->packets;
 	end.lost = s->lost;

@@ -9,11 +9,6 @@
 #include "array.h"
 #include "writer.h"
 
-/* Records of chunks that were not written, counted as LOSS records count them. */
-struct unwritten {
-	struct tr_loss_key key;
-	uint64_t count;
-};
 
 struct writer {
 	struct journal_writer *jw;
@@ -33,7 +28,7 @@ struct writer {
 	bool last_written;
 	int error;
 	uint64_t sync_ns;
-	struct unwritten *lost;
+	struct writer_lost *lost;
 	size_t n_lost, lost_cap;
 };
 
@@ -77,7 +72,7 @@ static int add_unwritten(struct writer *w, const struct tr_loss_key *k, uint64_t
 	}
 	if (array_reserve(&w->lost, &w->lost_cap, w->n_lost + 1, sizeof(*w->lost), 8))
 		return -ENOMEM;
-	w->lost[w->n_lost++] = (struct unwritten){ .key = *k, .count = n };
+	w->lost[w->n_lost++] = (struct writer_lost){ .key = *k, .count = n };
 	return 0;
 }
 
@@ -290,12 +285,19 @@ int writer_drain(struct writer *w, const struct writer_wait *until)
 	return ret;
 }
 
-void writer_unwritten(struct writer *w, writer_lost_fn fn, void *ctx)
+int writer_unwritten(struct writer *w, struct writer_lost **out, size_t *n)
 {
+	int ret = 0;
+
 	pthread_mutex_lock(&w->lock);
-	for (size_t i = 0; i < w->n_lost; i++)
-		fn(ctx, &w->lost[i].key, w->lost[i].count);
+	*n = w->n_lost;
+	*out = malloc((w->n_lost ? w->n_lost : 1) * sizeof(**out));
+	if (*out)
+		memcpy(*out, w->lost, w->n_lost * sizeof(**out));
+	else
+		ret = -ENOMEM;
 	pthread_mutex_unlock(&w->lock);
+	return ret;
 }
 
 bool writer_last_written(struct writer *w)

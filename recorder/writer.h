@@ -50,13 +50,17 @@ void writer_submit_last(struct writer *w, struct chunkbuf *cb);
  */
 int writer_drain(struct writer *w, const struct writer_wait *until);
 
-/* n records of chunks that were not written, under a LOSS record's key: where TR_LOSS_OUTPUT for
- * packets (by interface and direction), TLS secrets and owners; the LOSS records those chunks held
- * under their own keys and counts. */
-typedef void (*writer_lost_fn)(void *ctx, const struct tr_loss_key *k, uint64_t n);
+/* count records of chunks that were not written, under a LOSS record's key: where TR_LOSS_OUTPUT
+ * for packets (by interface and direction), TLS secrets and owners; the LOSS records those chunks
+ * held, under their own keys and with their own counts. */
+struct writer_lost {
+	struct tr_loss_key key;
+	uint64_t count;
+};
 
-/* Call fn for each key counted so far (after writer_drain: all of them). */
-void writer_unwritten(struct writer *w, writer_lost_fn fn, void *ctx);
+/* A copy of the counts so far (after writer_drain: all of them): *out, of *n entries, is the
+ * caller's to free. Returns 0 or -ENOMEM. */
+int writer_unwritten(struct writer *w, struct writer_lost **out, size_t *n);
 
 /* Whether the chunk queued with writer_submit_last was written. */
 bool writer_last_written(struct writer *w);
