@@ -260,11 +260,11 @@ static int add_packet(struct source *s, const struct chunk_ref *cr, struct chunk
 }
 
 /*
- * Walk one decompressed chunk: HEADER, CLOCK, IFACE, LOSS, END, IFGONE, LIBRARY and SECRET records
- * update the catalog; PACKET records become references in l. Without l (a head chunk read ahead of time)
- * only the recording and its interfaces are taken, quietly: the chunk is walked again, and
- * reported on, when its turn comes. After source_rewind, only the packets are taken, quietly too.
- * Returns 0 or -ENOMEM.
+ * Walk one decompressed chunk: HEADER, CLOCK, IFACE, LOSS, END, IFGONE, LIBRARY and SECRET
+ * records update the catalog; PACKET records become references in l. Without l (a head chunk
+ * read ahead of time) only the recording and its interfaces are taken, quietly: the chunk is
+ * walked again, and reported on, when its turn comes. After source_rewind, only the packets are
+ * taken, quietly too. Returns 0 or -ENOMEM.
  */
 static int parse_chunk(struct source *s, const struct chunk_ref *cr, const uint8_t *raw,
 		       size_t len, struct loaded *l)

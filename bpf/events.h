@@ -115,7 +115,7 @@ enum tr_loss_what {
 enum tr_loss_where {
 	TR_LOSS_RINGBUF = 1, /* the ring buffer was full */
 	TR_LOSS_COPY = 2,    /* the packet's bytes could not be read */
-	TR_LOSS_OUTPUT = 3,  /* the journal's output did not take them (format 1.4): disk full, ... */
+	TR_LOSS_OUTPUT = 3,  /* the journal's output did not take them (format 1.4) */
 };
 
 struct tr_loss {

@@ -18,7 +18,7 @@ struct journal_writer {
 	bool regular;    /* fdatasync applies */
 	unsigned fileno; /* number of the current file in the rotation */
 	uint64_t size;   /* bytes in the current file: its whole chunks */
-	uint64_t reserved; /* bytes allocated to the current file (fallocate), a JW_ALIGN multiple */
+	uint64_t reserved; /* bytes allocated to the file (fallocate), a multiple of JW_ALIGN */
 	bool reserving;  /* the file system allocates ahead (fallocate works) */
 	int failed;      /* the first write that failed (-errno): only jw_write_last writes more */
 	bool torn;       /* a failed write left part of a chunk behind: nothing more is written */
@@ -229,7 +229,7 @@ int jw_write(struct journal_writer *w, const struct chunkbuf *cb)
 		w->fileno = 0;
 	if (!ret)
 		ret = open_file(w);
-	/* A file without its head chunk, or none: the chunk that ends the recording has no place. */
+	/* A file without a head chunk, or none: no place for the chunk that ends the recording. */
 	w->torn |= ret != 0;
 out:
 	if (ret)

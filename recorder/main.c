@@ -696,7 +696,8 @@ static int finish(struct run *r, int ret)
 	if (w) {
 		log_err("writing %s: %s: stopped recording", jw_path(r->jw), strerror(-w));
 		if (r->s.ended)
-			log_warn("%s ends with the last chunk that fit, and an END record", jw_path(r->jw));
+			log_warn("%s ends with the last chunk that fit, and an END record",
+				 jw_path(r->jw));
 		ret = ret ? ret : w;
 	}
 	print_losses(&r->s, r->cap);

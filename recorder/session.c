@@ -95,7 +95,8 @@ static int take(struct session *s, const void *data, size_t size)
 	owner = r.type == TR_REC_SOCKET || r.type == TR_REC_PROCESS;
 	ret = append(s, data, size);
 	if (ret == -ECANCELED) {
-		s->lost_by[TR_LOSS_OUTPUT] += r.type == TR_REC_PACKET || r.type == TR_REC_SECRET || owner;
+		s->lost_by[TR_LOSS_OUTPUT] +=
+			r.type == TR_REC_PACKET || r.type == TR_REC_SECRET || owner;
 		s->lost += r.type == TR_REC_PACKET;
 		s->lost_secrets += r.type == TR_REC_SECRET;
 		s->lost_owners += owner;
@@ -258,7 +259,8 @@ static int check_ifaces(struct session *s, __u32 ifindex)
 }
 
 /* Read the link notifications there are: a recorded interface deleted (or moved to another
- * network namespace) is gone. When notifications were lost, look at every interface. 0 or -errno. */
+ * network namespace) is gone. When notifications were lost, look at every interface.
+ * 0 or -errno. */
 static int read_links(struct session *s)
 {
 	union {
@@ -279,8 +281,8 @@ static int read_links(struct session *s)
 			const struct ifinfomsg *ifi = NLMSG_DATA(h);
 
 			/* A bridge port leaving its bridge is an RTM_DELLINK too: check. */
-			if (h->nlmsg_type == RTM_DELLINK && h->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifi)) &&
-			    ifi->ifi_index > 0)
+			if (h->nlmsg_type == RTM_DELLINK &&
+			    h->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifi)) && ifi->ifi_index > 0)
 				ret = check_ifaces(s, (__u32)ifi->ifi_index);
 		}
 		if (ret)
@@ -476,7 +478,8 @@ static int end_after_failure(struct session *s, const struct writer_wait *until)
 		count_unwritten(s, &u[i].key, u[i].count);
 	ret = begin_chunk(s);
 	for (size_t i = 0; !ret && i < n; i++) {
-		struct tr_loss rec = { .hdr = { .type = TR_REC_LOSS, .len = sizeof(rec), .ts = now },
+		struct tr_loss rec = { .hdr = { .type = TR_REC_LOSS, .len = sizeof(rec),
+						.ts = now },
 				       .count = u[i].count, .since_ns = s->start_boot,
 				       .ifindex = u[i].key.ifindex, .what = u[i].key.what,
 				       .dir = u[i].key.dir, .where = u[i].key.where };

@@ -99,8 +99,8 @@ static void count_unwritten(struct writer *w, const struct chunkbuf *cb)
 		} else if (h.type == TR_REC_SOCKET || h.type == TR_REC_PROCESS) {
 			k.what = TR_LOSS_SOCKETS;
 		} else if (h.type == TR_REC_LOSS && !rec_fixed(rec, &h, &l, sizeof(l))) {
-			k = (struct tr_loss_key){ .ifindex = l.ifindex, .dir = l.dir, .where = l.where,
-						  .what = l.what };
+			k = (struct tr_loss_key){ .ifindex = l.ifindex, .dir = l.dir,
+						  .where = l.where, .what = l.what };
 			n = l.count;
 		} else {
 			continue;
