@@ -290,24 +290,29 @@ static int read_links(struct session *s)
 	}
 }
 
-/* Be told when a link is deleted, and look once whether one went before. 0 or -errno. */
+/* Be told when a link is deleted, and look once whether one went before. Without rtnetlink,
+ * say so: session_run then looks every second. 0 or -errno. */
 static int watch_links(struct session *s)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
 	struct epoll_event ev = { .events = EPOLLIN };
+	int fd;
 
 	s->gone = calloc(s->n_ifaces, sizeof(*s->gone));
 	if (!s->gone)
 		return -ENOMEM;
 	s->n_live = s->n_ifaces;
-	s->link_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-	if (s->link_fd < 0)
-		return -errno;
-	if (bind(s->link_fd, (struct sockaddr *)&sa, sizeof(sa)))
-		return -errno;
-	ev.data.fd = s->link_fd;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->link_fd, &ev))
-		return -errno;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	ev.data.fd = fd;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		log_warn("cannot watch the interfaces with rtnetlink: %s: looking every second instead",
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	} else {
+		s->link_fd = fd;
+	}
 	return check_ifaces(s, 0);
 }
 
@@ -424,6 +429,8 @@ int session_run(struct session *s, const volatile sig_atomic_t *stop)
 		}
 		if (s->cap && now >= next_heartbeat) {
 			ret = capture_heartbeat(s->cap);
+			if (!ret && s->link_fd < 0)
+				ret = check_ifaces(s, 0);
 			if (ret)
 				return ret;
 			next_heartbeat = now + 1000000000ULL;
