@@ -162,9 +162,9 @@ int jw_write(struct journal_writer *w, const struct chunkbuf *cb);
 
 /*
  * Write cb as the last chunk of the recording, into the room jw_write kept, even after jw_write
- * failed for want of space. Returns 0 or -errno: the first failure again when the output cannot
- * take it (a pipe or device that failed, a file whose end could not be cut back, a rotation that
- * failed); then nothing is written.
+ * failed for want of space (or could not start the next file of a rotation: cb then goes into
+ * the current one). Returns 0 or -errno: the first failure again when the output cannot take it
+ * (a pipe or device that failed, a file whose end could not be cut back); then nothing is written.
  */
 int jw_write_last(struct journal_writer *w, const struct chunkbuf *cb);
 

@@ -187,6 +187,31 @@ static int close_file(struct journal_writer *w)
 	return ret;
 }
 
+/*
+ * Start the next file of the rotation. The current file stays open until the next one holds its
+ * head chunk: when it cannot be created or take its head chunk (a full disk), it is removed, and
+ * the current file, with the room kept after its last chunk, is still the one written. 0 or -errno.
+ */
+static int rotate(struct journal_writer *w)
+{
+	struct journal_writer prev = *w;
+	int ret;
+
+	w->fileno++;
+	if (w->cfg->rotate_files && w->fileno == w->cfg->rotate_files)
+		w->fileno = 0;
+	ret = open_file(w);
+	if (ret) {
+		if (w->fd >= 0 && w->fd != STDOUT_FILENO) {
+			close(w->fd);
+			unlink(w->path);
+		}
+		*w = prev;
+		return ret;
+	}
+	return close_file(&prev);
+}
+
 int jw_open(const struct jw_config *cfg, struct journal_writer **out)
 {
 	struct journal_writer *w;
@@ -221,17 +246,8 @@ int jw_write(struct journal_writer *w, const struct chunkbuf *cb)
 	if (cb->len > JR_MAX_RAW)
 		return -EMSGSIZE;
 	ret = write_chunk(w, cb, 0, true);
-	if (ret || !w->cfg->rotate_bytes || w->size < w->cfg->rotate_bytes)
-		goto out;
-	ret = close_file(w);
-	w->fileno++;
-	if (w->cfg->rotate_files && w->fileno == w->cfg->rotate_files)
-		w->fileno = 0;
-	if (!ret)
-		ret = open_file(w);
-	/* A file without a head chunk, or none: no place for the chunk that ends the recording. */
-	w->torn |= ret != 0;
-out:
+	if (!ret && w->cfg->rotate_bytes && w->size >= w->cfg->rotate_bytes)
+		ret = rotate(w);
 	if (ret)
 		w->failed = ret;
 	return ret;
