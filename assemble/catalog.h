@@ -40,6 +40,7 @@ struct src_iface {
 	uint64_t packets; /* handed out */
 	uint64_t lost;    /* total of its LOSS records */
 	uint64_t first_wall, last_wall;
+	uint64_t gone_wall; /* when tlsrec saw it disappear (IFGONE record), or 0 */
 	struct loss_mark *marks; /* losses not yet taken: a min-heap on wall */
 	size_t n_marks, marks_cap;
 };

@@ -149,6 +149,9 @@ static int write_dsb(struct pcapng *w, const struct convert_dsb *d, struct conve
 	return ret;
 }
 
+/* The comment of an interface's statistics when it disappeared while tlsrec recorded it. */
+#define GONE "the interface disappeared while tlsrec recorded it"
+
 int convert_pcapng(struct source *src, int fd, const struct convert_opts *o,
 		   struct convert_stats *st)
 {
@@ -199,12 +202,16 @@ int convert_pcapng(struct source *src, int fd, const struct convert_opts *o,
 		source_recordings(src, &recs);
 		start = ifs[i].packets ? ifs[i].first_wall : recs[ifs[i].rec].start_ns;
 		end = ifs[i].packets ? ifs[i].last_wall : start;
+		/* Recorded until it disappeared. */
+		end = ifs[i].gone_wall > end ? ifs[i].gone_wall : end;
 		ret = pcapng_isb(w, &(struct pcapng_isb){ .if_id = i,
 							   .ts_ns = end,
 							   .starttime = start,
 							   .endtime = end,
 							   .ifdrop = ifs[i].lost,
-							   .usrdeliv = ifs[i].packets });
+							   .usrdeliv = ifs[i].packets,
+							   .comment = ifs[i].gone_wall ? GONE :
+											 NULL });
 		st->lost += ifs[i].lost;
 	}
 	free(frame);

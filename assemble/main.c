@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -60,7 +61,8 @@ static void usage(FILE *f)
 	      "       pcapng file that Wireshark and tshark read: one interface description per\n"
 	      "       recorded interface (name, link type, snapshot length, nanosecond timestamps),\n"
 	      "       packets in wall-clock order with their direction, and interface statistics\n"
-	      "       with the number of packets tlsrec lost at the end.\n"
+	      "       with the number of packets tlsrec lost at the end (and, for an interface\n"
+	      "       that disappeared while tlsrec recorded it, when it did; tlsasm says so).\n"
 	      "\n"
 	      "       TLS secrets that tlsrec recorded become key log lines (TLS 1.2 master secrets;\n"
 	      "       TLS 1.3 handshake, application and exporter secrets, every key update\n"
@@ -262,11 +264,25 @@ static void report_recordings(const struct source *src)
 {
 	const struct recording *recs;
 	unsigned n = source_recordings(src, &recs);
+	struct src_iface *ifs;
 
 	for (unsigned i = 0; i < n; i++)
 		if (!recs[i].ended)
 			log_info("the recording%s%s has no END record: tlsrec was stopped abruptly, or its last file is not among the inputs",
 				 recs[i].host[0] ? " on " : "", recs[i].host);
+	n = source_interfaces(src, &ifs);
+	for (unsigned i = 0; i < n; i++) {
+		time_t t = (time_t)(ifs[i].gone_wall / 1000000000ULL);
+		char when[32] = "?";
+		struct tm tm;
+
+		if (!ifs[i].gone_wall)
+			continue;
+		if (gmtime_r(&t, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		log_warn("%s: the interface disappeared at %s while tlsrec recorded it",
+			 ifs[i].desc.name, when);
+	}
 }
 
 /* The packets, owners and secrets of src, and the selection when x is given. 0 or -errno. */

@@ -266,7 +266,7 @@ int pcapng_epb(struct pcapng *w, const struct pcapng_epb *e)
 
 int pcapng_isb(struct pcapng *w, const struct pcapng_isb *s)
 {
-	size_t opts = 2 * opt_size(8) + 2 * opt_size(8);
+	size_t opts = str_opt_size(s->comment) + 2 * opt_size(8) + 2 * opt_size(8);
 	uint32_t total = (uint32_t)(24 + opts + 4);
 	uint8_t *p = reserve(w, total);
 
@@ -277,6 +277,7 @@ int pcapng_isb(struct pcapng *w, const struct pcapng_isb *s)
 	p = put32(p, s->if_id);
 	p = put32(p, (uint32_t)(s->ts_ns >> 32));
 	p = put32(p, (uint32_t)s->ts_ns);
+	p = put_str_opt(p, OPT_COMMENT, s->comment);
 	p = put_ts_opt(p, ISB_STARTTIME, s->starttime);
 	p = put_ts_opt(p, ISB_ENDTIME, s->endtime);
 	p = put_u64_opt(p, ISB_IFDROP, s->ifdrop);

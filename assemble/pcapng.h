@@ -57,6 +57,7 @@ struct pcapng_isb {
 	uint64_t endtime;   /* isb_endtime, ns */
 	uint64_t ifdrop;    /* isb_ifdrop */
 	uint64_t usrdeliv;  /* isb_usrdeliv */
+	const char *comment; /* opt_comment, or NULL */
 };
 
 /* Write to fd (not closed by pcapng_close). Returns NULL with errno set on failure. */

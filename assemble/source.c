@@ -294,11 +294,11 @@ static int add_packet(struct source *s, const struct chunk_ref *cr, struct chunk
 }
 
 /*
- * Walk one decompressed chunk: HEADER, CLOCK, IFACE, LOSS, END, LIBRARY and SECRET records update
- * the catalog; PACKET records become references in l. Without l (a head chunk read ahead of time)
- * only the recording and its interfaces are taken, quietly: the chunk is walked again, and
- * reported on, when its turn comes. After source_rewind, only the packets are taken, quietly too.
- * Returns 0 or -ENOMEM.
+ * Walk one decompressed chunk: HEADER, CLOCK, IFACE, LOSS, END, IFGONE, LIBRARY and SECRET
+ * records update the catalog; PACKET records become references in l. Without l (a head chunk
+ * read ahead of time) only the recording and its interfaces are taken, quietly: the chunk is
+ * walked again, and reported on, when its turn comes. After source_rewind, only the packets are
+ * taken, quietly too. Returns 0 or -ENOMEM.
  */
 static int parse_chunk(struct source *s, const struct chunk_ref *cr, const uint8_t *raw,
 		       size_t len, struct loaded *l)
@@ -318,6 +318,7 @@ static int parse_chunk(struct source *s, const struct chunk_ref *cr, const uint8
 			struct tr_clock clock;
 			struct tr_iface iface;
 			struct tr_loss loss;
+			struct tr_ifgone gone;
 			struct tr_packet pkt;
 			struct tr_secret secret;
 			struct tr_socket socket;
@@ -367,6 +368,15 @@ static int parse_chunk(struct source *s, const struct chunk_ref *cr, const uint8
 			break;
 		case TR_REC_END:
 			r->ended = true;
+			break;
+		case TR_REC_IFGONE:
+			if (!first)
+				break;
+			if (rec_fixed(rec, &h, &u.gone, sizeof(u.gone)))
+				goto bad_record;
+			i = catalog_find_iface(&s->cat, cr->rec, u.gone.ifindex);
+			if (i >= 0 && !s->cat.ifaces[i].gone_wall)
+				s->cat.ifaces[i].gone_wall = wall_of(h.ts, w.offset);
 			break;
 		case TR_REC_PACKET:
 			if (!l)

@@ -13,7 +13,7 @@
 #endif
 
 #define TR_FORMAT_MAJOR 1
-#define TR_FORMAT_MINOR 3
+#define TR_FORMAT_MINOR 4
 
 enum tr_rec_type {
 	TR_REC_HEADER = 1,
@@ -26,6 +26,7 @@ enum tr_rec_type {
 	TR_REC_SECRET = 8,
 	TR_REC_SOCKET = 9,
 	TR_REC_PROCESS = 10,
+	TR_REC_IFGONE = 11, /* format 1.4 */
 };
 
 struct tr_rec {
@@ -90,6 +91,15 @@ struct tr_iface {
 	char name[TR_IFNAMSIZ];
 };
 
+/* A recorded interface that disappeared (deleted, or moved to another network namespace). */
+struct tr_ifgone {
+	struct tr_rec hdr; /* ts: when tlsrec learnt it */
+	__u64 netns_ino;
+	__u32 ifindex;
+	__u32 pad;
+	char name[TR_IFNAMSIZ];
+};
+
 enum tr_dir {
 	TR_DIR_NONE = 0,
 	TR_DIR_INGRESS = 1,
@@ -105,6 +115,7 @@ enum tr_loss_what {
 enum tr_loss_where {
 	TR_LOSS_RINGBUF = 1, /* the ring buffer was full */
 	TR_LOSS_COPY = 2,    /* the packet's bytes could not be read */
+	TR_LOSS_OUTPUT = 3,  /* the journal's output did not take them (format 1.4) */
 };
 
 struct tr_loss {
@@ -322,6 +333,9 @@ _Static_assert(sizeof(struct tr_iface) == 64, "tr_iface size");
 TR_ASSERT_LAYOUT(struct tr_iface, linktype, 32);
 TR_ASSERT_LAYOUT(struct tr_iface, hwaddr, 40);
 TR_ASSERT_LAYOUT(struct tr_iface, name, 48);
+_Static_assert(sizeof(struct tr_ifgone) == 48, "tr_ifgone size");
+TR_ASSERT_LAYOUT(struct tr_ifgone, ifindex, 24);
+TR_ASSERT_LAYOUT(struct tr_ifgone, name, 32);
 _Static_assert(sizeof(struct tr_loss) == 40, "tr_loss size");
 TR_ASSERT_LAYOUT(struct tr_loss, ifindex, 32);
 TR_ASSERT_LAYOUT(struct tr_loss, where, 39);

@@ -152,8 +152,21 @@ struct jw_config {
  */
 int jw_open(const struct jw_config *cfg, struct journal_writer **out);
 
-/* Write cb, ended with chunkbuf_end, as one chunk; rotate afterwards when due. 0 or -errno. */
+/*
+ * Write cb, ended with chunkbuf_end, as one chunk; rotate afterwards when due. Returns 0 or -errno
+ * (-ENOSPC: the file system is full). A regular file keeps room allocated after its last chunk for
+ * jw_write_last, and a chunk that is not written whole is cut off again, so that the file still
+ * ends with a whole chunk. After a failure nothing more is written: the error is returned again.
+ */
 int jw_write(struct journal_writer *w, const struct chunkbuf *cb);
+
+/*
+ * Write cb as the last chunk of the recording, into the room jw_write kept, even after jw_write
+ * failed for want of space (or could not start the next file of a rotation: cb then goes into
+ * the current one). Returns 0 or -errno: the first failure again when the output cannot take it
+ * (a pipe or device that failed, a file whose end could not be cut back); then nothing is written.
+ */
+int jw_write_last(struct journal_writer *w, const struct chunkbuf *cb);
 
 /* fdatasync the current file (a no-op for pipes and terminals). Returns 0 or -errno. */
 int jw_sync(struct journal_writer *w);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* Writing journal files: one write per chunk, head chunk first in every file, tcpdump-style rotation. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,11 @@ struct journal_writer {
 	int fd;
 	bool regular;    /* fdatasync applies */
 	unsigned fileno; /* number of the current file in the rotation */
-	uint64_t size;   /* bytes in the current file */
+	uint64_t size;   /* bytes in the current file: its whole chunks */
+	uint64_t reserved; /* bytes allocated to the file (fallocate), a multiple of JW_ALIGN */
+	bool reserving;  /* the file system allocates ahead (fallocate works) */
+	int failed;      /* the first write that failed (-errno): only jw_write_last writes more */
+	bool torn;       /* a failed write left part of a chunk behind: nothing more is written */
 	uint64_t seq;    /* next chunk's sequence number */
 	char path[4096];
 	struct chunk_encoder enc; /* for head chunks */
@@ -63,7 +68,46 @@ static int write_all(int fd, struct iovec *iov, int cnt)
 	return 0;
 }
 
-static int write_chunk(struct journal_writer *w, const struct chunkbuf *cb, uint16_t flags)
+/*
+ * Room kept allocated after the last chunk of a file, for the chunk that ends the recording when
+ * the file system fills up (its CLOCK, IFACE, LOSS and END records: a few KiB at most), in whole
+ * blocks of JW_ALIGN: a failed fallocate frees what it allocated itself, in whole pages, and must
+ * not take the room kept before it with it.
+ */
+#define JW_RESERVE (64u << 10)
+#define JW_ALIGN (64u << 10)
+
+/* Make sure the file has blocks for len more bytes and the room after them. 0 or -errno
+ * (-ENOSPC: the file system is full). */
+static int reserve(struct journal_writer *w, uint64_t len)
+{
+	uint64_t end = (w->size + len + JW_RESERVE + JW_ALIGN - 1) / JW_ALIGN * JW_ALIGN;
+
+	if (!w->reserving || end <= w->reserved)
+		return 0;
+	if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->reserved, (off_t)(end - w->reserved))) {
+		if (errno != EOPNOTSUPP && errno != ENOSYS)
+			return -errno;
+		w->reserving = false;
+		return 0;
+	}
+	w->reserved = end;
+	return 0;
+}
+
+/* Cut off what was written of a chunk that failed: the file ends with its last whole chunk
+ * again. 0 or -errno. */
+static int cut_back(struct journal_writer *w)
+{
+	if (ftruncate(w->fd, (off_t)w->size) || lseek(w->fd, (off_t)w->size, SEEK_SET) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Write one chunk; with room, reserve its blocks and the room after it first. A chunk that is
+ * not written whole is cut off again: the file ends with its last whole chunk. 0 or -errno. */
+static int write_chunk(struct journal_writer *w, const struct chunkbuf *cb, uint16_t flags,
+		       bool room)
 {
 	struct jr_chunk_meta m = { .flags = flags, .records = cb->records, .seq = w->seq };
 	uint8_t hdr[JR_CHUNK_HDR_SIZE];
@@ -79,9 +123,13 @@ static int write_chunk(struct journal_writer *w, const struct chunkbuf *cb, uint
 
 	iov[0] = (struct iovec){ .iov_base = hdr, .iov_len = sizeof(hdr) };
 	iov[1] = (struct iovec){ .iov_base = cb->frame, .iov_len = cb->frame_len };
-	ret = write_all(w->fd, iov, 2);
-	if (ret)
+	ret = room ? reserve(w, sizeof(hdr) + cb->frame_len) : 0;
+	if (!ret)
+		ret = write_all(w->fd, iov, 2);
+	if (ret) {
+		w->torn = !w->regular || cut_back(w);
 		return ret;
+	}
 	w->size += sizeof(hdr) + cb->frame_len;
 	w->seq++;
 	return 0;
@@ -109,7 +157,9 @@ static int open_file(struct journal_writer *w)
 			return ret;
 	}
 	w->regular = !fstat(w->fd, &st) && S_ISREG(st.st_mode);
+	w->reserving = w->regular;
 	w->size = 0;
+	w->reserved = 0;
 
 	chunkbuf_begin(&w->head, &w->enc);
 	ret = chunkbuf_add(&w->head, w->cfg->header, w->cfg->header_len);
@@ -121,7 +171,7 @@ static int open_file(struct journal_writer *w)
 		ret = chunkbuf_end(&w->head);
 	if (ret)
 		return ret;
-	return write_chunk(w, &w->head, JR_CHUNK_HEAD);
+	return write_chunk(w, &w->head, JR_CHUNK_HEAD, true);
 }
 
 static int close_file(struct journal_writer *w)
@@ -130,12 +180,41 @@ static int close_file(struct journal_writer *w)
 
 	if (w->fd < 0)
 		return 0;
+	/* Give back the room kept after the last chunk (best effort: it is only space). */
+	if (w->reserved > w->size)
+		fallocate(w->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)w->size,
+			  (off_t)(w->reserved - w->size));
 	if (w->regular && fdatasync(w->fd))
 		ret = -errno;
 	if (w->fd != STDOUT_FILENO && close(w->fd) && !ret)
 		ret = -errno;
 	w->fd = -1;
 	return ret;
+}
+
+/*
+ * Start the next file of the rotation. The current file stays open until the next one holds its
+ * head chunk: when it cannot be created or take its head chunk (a full disk), it is removed, and
+ * the current file, with the room kept after its last chunk, is still the one written. 0 or -errno.
+ */
+static int rotate(struct journal_writer *w)
+{
+	struct journal_writer prev = *w;
+	int ret;
+
+	w->fileno++;
+	if (w->cfg->rotate_files && w->fileno == w->cfg->rotate_files)
+		w->fileno = 0;
+	ret = open_file(w);
+	if (ret) {
+		if (w->fd >= 0 && w->fd != STDOUT_FILENO) {
+			close(w->fd);
+			unlink(w->path);
+		}
+		*w = prev;
+		return ret;
+	}
+	return close_file(&prev);
 }
 
 int jw_open(const struct jw_config *cfg, struct journal_writer **out)
@@ -167,18 +246,25 @@ int jw_write(struct journal_writer *w, const struct chunkbuf *cb)
 {
 	int ret;
 
+	if (w->failed)
+		return w->failed;
 	if (cb->len > JR_MAX_RAW)
 		return -EMSGSIZE;
-	ret = write_chunk(w, cb, 0);
-	if (ret || !w->cfg->rotate_bytes || w->size < w->cfg->rotate_bytes)
-		return ret;
-	ret = close_file(w);
+	ret = write_chunk(w, cb, 0, true);
+	if (!ret && w->cfg->rotate_bytes && w->size >= w->cfg->rotate_bytes)
+		ret = rotate(w);
 	if (ret)
-		return ret;
-	w->fileno++;
-	if (w->cfg->rotate_files && w->fileno == w->cfg->rotate_files)
-		w->fileno = 0;
-	return open_file(w);
+		w->failed = ret;
+	return ret;
+}
+
+int jw_write_last(struct journal_writer *w, const struct chunkbuf *cb)
+{
+	if (w->torn)
+		return w->failed;
+	if (cb->len > JR_MAX_RAW)
+		return -EMSGSIZE;
+	return write_chunk(w, cb, 0, false);
 }
 
 int jw_sync(struct journal_writer *w)

@@ -127,7 +127,9 @@ static void handle_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* A broken pipe and a file size limit (ulimit -f) are write errors, reported as such. */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
 }
 
 static void print_recording(const struct run *r)
@@ -467,7 +469,7 @@ static void print_losses(const struct session *s, bool packets)
 	static const char *const why[] = {
 		[TR_LOSS_RINGBUF] = "a kernel ring buffer was full at times: a larger -B, a smaller -s or fewer interfaces would help",
 		[TR_LOSS_COPY] = "the kernel could not read the bytes of some packets",
-		[3] = "the journal's output did not take the last records before tlsrec had to stop",
+		[TR_LOSS_OUTPUT] = "the journal's output did not take them (it failed, or was too slow when tlsrec had to stop)",
 	};
 
 	if (packets)
@@ -679,14 +681,12 @@ static int finish(struct run *r, int ret)
 		secrets_detach(r->sec);
 	if (r->socks)
 		sockets_detach(r->socks);
-	/* Keep what was recorded, unless writing is what failed. */
+	/* Keep what was recorded; when writing is what failed, count what was not written. */
 	until = (struct writer_wait){ .cancel = &give_up, .deadline_ns = mono_ns() + STOP_GRACE_NS };
-	if (!writer_error(r->wr)) {
-		w = session_finish(&r->s, &until);
-		if (w && !ret) {
-			log_err("recording failed: %s", strerror(-w));
-			ret = w;
-		}
+	w = session_finish(&r->s, &until);
+	if (w && !ret) {
+		log_err("recording failed: %s", strerror(-w));
+		ret = w;
 	}
 	w = writer_stop(r->wr, &until);
 	if (w == -ETIMEDOUT) {
@@ -698,7 +698,10 @@ static int finish(struct run *r, int ret)
 	}
 	r->wr = NULL;
 	if (w) {
-		log_err("writing %s: %s", jw_path(r->jw), strerror(-w));
+		log_err("writing %s: %s: stopped recording", jw_path(r->jw), strerror(-w));
+		if (r->s.ended)
+			log_warn("%s ends with the last chunk that fit, and an END record",
+				 jw_path(r->jw));
 		ret = ret ? ret : w;
 	}
 	print_losses(&r->s, r->cap);
@@ -786,7 +789,9 @@ int main(int argc, char **argv)
 		status = start_recording(argc, argv, &r);
 	if (status < 0) {
 		ret = session_run(&r.s, &stop);
-		if (ret)
+		if (ret == -ENODEV) /* each said so as it went, as tcpdump does: status 1 */
+			log_err("stopped: every interface recorded has disappeared");
+		else if (ret && !writer_error(r.wr)) /* finish says how writing failed */
 			log_err("recording failed: %s", strerror(-ret));
 		status = finish(&r, ret);
 	}

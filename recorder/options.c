@@ -126,6 +126,12 @@ static void usage(FILE *f)
 	      "       it waiting for a stuck output. TC filters left by a tlsrec that was killed are\n"
 	      "       removed by the next one.\n"
 	      "\n"
+	      "       When the output fails (a full disk, a pipe whose reader went away), tlsrec\n"
+	      "       stops, counts what it could not write as lost, and on a full disk ends\n"
+	      "       the journal with its last whole chunk and an END record. A recorded\n"
+	      "       interface that disappears is reported (in the journal too) and the others\n"
+	      "       are still recorded; tlsrec stops once none is left.\n"
+	      "\n"
 	      "OPTIONS\n",
 	      f);
 	cli_print_options(f, options);
@@ -138,9 +144,10 @@ static void usage(FILE *f)
 	      "       is kept in the journal; tlsasm writes it as the interfaces' if_filter.\n"
 	      "\n"
 	      "EXIT STATUS\n"
-	      "       0 when stopped by a signal or -c, 1 on a failure while recording (or an output\n"
-	      "       that took nothing at the end), 2 for a usage error (bad option, unknown\n"
-	      "       interface, bad filter expression, journal that cannot be created).\n"
+	      "       0 when stopped by a signal or -c, 1 on a failure while recording (a full\n"
+	      "       disk, a broken pipe, an output that took nothing at the end) or once every\n"
+	      "       recorded interface has disappeared, 2 for a usage error (bad option,\n"
+	      "       unknown interface, bad filter expression, journal that cannot be created).\n"
 	      "\n"
 	      "OVERHEAD\n"
 	      "       Per packet: one TC program run per hooked direction, copying at most snaplen\n"

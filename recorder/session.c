@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,7 +42,8 @@ static int begin_chunk(struct session *s)
 	chunkbuf_begin(s->cur, &s->enc);
 	ret = chunkbuf_add_clock(s->cur);
 	for (size_t i = 0; !ret && i < s->n_ifaces; i++)
-		ret = chunkbuf_add(s->cur, &s->ifaces[i].rec, sizeof(s->ifaces[i].rec));
+		if (!s->gone[i])
+			ret = chunkbuf_add(s->cur, &s->ifaces[i].rec, sizeof(s->ifaces[i].rec));
 	return ret;
 }
 
@@ -90,7 +95,8 @@ static int take(struct session *s, const void *data, size_t size)
 	owner = r.type == TR_REC_SOCKET || r.type == TR_REC_PROCESS;
 	ret = append(s, data, size);
 	if (ret == -ECANCELED) {
-		s->lost_by[3] += r.type == TR_REC_PACKET || r.type == TR_REC_SECRET || owner;
+		s->lost_by[TR_LOSS_OUTPUT] +=
+			r.type == TR_REC_PACKET || r.type == TR_REC_SECRET || owner;
 		s->lost += r.type == TR_REC_PACKET;
 		s->lost_secrets += r.type == TR_REC_SECRET;
 		s->lost_owners += owner;
@@ -218,6 +224,98 @@ static int read_losses(struct session *s)
 	return 0;
 }
 
+/* Recorded interface i has disappeared: say so, in the journal too. 0 or -errno. */
+static int iface_gone(struct session *s, size_t i)
+{
+	struct tr_ifgone rec = { .hdr = { .type = TR_REC_IFGONE, .len = sizeof(rec) } };
+	int ret;
+
+	s->gone[i] = true;
+	s->n_live--;
+	log_warn("%s: the interface disappeared%s", s->ifaces[i].rec.name,
+		 s->n_live ? "" : "; no recorded interface is left");
+	rec.hdr.ts = clock_ns(CLOCK_BOOTTIME);
+	rec.netns_ino = s->ifaces[i].rec.netns_ino;
+	rec.ifindex = s->ifaces[i].rec.ifindex;
+	memcpy(rec.name, s->ifaces[i].rec.name, sizeof(rec.name));
+	ret = append(s, &rec, sizeof(rec));
+	return ret == -ECANCELED ? 0 : ret;
+}
+
+/* Look whether recorded interface ifindex (0: every one) is still there. 0 or -errno. */
+static int check_ifaces(struct session *s, __u32 ifindex)
+{
+	char name[IF_NAMESIZE];
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < s->n_ifaces; i++) {
+		if (s->gone[i] || (ifindex && s->ifaces[i].rec.ifindex != ifindex))
+			continue;
+		if (!if_indextoname(s->ifaces[i].rec.ifindex, name) &&
+		    (errno == ENXIO || errno == ENODEV))
+			ret = iface_gone(s, i);
+	}
+	return ret;
+}
+
+/* Read the link notifications there are: a recorded interface deleted (or moved to another
+ * network namespace) is gone. When notifications were lost, look at every interface.
+ * 0 or -errno. */
+static int read_links(struct session *s)
+{
+	union {
+		struct nlmsghdr h;
+		char buf[8192];
+	} u;
+
+	for (;;) {
+		ssize_t n = recv(s->link_fd, u.buf, sizeof(u.buf), MSG_DONTWAIT);
+		int ret = 0;
+
+		if (n < 0 && errno == ENOBUFS)
+			ret = check_ifaces(s, 0);
+		else if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		for (struct nlmsghdr *h = &u.h; n > 0 && !ret && NLMSG_OK(h, (size_t)n);
+		     h = NLMSG_NEXT(h, n)) {
+			const struct ifinfomsg *ifi = NLMSG_DATA(h);
+
+			/* A bridge port leaving its bridge is an RTM_DELLINK too: check. */
+			if (h->nlmsg_type == RTM_DELLINK &&
+			    h->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifi)) && ifi->ifi_index > 0)
+				ret = check_ifaces(s, (__u32)ifi->ifi_index);
+		}
+		if (ret)
+			return ret;
+	}
+}
+
+/* Be told when a link is deleted, and look once whether one went before. Without rtnetlink,
+ * say so: session_run then looks every second. 0 or -errno. */
+static int watch_links(struct session *s)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fd;
+
+	s->gone = calloc(s->n_ifaces, sizeof(*s->gone));
+	if (!s->gone)
+		return -ENOMEM;
+	s->n_live = s->n_ifaces;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	ev.data.fd = fd;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		log_warn("cannot watch the interfaces with rtnetlink: %s: looking every second instead",
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	} else {
+		s->link_fd = fd;
+	}
+	return check_ifaces(s, 0);
+}
+
 /* Wait up to timeout_ms for a wakeup (not at all while a ring is behind), then take what is in the
  * rings, at most RING_BUDGET records from each, starting with a different ring each time. The
  * number of records, or -errno (-EINTR when a signal came). The programs wake us only once a
@@ -231,12 +329,14 @@ static int poll_rings(struct session *s, int timeout_ms)
 	if (n < 0)
 		return -errno;
 	for (int i = 0; i < n; i++) {
-		if (ev[i].data.fd == s->watch_fd && s->on_watch) {
-			int ret = s->on_watch(s->ctx);
+		int ret = 0;
 
-			if (ret)
-				return ret;
-		}
+		if (ev[i].data.fd == s->watch_fd && s->on_watch)
+			ret = s->on_watch(s->ctx);
+		else if (ev[i].data.fd == s->link_fd)
+			ret = read_links(s);
+		if (ret)
+			return ret;
 	}
 	s->behind = false;
 	for (size_t i = 0; i < s->n_rbs; i++) {
@@ -274,6 +374,7 @@ int session_init(struct session *s)
 	int ret;
 
 	s->epfd = -1;
+	s->link_fd = -1;
 	ret = chunk_encoder_init(&s->enc);
 	if (ret)
 		return ret;
@@ -301,6 +402,8 @@ int session_init(struct session *s)
 		ret = add_ring(s, s->procs_ring, on_owner_event);
 	if (!ret && !s->n_rbs)
 		ret = -EINVAL;
+	if (!ret && s->n_ifaces)
+		ret = watch_links(s);
 	return ret;
 }
 
@@ -315,6 +418,8 @@ int session_run(struct session *s, const volatile sig_atomic_t *stop)
 
 		if (ret < 0 && ret != -EINTR)
 			return s->error ? s->error : ret;
+		if (s->n_ifaces && !s->n_live)
+			return -ENODEV;
 		now = clock_ns(CLOCK_MONOTONIC);
 		if (now >= next_loss) {
 			ret = read_losses(s);
@@ -324,6 +429,8 @@ int session_run(struct session *s, const volatile sig_atomic_t *stop)
 		}
 		if (s->cap && now >= next_heartbeat) {
 			ret = capture_heartbeat(s->cap);
+			if (!ret && s->link_fd < 0)
+				ret = check_ifaces(s, 0);
 			if (ret)
 				return ret;
 			next_heartbeat = now + 1000000000ULL;
@@ -340,9 +447,77 @@ int session_run(struct session *s, const volatile sig_atomic_t *stop)
 	return s->error;
 }
 
+/* n records of k that the output did not take: they were counted as recorded (LOSS records in
+ * those chunks were counted lost already). */
+static void count_unwritten(struct session *s, const struct tr_loss_key *k, uint64_t n)
+{
+	if (k->where != TR_LOSS_OUTPUT)
+		return;
+	if (k->what == TR_LOSS_PACKETS) {
+		s->packets -= n;
+		s->lost += n;
+	} else if (k->what == TR_LOSS_SECRETS) {
+		s->secrets -= n;
+		s->lost_secrets += n;
+	} else {
+		s->owners -= n;
+		s->lost_owners += n;
+	}
+	s->lost_by[TR_LOSS_OUTPUT] += n;
+}
+
+/*
+ * The output failed: what it did not take is lost. Count it so, and, when the output is a file
+ * whose end is intact (a full file system), end it with a chunk of LOSS records for it and the END
+ * record, in the room the journal writer kept. 0 or -errno.
+ */
+static int end_after_failure(struct session *s, const struct writer_wait *until)
+{
+	struct tr_end end = { .hdr = { .type = TR_REC_END, .len = sizeof(end) } };
+	__u64 now = clock_ns(CLOCK_BOOTTIME);
+	struct writer_lost *u;
+	size_t n;
+	int ret = writer_unwritten(s->wr, &u, &n);
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n; i++)
+		count_unwritten(s, &u[i].key, u[i].count);
+	ret = begin_chunk(s);
+	for (size_t i = 0; !ret && i < n; i++) {
+		struct tr_loss rec = { .hdr = { .type = TR_REC_LOSS, .len = sizeof(rec),
+						.ts = now },
+				       .count = u[i].count, .since_ns = s->start_boot,
+				       .ifindex = u[i].key.ifindex, .what = u[i].key.what,
+				       .dir = u[i].key.dir, .where = u[i].key.where };
+
+		ret = chunkbuf_add(s->cur, &rec, sizeof(rec));
+	}
+	free(u);
+	end.hdr.ts = now;
+	end.packets = s->packets;
+	end.lost = s->lost;
+	if (!ret)
+		ret = chunkbuf_add(s->cur, &end, sizeof(end));
+	if (!ret)
+		ret = chunkbuf_end(s->cur);
+	if (ret) {
+		if (s->cur)
+			writer_release(s->wr, s->cur);
+		s->cur = NULL;
+		return ret == -ECANCELED ? 0 : ret;
+	}
+	writer_submit_last(s->wr, s->cur);
+	s->cur = NULL;
+	if (!writer_drain(s->wr, until))
+		s->ended = writer_last_written(s->wr);
+	return 0;
+}
+
 int session_finish(struct session *s, const struct writer_wait *until)
 {
 	struct tr_end end = { .hdr = { .type = TR_REC_END, .len = sizeof(end) } };
+	bool taken;
 	int ret;
 
 	s->wait = *until;
@@ -362,8 +537,18 @@ int session_finish(struct session *s, const struct writer_wait *until)
 	ret = append(s, &end, sizeof(end));
 	if (ret && ret != -ECANCELED && !s->error)
 		s->error = ret;
+	taken = !ret;
 	ret = flush_chunk(s);
-	return s->error ? s->error : ret;
+	if (ret || s->error)
+		return s->error ? s->error : ret;
+	/* An output that takes nothing: writer_stop gives up on it. */
+	if (writer_drain(s->wr, until))
+		return 0;
+	if (!writer_error(s->wr)) {
+		s->ended = taken;
+		return 0;
+	}
+	return end_after_failure(s, until);
 }
 
 void session_free(struct session *s)
@@ -372,6 +557,11 @@ void session_free(struct session *s)
 	if (s->rbs && s->epfd >= 0)
 		close(s->epfd);
 	s->epfd = -1;
+	if (s->rbs && s->link_fd >= 0)
+		close(s->link_fd);
+	s->link_fd = -1;
+	free(s->gone);
+	s->gone = NULL;
 	for (size_t i = 0; i < s->n_rbs; i++)
 		ring_buffer__free(s->rbs[i]);
 	free(s->rbs);

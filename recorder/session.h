@@ -49,7 +49,10 @@ struct session {
 	size_t first;    /* the ring read first at the next poll */
 	unsigned budget; /* records still to take from the ring being read */
 	bool behind;     /* a ring had more than its budget at the last poll */
-	int epfd; /* the rings' epoll files and watch_fd */
+	int epfd; /* the rings' epoll files, watch_fd and link_fd */
+	int link_fd; /* rtnetlink, subscribed to link changes; -1 without interfaces */
+	bool *gone;  /* for each of ifaces: it disappeared */
+	size_t n_live; /* interfaces that have not */
 	__u64 *percpu;
 	int ncpus;
 	struct chunk_encoder enc; /* chunks are compressed here, as they fill */
@@ -62,8 +65,8 @@ struct session {
 	uint64_t lost;         /* packets lost */
 	uint64_t lost_secrets; /* SECRET records lost */
 	uint64_t lost_owners;  /* SOCKET and PROCESS records lost */
-	uint64_t lost_by[4];   /* all, by cause: TR_LOSS_RINGBUF, TR_LOSS_COPY, and 3: the
-				* journal's output did not take them before tlsrec had to stop */
+	uint64_t lost_by[4];   /* all, by cause: TR_LOSS_RINGBUF, TR_LOSS_COPY, TR_LOSS_OUTPUT */
+	bool ended;            /* session_finish wrote the END record */
 	struct loss_seen *seen;
 	size_t n_seen;
 	int error;
@@ -76,13 +79,20 @@ int session_init(struct session *s);
  * (A procs_emit_fn, ctx the session.) */
 int session_append(void *s, const void *rec, size_t len);
 
-/* Record until *stop is set, -c is reached, or an error. Returns 0 or -errno. */
+/*
+ * Record until *stop is set, -c is reached, or an error. A recorded interface that disappears
+ * is reported (a warning and an IFGONE record) and recording goes on with the others. Returns 0,
+ * -ENODEV when every recorded interface has disappeared, or -errno.
+ */
 int session_run(struct session *s, const volatile sig_atomic_t *stop);
 
 /*
  * Once the programs are detached: take what is left in the ring buffers, the final loss counts and
- * the END record, and hand the last chunk to the writer, waiting for a free chunk buffer as long
- * as until says (records that find none are counted lost). Returns 0 or -errno.
+ * the END record, and hand the last chunk to the writer, waiting for a free chunk buffer and for
+ * the writer as long as until says (records that find none are counted lost). When the output
+ * failed, what it did not take is counted lost instead of recorded, and a file whose end is
+ * intact (full) gets a last chunk with LOSS records for them and the END record. s->ended says
+ * whether the END record was written. Returns 0 or -errno (the writer's errors are its own).
  */
 int session_finish(struct session *s, const struct writer_wait *until);
 

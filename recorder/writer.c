@@ -3,9 +3,12 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "writer.h"
+
 
 struct writer {
 	struct journal_writer *jw;
@@ -20,8 +23,13 @@ struct writer {
 	struct chunkbuf **queue;     /* ring, in submission order */
 	unsigned qhead, qlen;
 	bool stopping;
+	bool writing;            /* the thread has a chunk in hand */
+	struct chunkbuf *last;   /* the recording's last chunk, written with jw_write_last */
+	bool last_written;
 	int error;
 	uint64_t sync_ns;
+	struct writer_lost *lost;
+	size_t n_lost, lost_cap;
 };
 
 static uint64_t mono_ns(void)
@@ -51,6 +59,55 @@ static uint64_t next_step(const struct writer_wait *until, uint64_t now)
 	uint64_t t = now + WAIT_STEP_NS;
 
 	return until->deadline_ns && until->deadline_ns < t ? until->deadline_ns : t;
+}
+
+/* Count n records under k; under the lock. Without memory, they are not counted: -ENOMEM. */
+static int add_unwritten(struct writer *w, const struct tr_loss_key *k, uint64_t n)
+{
+	for (size_t i = 0; i < w->n_lost; i++) {
+		if (!memcmp(&w->lost[i].key, k, sizeof(*k))) {
+			w->lost[i].count += n;
+			return 0;
+		}
+	}
+	if (array_reserve(&w->lost, &w->lost_cap, w->n_lost + 1, sizeof(*w->lost), 8))
+		return -ENOMEM;
+	w->lost[w->n_lost++] = (struct writer_lost){ .key = *k, .count = n };
+	return 0;
+}
+
+/* The records of cb, which was not written: packets by interface and direction, secrets, owners,
+ * and the counts of the LOSS records it held under their own keys. Under the lock. */
+static void count_unwritten(struct writer *w, const struct chunkbuf *cb)
+{
+	struct rec_iter it = { .p = cb->data, .end = cb->data + cb->len };
+	const uint8_t *rec;
+	struct tr_rec h;
+
+	while (rec_next(&it, &h, &rec) > 0) {
+		struct tr_loss_key k = { .where = TR_LOSS_OUTPUT };
+		struct tr_packet p;
+		struct tr_loss l;
+		uint64_t n = 1;
+
+		if (h.type == TR_REC_PACKET && !rec_fixed(rec, &h, &p, sizeof(p))) {
+			k.ifindex = p.ifindex;
+			k.dir = p.dir;
+			k.what = TR_LOSS_PACKETS;
+		} else if (h.type == TR_REC_SECRET) {
+			k.what = TR_LOSS_SECRETS;
+		} else if (h.type == TR_REC_SOCKET || h.type == TR_REC_PROCESS) {
+			k.what = TR_LOSS_SOCKETS;
+		} else if (h.type == TR_REC_LOSS && !rec_fixed(rec, &h, &l, sizeof(l))) {
+			k = (struct tr_loss_key){ .ifindex = l.ifindex, .dir = l.dir,
+						  .where = l.where, .what = l.what };
+			n = l.count;
+		} else {
+			continue;
+		}
+		if (add_unwritten(w, &k, n) && !w->error)
+			w->error = -ENOMEM;
+	}
 }
 
 static void *run(void *arg)
@@ -89,9 +146,11 @@ static void *run(void *arg)
 		cb = w->queue[w->qhead];
 		w->qhead = (w->qhead + 1) % w->nbufs;
 		w->qlen--;
+		w->writing = true;
 		pthread_mutex_unlock(&w->lock);
 
-		ret = w->error ? 0 : jw_write(w->jw, cb);
+		/* After a failure jw_write writes nothing and returns it again. */
+		ret = cb == w->last ? jw_write_last(w->jw, cb) : jw_write(w->jw, cb);
 		dirty = true;
 		if (!ret && mono_ns() - last_sync >= w->sync_ns) {
 			ret = jw_sync(w->jw);
@@ -102,6 +161,11 @@ static void *run(void *arg)
 		pthread_mutex_lock(&w->lock);
 		if (ret && !w->error)
 			w->error = ret;
+		if (cb == w->last)
+			w->last_written = !ret;
+		else if (ret)
+			count_unwritten(w, cb);
+		w->writing = false;
 		w->free_list[w->nfree++] = cb;
 		pthread_cond_signal(&w->freed);
 	}
@@ -153,6 +217,7 @@ fail:
 	free(w->bufs);
 	free(w->free_list);
 	free(w->queue);
+	free(w->lost);
 	free(w);
 	return ret;
 }
@@ -191,6 +256,58 @@ void writer_release(struct writer *w, struct chunkbuf *cb)
 	w->free_list[w->nfree++] = cb;
 	pthread_cond_signal(&w->freed);
 	pthread_mutex_unlock(&w->lock);
+}
+
+void writer_submit_last(struct writer *w, struct chunkbuf *cb)
+{
+	pthread_mutex_lock(&w->lock);
+	w->last = cb;
+	pthread_mutex_unlock(&w->lock);
+	writer_submit(w, cb);
+}
+
+int writer_drain(struct writer *w, const struct writer_wait *until)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&w->lock);
+	while (w->qlen || w->writing) {
+		uint64_t now = mono_ns();
+		struct timespec ts = deadline(next_step(until, now));
+
+		if (given_up(until, now)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		pthread_cond_timedwait(&w->freed, &w->lock, &ts);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return ret;
+}
+
+int writer_unwritten(struct writer *w, struct writer_lost **out, size_t *n)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&w->lock);
+	*n = w->n_lost;
+	*out = malloc((w->n_lost ? w->n_lost : 1) * sizeof(**out));
+	if (*out)
+		memcpy(*out, w->lost, w->n_lost * sizeof(**out));
+	else
+		ret = -ENOMEM;
+	pthread_mutex_unlock(&w->lock);
+	return ret;
+}
+
+bool writer_last_written(struct writer *w)
+{
+	bool ret;
+
+	pthread_mutex_lock(&w->lock);
+	ret = w->last_written;
+	pthread_mutex_unlock(&w->lock);
+	return ret;
 }
 
 int writer_error(struct writer *w)
@@ -237,6 +354,7 @@ int writer_stop(struct writer *w, const struct writer_wait *until)
 	free(w->bufs);
 	free(w->free_list);
 	free(w->queue);
+	free(w->lost);
 	free(w);
 	return ret;
 }

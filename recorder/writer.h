@@ -8,6 +8,7 @@
 #define TLSREC_WRITER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "journal.h"
@@ -36,6 +37,33 @@ void writer_submit(struct writer *w, struct chunkbuf *cb);
 
 /* Return cb to the pool unwritten. */
 void writer_release(struct writer *w, struct chunkbuf *cb);
+
+/*
+ * Queue cb as the recording's last chunk: written with jw_write_last, into the room the journal
+ * writer keeps, even after a write failed.
+ */
+void writer_submit_last(struct writer *w, struct chunkbuf *cb);
+
+/*
+ * Wait until every chunk queued is written, or counted unwritten, as long as until says.
+ * Returns 0 or -ETIMEDOUT.
+ */
+int writer_drain(struct writer *w, const struct writer_wait *until);
+
+/* count records of chunks that were not written, under a LOSS record's key: where TR_LOSS_OUTPUT
+ * for packets (by interface and direction), TLS secrets and owners; the LOSS records those chunks
+ * held, under their own keys and with their own counts. */
+struct writer_lost {
+	struct tr_loss_key key;
+	uint64_t count;
+};
+
+/* A copy of the counts so far (after writer_drain: all of them): *out, of *n entries, is the
+ * caller's to free. Returns 0 or -ENOMEM. */
+int writer_unwritten(struct writer *w, struct writer_lost **out, size_t *n);
+
+/* Whether the chunk queued with writer_submit_last was written. */
+bool writer_last_written(struct writer *w);
 
 /* The first write error so far (-errno), or 0. */
 int writer_error(struct writer *w);

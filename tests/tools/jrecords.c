@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * jrecords JOURNAL...: one text line per SOCKET, PROCESS, PACKET and SECRET record, for tests to
- * grep.
+ * jrecords JOURNAL...: one text line per SOCKET, PROCESS, PACKET, SECRET, LOSS, END and IFGONE
+ * record, for tests to grep.
  *
  *   SOCKET how=CONNECT pid=1 tid=1 uid=0 gid=0 comm=curl cgroup=1 netns=4026531840 cookie=7
  *          proto=tcp family=4 local=10.0.0.1:5000 remote=10.0.0.2:80
@@ -9,6 +9,9 @@
  *           cmdline=curl,-s,URL
  *   PACKET cookie=7 ifindex=1 dir=out proto=tcp src=10.0.0.1:5000 dst=10.0.0.2:80 flags=0x02
  *   SECRET pid=1 tid=1 version=0x0304 cipher=0x1301
+ *   LOSS what=1 where=3 ifindex=1 dir=out count=12
+ *   END packets=100 lost=12
+ *   IFGONE ifindex=3 name=eth1
  *
  * (each on one line). Spaces in comm, exe and cmdline print as '_', arguments are joined by ','.
  */
@@ -134,6 +137,37 @@ static void secret_line(const uint8_t *rec, const struct tr_rec *h)
 	       s.cipher & 0xffff);
 }
 
+static void loss_line(const uint8_t *rec, const struct tr_rec *h)
+{
+	struct tr_loss l;
+
+	if (rec_fixed(rec, h, &l, sizeof(l)))
+		return;
+	printf("LOSS what=%u where=%u ifindex=%u dir=%s count=%llu\n", l.what, l.where, l.ifindex,
+	       l.dir == TR_DIR_INGRESS ? "in" : l.dir == TR_DIR_EGRESS ? "out" : "none",
+	       (unsigned long long)l.count);
+}
+
+static void end_line(const uint8_t *rec, const struct tr_rec *h)
+{
+	struct tr_end e;
+
+	if (!rec_fixed(rec, h, &e, sizeof(e)))
+		printf("END packets=%llu lost=%llu\n", (unsigned long long)e.packets,
+		       (unsigned long long)e.lost);
+}
+
+static void ifgone_line(const uint8_t *rec, const struct tr_rec *h)
+{
+	struct tr_ifgone g;
+
+	if (rec_fixed(rec, h, &g, sizeof(g)))
+		return;
+	printf("IFGONE ifindex=%u name=", g.ifindex);
+	text(g.name, strnlen(g.name, sizeof(g.name)), '_');
+	putchar('\n');
+}
+
 static int dump(const char *path)
 {
 	struct journal_reader *r;
@@ -169,6 +203,12 @@ static int dump(const char *path)
 				packet_line(rec, &h);
 			else if (h.type == TR_REC_SECRET)
 				secret_line(rec, &h);
+			else if (h.type == TR_REC_LOSS)
+				loss_line(rec, &h);
+			else if (h.type == TR_REC_END)
+				end_line(rec, &h);
+			else if (h.type == TR_REC_IFGONE)
+				ifgone_line(rec, &h);
 		}
 		free(buf);
 	}

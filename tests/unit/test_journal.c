@@ -11,10 +11,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <lz4frame.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -613,6 +615,103 @@ static void test_round_trip(void)
 	}
 out:
 	wchunks_free(w, N);
+}
+
+/*
+ * A write that fails part way (the file size limit stands in for a full disk): the chunk is cut
+ * off again, so that the file ends with its last whole chunk; later chunks are refused with the
+ * same error, even with room again; jw_write_last still ends the file right after that chunk.
+ */
+static void test_short_write(void)
+{
+	struct journal_writer *w = NULL;
+	char path[PATH_MAX];
+	struct rlimit old, lim;
+	struct chunkbuf cb;
+	struct fixture f;
+	struct readout o;
+	void (*prev)(int);
+	uint64_t whole;
+
+	rnd_seed(0x5157u);
+	tpath(path, "short.lz4");
+	fixture_init(&f, path);
+	if (!CHECK_EQ_INT(chunkbuf_init(&cb, 1u << 20), 0))
+		return;
+	if (!CHECK_EQ_INT(jw_open(&f.cfg, &w), 0))
+		goto out;
+	if (gen_chunk(&cb, &f, 50, false))
+		CHECK_EQ_INT(jw_write(w, &cb), 0);
+	whole = file_size(path);
+	if (!CHECK_EQ_INT(getrlimit(RLIMIT_FSIZE, &old), 0))
+		goto out;
+	lim = old;
+	lim.rlim_cur = whole + 100;
+	prev = signal(SIGXFSZ, SIG_IGN);
+	if (CHECK_EQ_INT(setrlimit(RLIMIT_FSIZE, &lim), 0) && gen_chunk(&cb, &f, 500, false)) {
+		CHECK_EQ_INT(jw_write(w, &cb), -EFBIG);
+		CHECK_EQ_U64(file_size(path), whole);
+	}
+	CHECK_EQ_INT(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, prev);
+	if (gen_chunk(&cb, &f, 5, false)) {
+		CHECK_EQ_INT(jw_write(w, &cb), -EFBIG);
+		CHECK_EQ_U64(file_size(path), whole);
+	}
+	if (gen_chunk(&cb, &f, 0, true))
+		CHECK_EQ_INT(jw_write_last(w, &cb), 0);
+	CHECK_EQ_INT(jw_close(w), 0);
+	read_journal(path, &o);
+	check_clean_file(&o, &f, file_size(path), 0);
+	if (CHECK_EQ_U64(o.n, 3))
+		CHECK_EQ_U64(o.c[2].offset, whole);
+	readout_free(&o);
+out:
+	chunkbuf_free(&cb);
+}
+
+/*
+ * The next file of a rotation cannot be created (a directory holds its name; a full disk is the
+ * same to the writer): the recording goes on failing, and jw_write_last ends it in the current
+ * file, which reads back whole.
+ */
+static void test_rotation_fails(void)
+{
+	struct journal_writer *w = NULL;
+	char path[PATH_MAX], next[PATH_MAX];
+	struct chunkbuf cb;
+	struct fixture f;
+	struct readout o;
+	uint64_t whole;
+
+	rnd_seed(0x707u);
+	tpath(path, "rotfail.lz4");
+	fmt(next, sizeof(next), "%s1", path);
+	if (!CHECK_EQ_INT(mkdir(next, 0700), 0))
+		return;
+	fixture_init(&f, path);
+	f.cfg.rotate_bytes = 1;
+	if (!CHECK_EQ_INT(chunkbuf_init(&cb, 1u << 20), 0))
+		return;
+	if (!CHECK_EQ_INT(jw_open(&f.cfg, &w), 0))
+		goto out;
+	if (gen_chunk(&cb, &f, 20, false))
+		CHECK_EQ_INT(jw_write(w, &cb), -EISDIR);
+	whole = file_size(path);
+	if (gen_chunk(&cb, &f, 5, false))
+		CHECK_EQ_INT(jw_write(w, &cb), -EISDIR);
+	CHECK_EQ_U64(file_size(path), whole);
+	if (gen_chunk(&cb, &f, 0, true))
+		CHECK_EQ_INT(jw_write_last(w, &cb), 0);
+	CHECK(!strcmp(jw_path(w), path));
+	CHECK_EQ_INT(jw_close(w), 0);
+	read_journal(path, &o);
+	check_clean_file(&o, &f, file_size(path), 0);
+	if (CHECK_EQ_U64(o.n, 3))
+		CHECK_EQ_U64(o.c[2].offset, whole);
+	readout_free(&o);
+out:
+	chunkbuf_free(&cb);
 }
 
 /* A chunk without records: an LZ4 frame with no content (and so no content size field). */
@@ -2068,6 +2167,8 @@ int main(int argc, char **argv)
 		CHECK_RUN(test_filenames);
 		CHECK_RUN(test_round_trip);
 		CHECK_RUN(test_empty_chunk);
+		CHECK_RUN(test_short_write);
+		CHECK_RUN(test_rotation_fails);
 		CHECK_RUN(test_big_chunks);
 		CHECK_RUN(test_rotation_unlimited);
 		CHECK_RUN(test_rotation_cyclic);
