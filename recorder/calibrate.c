@@ -1060,8 +1060,8 @@ out:
 }
 
 /*
- * Load the file open at LIB_FD (a shared library, or a position-independent executable) through
- * /proc/self/fd: that very file, whatever its path names now.
+ * Load the file open at LIB_FD (a shared library, or a position-independent executable, through
+ * its copy at loaded.exe_fd) through /proc/self/fd: that very file, whatever its path names now.
  */
 static int load(char *why, size_t len)
 {
@@ -1070,13 +1070,11 @@ static int load(char *why, size_t len)
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", LIB_FD);
 	loaded.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!loaded.handle) {
+	if (!loaded.handle && loaded.exe_fd < 0) {
 		snprintf(why, len, "cannot load it: %s", dlerror());
-		loaded.exe_fd = exe_loadable_copy(LIB_FD, why, len);
-		if (loaded.exe_fd == -ENOEXEC)
-			return -ENOEXEC; /* not an executable: dlopen's reason stands */
-		if (loaded.exe_fd < 0)
-			return loaded.exe_fd;
+		return -ENOEXEC;
+	}
+	if (!loaded.handle) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", loaded.exe_fd);
 		loaded.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 		if (!loaded.handle) {
@@ -1120,6 +1118,15 @@ static void __attribute__((noreturn)) child(const char *root)
 	 * as /dev/null cannot be opened in the sandbox). */
 	if (!r.status)
 		r.status = empty_config();
+	/* Files in memory are made before the filter, which allows none after: an executable's
+	 * loadable copy, when the file is one. */
+	if (!r.status) {
+		loaded.exe_fd = exe_loadable_copy(LIB_FD, r.why, sizeof(r.why));
+		if (loaded.exe_fd < 0 && loaded.exe_fd != -ENOEXEC)
+			r.status = loaded.exe_fd;
+	}
+	if (!r.status)
+		r.status = sandbox_seal(r.why, sizeof(r.why));
 	if (!r.status)
 		r.status = load(r.why, sizeof(r.why));
 	if (!r.status)

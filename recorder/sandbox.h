@@ -35,9 +35,15 @@ int sandbox_spawn(char *const argv[], const int *fds, int n_fds, pid_t *pid);
 /*
  * In the child, before it loads anything: when tlsrec is root, enter the mount namespace at
  * mntns_fd (-1: tlsrec's own) in a private read-only copy, change root to root (a path in it), and
- * mount a /proc of the child's own there; then take the limits, the uid, no_new_privs and the
- * seccomp filter. Returns 0, or -errno with the reason in why.
+ * mount a /proc of the child's own there; then take the limits, the uid and no_new_privs. Returns
+ * 0, or -errno with the reason in why.
  */
 int sandbox_enter(int mntns_fd, const char *root, char *why, size_t len);
+
+/*
+ * Then, once it made the files in memory it needs (memfd_create is not allowed after), the seccomp
+ * filter. Returns 0, or -errno with the reason in why.
+ */
+int sandbox_seal(char *why, size_t len);
 
 #endif /* TLSREC_SANDBOX_H */

@@ -15,7 +15,8 @@
 #include "log.h"
 #include "targets.h"
 
-#define MAX_TARGETS 256 /* as many as the secrets program's offsets map holds */
+#define MAX_TARGETS 256  /* calibrated: as many as the secrets program's offsets map holds */
+#define MAX_REFUSED 4096 /* not calibrated, remembered so as not to try again */
 #define LIB_PREFIX "libssl.so" /* OpenSSL's; NSS's is libssl3.so */
 
 /* Where distributions keep libssl. */
@@ -34,7 +35,8 @@ struct targets {
 	void *ctx;
 	struct stat root;   /* ours, to tell a process in another root */
 	struct stat userns; /* ours, to tell a root a user made */
-	bool warned_full;
+	unsigned n_hooked, n_refused;
+	bool warned_full, warned_refused;
 };
 
 static bool is_libssl(const char *path)
@@ -215,10 +217,13 @@ static int consider(struct targets *t, const char *root, const char *inner, pid_
 	if (tg->build_id_len < 0)
 		tg->build_id_len = 0;
 	note_pid(tg, pid);
-	if (t->n == MAX_TARGETS) {
-		if (!t->warned_full)
-			log_warn("%s: not hooked: already %d libraries", tg->path, MAX_TARGETS);
-		t->warned_full = true;
+	/* A user can map any number of files named libssl: once enough were refused, a user's are
+	 * not even looked at, and root's still are. */
+	if (t->n_refused >= MAX_REFUSED && st.st_uid != 0) {
+		if (!t->warned_refused)
+			log_warn("%s: not looked at: %d libraries refused already", tg->path,
+				 MAX_REFUSED);
+		t->warned_refused = true;
 		target_free(tg);
 		return 0;
 	}
@@ -242,11 +247,21 @@ static int consider(struct targets *t, const char *root, const char *inner, pid_
 			return 0;
 		}
 	}
+	if (!tg->status && t->n_hooked == MAX_TARGETS) {
+		if (!t->warned_full)
+			log_warn("%s: not hooked: already %d libraries", tg->path, MAX_TARGETS);
+		t->warned_full = true;
+		target_free(tg);
+		return 0;
+	}
 	if (array_reserve(&t->v, &t->cap, t->n + 1, sizeof(*t->v), 8)) {
 		target_free(tg);
 		return -ENOMEM;
 	}
-	tg->index = (unsigned)t->n;
+	if (tg->status)
+		t->n_refused++;
+	else
+		tg->index = t->n_hooked++;
 	t->v[t->n++] = tg;
 	return t->fn(t->ctx, tg);
 }

@@ -26,7 +26,7 @@ struct target {
 	ino_t ino;
 	uint8_t build_id[20];
 	int build_id_len;
-	unsigned index; /* in the order found; the LIBRARY index */
+	unsigned index; /* of calibrated ones, in the order found: the LIBRARY index */
 	int status;     /* 0 calibrated, or -errno */
 	char why[200];  /* when status is not 0 */
 	struct calibration cal;

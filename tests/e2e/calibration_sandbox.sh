@@ -11,12 +11,14 @@
 #   - a connection to a listener on the host's loopback: none comes;
 #   - a process that forks and sleeps forever: gone when the calibration ends.
 # tlsrec says the library is not calibrated, calibrates the system's libssl, and exits 0. All of
-# it with fs.protected_symlinks=0, then 1.
+# it with fs.protected_symlinks=0, then 1. Then a library that answers in the calibration's place
+# and sleeps: tlsrec does not wait for it (it used to wait forever), and refuses the answer.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 need setpriv unshare python3
 [ -f "${HOSTILE_LIB:-}" ] || fail "HOSTILE_LIB is not set to the hostile library"
 [ -x "${MAPLIB:-}" ] || fail "MAPLIB is not set to the maplib helper"
+[ -f "${HOSTILE_SLEEPER:-}" ] || fail "HOSTILE_SLEEPER is not set to the sleeping library"
 protected=$(sysctl -n fs.protected_symlinks)
 trap 'sysctl -qw fs.protected_symlinks="$protected"; e2e_cleanup' EXIT
 
@@ -111,3 +113,28 @@ for prot in 0 1; do
 		fail "--list-targets calibrated nothing after the user's library: $(cat "$d/out")"
 	note "$(grep -A1 "^/proc/$user/root$lib" "$d/out" | tail -1)"
 done
+
+sleeper=$d/sleeper
+mkdir -p "$sleeper$(dirname $lib)" "$sleeper/proc"
+cp "$HOSTILE_SLEEPER" "$sleeper$lib"
+cp "$MAPLIB" "$sleeper/maplib"
+chown -R 4242:4242 "$sleeper"
+setpriv --reuid=4242 --regid=4242 --clear-groups unshare -Ur --root="$sleeper" /maplib $lib \
+	>"$d/sleeper.log" 2>&1 &
+sleeping=$!
+E2E_PIDS+=("$sleeping")
+wait_for "$d/sleeper.log" mapped
+start=$SECONDS
+rc=0
+timeout 60 "$TLSREC" --list-targets >"$d/out" 2>"$d/err" </dev/null || rc=$?
+took=$((SECONDS - start))
+root=$sleeper user=$sleeping
+left=$(left_in_root)
+for p in $(cut -d: -f1 <<<"$left"); do kill -KILL "$p" 2>/dev/null || true; done
+[ "$rc" = 0 ] || fail "tlsrec --list-targets exited $rc after $took s: $(cat "$d/err")"
+[ "$took" -lt 15 ] || fail "tlsrec --list-targets waited $took s for a library that answered"
+[ -z "$left" ] || fail "the calibration left processes behind: $left"
+block=$(awk -v p="/proc/$user/root$lib" '$0 == p { on = 1; print; next } /^[^ ]/ { on = 0 } on' "$d/out")
+grep -q "not calibrated: the calibration process answered nonsense" <<<"$block" ||
+	fail "--list-targets took the sleeper's answer: $(cat "$d/out")"
+note "a library that answers and sleeps: done in $took s"

@@ -5,7 +5,7 @@
  *   - nothing of ours reaches it: no environment, /dev/null as standard input, no terminal, a
  *     session of its own, no descriptor but those handed over;
  *   - no way out: no socket but a pair, no file opened for writing, no directory made, no ioctl,
- *     no ptrace, no namespace, no clearing of its parent-death signal, no clone3;
+ *     no ptrace, no namespace, no clearing of its parent-death signal, no clone3, no memfd;
  *   - as root: PID 1 of its own PID namespace with a /proc of its own, and the sandbox's uid;
  *   - and what calibration needs still works: reading files, socket pairs, fork.
  */
@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -44,7 +45,7 @@ struct report {
 	int inet;     /* socket(AF_INET) */
 	int pair;     /* socketpair(AF_UNIX) */
 	int write_file, create_file, make_dir, read_file;
-	int tiocsti, ptrace, userns, pdeathsig, clone3;
+	int tiocsti, ptrace, userns, pdeathsig, clone3, memfd;
 	int fork_ok;
 	unsigned uid;
 	int pid;
@@ -77,6 +78,8 @@ static void __attribute__((noreturn)) child(void)
 
 	r.own_session = getsid(0) == getpid(); /* asked first: the filter refuses getsid */
 	r.enter = sandbox_enter(-1, "/", r.why, sizeof(r.why));
+	if (!r.enter)
+		r.enter = sandbox_seal(r.why, sizeof(r.why));
 	for (char **e = environ; e && *e; e++)
 		r.n_env++;
 	r.stdin_null = !fstat(0, &st) && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
@@ -97,6 +100,7 @@ static void __attribute__((noreturn)) child(void)
 	r.userns = outcome(unshare(CLONE_NEWUSER));
 	r.pdeathsig = outcome(prctl(PR_SET_PDEATHSIG, 0));
 	r.clone3 = outcome(syscall(SYS_clone3, NULL, 0));
+	r.memfd = open_outcome(memfd_create("x", 0));
 	p = fork();
 	if (p == 0)
 		_exit(7);
@@ -161,6 +165,7 @@ static void test_confined(void)
 	CHECK_EQ_INT(r.userns, -EPERM);
 	CHECK_EQ_INT(r.pdeathsig, -EPERM);
 	CHECK_EQ_INT(r.clone3, -ENOSYS);
+	CHECK_EQ_INT(r.memfd, -EPERM);
 	CHECK(r.fork_ok);
 	if (!root) {
 		fprintf(stderr, "test_sandbox: NOT ROOT: the namespaces and the uid are not checked\n");

@@ -3,7 +3,8 @@
  * A "libssl.so.3" that attacks whoever loads it, for e2e.calibration_sandbox: its constructor
  * tries every channel out of tlsrec's calibration child that a user's library had before it was
  * confined. Each attempt leaves a trace the test looks for: text typed into the terminal, a file,
- * a line on standard error, a connection, a process that stays.
+ * a line on standard error, a connection, a process that stays. Built with HOSTILE_SLEEPER, it
+ * answers in the calibration's place instead (zeros, as long as any answer) and then sleeps.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -19,6 +20,17 @@
 #define HOSTILE_PORT 47613
 #endif
 
+#ifdef HOSTILE_SLEEPER
+__attribute__((constructor)) static void answer_and_sleep(void)
+{
+	static const char zeros[4096];
+
+	if (write(1, zeros, sizeof(zeros)) < 0)
+		_exit(1);
+	for (;;)
+		pause();
+}
+#else
 static void type_into(int fd, const char *text)
 {
 	for (const char *c = text; *c; c++)
@@ -56,3 +68,4 @@ __attribute__((constructor)) static void attack(void)
 		for (;;)
 			pause();
 }
+#endif
