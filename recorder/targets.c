@@ -194,6 +194,10 @@ static int consider(struct targets *t, const char *root, const char *inner, pid_
 	snprintf(tg->root, sizeof(tg->root), "%s", root);
 	snprintf(tg->inner, sizeof(tg->inner), "%s", inner);
 	snprintf(tg->path, sizeof(tg->path), "%s%s", strcmp(root, "/") ? root : "", inner);
+	/* Shown and recorded, never opened: a name a process chose moves no terminal. */
+	for (char *c = tg->path; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	tg->named = named;
 	tg->fd = -1;
 	fd = open_inside(root, inner, &st);

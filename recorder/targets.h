@@ -18,7 +18,8 @@
 #define TARGET_MAX_PIDS 8 /* processes remembered per library, for --list-targets */
 
 struct target {
-	char path[PATH_MAX];  /* as tlsrec opens it: /proc/PID/root/... when in another root */
+	char path[PATH_MAX];  /* as tlsrec shows it: /proc/PID/root/... when in another root, with
+			       * control characters as '?' */
 	char root[64];        /* "/" or "/proc/PID/root" */
 	char inner[PATH_MAX]; /* the path inside root */
 	int fd;               /* the file itself, open: calibrated and hooked as it is */
