@@ -138,3 +138,33 @@ block=$(awk -v p="/proc/$user/root$lib" '$0 == p { on = 1; print; next } /^[^ ]/
 grep -q "not calibrated: the calibration process answered nonsense" <<<"$block" ||
 	fail "--list-targets took the sleeper's answer: $(cat "$d/out")"
 note "a library that answers and sleeps: done in $took s"
+
+# A root-owned libssl in a user's root (bind-mounted there in the user's own mount namespace) is
+# calibrated beside root's libraries, not beside the user's libcrypto.so.3 (the sleeper again),
+# which would answer for it: the same hook as the system's copy of that build.
+system=$(ldd "$(command -v openssl)" | grep -o '/[^ ]*/libssl\.so[^ ]*')
+mkdir -m 755 "$d/victim"
+cp "$system" "$d/victim/libssl.so.3"
+croot=$d/croot
+mkdir -p "$croot$(dirname $lib)" "$croot/proc"
+cp "$HOSTILE_SLEEPER" "$croot$(dirname $lib)/libcrypto.so.3"
+touch "$croot$lib"
+cp "$MAPLIB" "$croot/maplib"
+chown -R 4242:4242 "$croot"
+setpriv --reuid=4242 --regid=4242 --clear-groups unshare -Urm sh -c \
+	'mount --bind "$0" "$1$2" && exec chroot "$1" /maplib "$2"' "$d/victim/libssl.so.3" "$croot" \
+	$lib >"$d/croot.log" 2>&1 &
+bound=$!
+E2E_PIDS+=("$bound")
+wait_for "$d/croot.log" mapped
+want=$("$TLSREC" --list-targets --libssl "$system" 2>&1 |
+	awk -v p="$(realpath "$system")" '$0 == p { on = 1; next } /^[^ ]/ { on = 0 } on' |
+	sed -n 's/.*; calibrated; hook at file offset \(0x[0-9a-f]*\) .*/\1/p')
+[ -n "$want" ] || fail "no hook for $system"
+rc=0
+timeout 60 "$TLSREC" --list-targets -p "$bound" >"$d/out" 2>"$d/err" </dev/null || rc=$?
+[ "$rc" = 0 ] || fail "tlsrec --list-targets -p $bound exited $rc: $(cat "$d/err")"
+block=$(awk '/^\/proc\/'"$bound"'\/root/ { on = 1; print; next } /^[^ ]/ { on = 0 } on' "$d/out")
+grep -q "; calibrated; hook at file offset $want " <<<"$block" ||
+	fail "the root-owned libssl in the user's root is not calibrated as the system's ($want): $(cat "$d/out" "$d/err")"
+note "a root-owned libssl in a user's root: calibrated beside root's libraries, hook at $want"
