@@ -474,6 +474,23 @@ static uint8_t flags_of(uint8_t tcp)
 	return f;
 }
 
+/* Dissect p into s, and fill k (whose table and recording are set) and its hash. false when p is
+ * no TCP or UDP packet. */
+static bool packet_key(const struct tlsconn_pkt *p, struct segment *s, struct tuple_key *k,
+		       uint64_t *hash)
+{
+	if (!parse_frame(p->linktype, p->frame, p->caplen, s))
+		return false;
+	k->family = s->family;
+	k->proto = s->proto;
+	memcpy(k->src, s->src, s->addr_len);
+	memcpy(k->dst, s->dst, s->addr_len);
+	k->sport = s->sport;
+	k->dport = s->dport;
+	*hash = tuple_hash(k->rec, k->family, k->proto, k->src, k->sport, k->dst, k->dport);
+	return true;
+}
+
 int tlsconn_add(struct tlsconn *t, const struct tlsconn_pkt *p, size_t *conn, int *side_out)
 {
 	struct tuple_key k = { .t = t, .rec = p->rec };
@@ -483,15 +500,8 @@ int tlsconn_add(struct tlsconn *t, const struct tlsconn_pkt *p, size_t *conn, in
 	uint64_t hash;
 	int side;
 
-	if (!parse_frame(p->linktype, p->frame, p->caplen, &s))
+	if (!packet_key(p, &s, &k, &hash))
 		return 0;
-	k.family = s.family;
-	k.proto = s.proto;
-	memcpy(k.src, s.src, s.addr_len);
-	memcpy(k.dst, s.dst, s.addr_len);
-	k.sport = s.sport;
-	k.dport = s.dport;
-	hash = tuple_hash(k.rec, k.family, k.proto, k.src, k.sport, k.dst, k.dport);
 	slot = table_find_slot(&t->index, hash, conn_match, &k);
 	if (slot) {
 		c = &t->conns[*slot - 1];
@@ -546,18 +556,11 @@ int tlsconn_find(struct tlsconn *t, const struct tlsconn_pkt *p, size_t *conn, i
 	struct tls_conn *last, *c;
 	struct segment s;
 	uint32_t *slot;
+	uint64_t hash;
 
-	if (!parse_frame(p->linktype, p->frame, p->caplen, &s))
+	if (!packet_key(p, &s, &k, &hash))
 		return 0;
-	k.family = s.family;
-	k.proto = s.proto;
-	memcpy(k.src, s.src, s.addr_len);
-	memcpy(k.dst, s.dst, s.addr_len);
-	k.sport = s.sport;
-	k.dport = s.dport;
-	slot = table_find_slot(&t->index, tuple_hash(k.rec, k.family, k.proto, k.src, k.sport,
-						     k.dst, k.dport),
-			       conn_match, &k);
+	slot = table_find_slot(&t->index, hash, conn_match, &k);
 	if (!slot)
 		return 0;
 	last = &t->conns[*slot - 1];

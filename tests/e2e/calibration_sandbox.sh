@@ -27,17 +27,24 @@ chmod 711 "$d"
 secret="s3cret-$$-$RANDOM"
 root=$d/root
 lib=/usr/lib/x86_64-linux-gnu/libssl.so.3
-mkdir -p "$root$(dirname $lib)" "$root/proc" "$root/tmp"
-cp "$HOSTILE_LIB" "$root$lib"
-cp "$MAPLIB" "$root/maplib"
-chmod 1777 "$root/tmp"
-chown -R 4242:4242 "$root"
 
-setpriv --reuid=4242 --regid=4242 --clear-groups unshare -Ur --root="$root" /maplib $lib \
-	>"$d/maplib.log" 2>&1 &
-user=$!
-E2E_PIDS+=("$user")
-wait_for "$d/maplib.log" mapped
+# user_root DIR FILE: a root of uid 4242's own holding FILE as $lib (and maplib), and a process of
+# the user's there (unshare -Ur --root) that maps it; sets MAPPER to its PID.
+user_root() {
+	mkdir -p "$1$(dirname $lib)" "$1/proc" "$1/tmp"
+	cp "$2" "$1$lib"
+	cp "$MAPLIB" "$1/maplib"
+	chmod 1777 "$1/tmp"
+	chown -R 4242:4242 "$1"
+	setpriv --reuid=4242 --regid=4242 --clear-groups unshare -Ur --root="$1" /maplib $lib \
+		>"$1.log" 2>&1 &
+	MAPPER=$!
+	E2E_PIDS+=("$MAPPER")
+	wait_for "$1.log" mapped
+}
+
+user_root "$root" "$HOSTILE_LIB"
+user=$MAPPER
 
 # What reaches the host's loopback, port 47613 (hostile_lib.c's).
 python3 -c '
@@ -115,15 +122,8 @@ for prot in 0 1; do
 done
 
 sleeper=$d/sleeper
-mkdir -p "$sleeper$(dirname $lib)" "$sleeper/proc"
-cp "$HOSTILE_SLEEPER" "$sleeper$lib"
-cp "$MAPLIB" "$sleeper/maplib"
-chown -R 4242:4242 "$sleeper"
-setpriv --reuid=4242 --regid=4242 --clear-groups unshare -Ur --root="$sleeper" /maplib $lib \
-	>"$d/sleeper.log" 2>&1 &
-sleeping=$!
-E2E_PIDS+=("$sleeping")
-wait_for "$d/sleeper.log" mapped
+user_root "$sleeper" "$HOSTILE_SLEEPER"
+sleeping=$MAPPER
 start=$SECONDS
 rc=0
 timeout 60 "$TLSREC" --list-targets >"$d/out" 2>"$d/err" </dev/null || rc=$?
