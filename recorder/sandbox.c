@@ -171,9 +171,9 @@ static int allow(scmp_filter_ctx f, int nr)
 
 /*
  * What loading a library (the dynamic loader, malloc, the sanitizers' runtime) and OpenSSL's
- * handshake over a socket pair need; anything else fails with EPERM. Files open read-only, sockets
- * only as a pair, processes only as forks, and no file in memory (memfd_create): its pages would
- * count against no limit.
+ * handshake over a socket pair need; anything else fails with EPERM. Files open read-only,
+ * sockets only as a stream pair, processes only as forks, and no file in memory (memfd_create):
+ * its pages would count against no limit.
  */
 static int filter(void)
 {
@@ -222,8 +222,10 @@ static int filter(void)
 				      SCMP_A2(SCMP_CMP_MASKED_EQ, writes, 0));
 	ret = ret ?: seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
 				      SCMP_A1(SCMP_CMP_MASKED_EQ, writes, 0));
-	ret = ret ?: seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
-				      SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	/* A stream pair: a datagram one could still send to a named socket (/dev/log, say). */
+	ret = ret ?: seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 2,
+				      SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
 	ret = ret ?: seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
 				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_DENIED, 0));
 	/* clone3 passes its flags in memory, which a filter cannot read: glibc falls back to clone. */

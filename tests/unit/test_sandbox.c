@@ -4,7 +4,7 @@
  * hostile library would, and reports each outcome through its standard output:
  *   - nothing of ours reaches it: no environment, /dev/null as standard input, no terminal, a
  *     session of its own, no descriptor but those handed over;
- *   - no way out: no socket but a pair, no file opened for writing, no directory made, no ioctl,
+ *   - no way out: no socket but a stream pair, no file opened for writing, no directory made, no ioctl,
  *     no ptrace, no namespace, no clearing of its parent-death signal, no clone3, no memfd;
  *   - as root: PID 1 of its own PID namespace with a /proc of its own, and the sandbox's uid;
  *   - and what calibration needs still works: reading files, socket pairs, fork.
@@ -43,7 +43,8 @@ struct report {
 	int fd_extra; /* the first descriptor above 3 that is open, or -1 */
 	int fd3;      /* fcntl(3, F_GETFD) */
 	int inet;     /* socket(AF_INET) */
-	int pair;     /* socketpair(AF_UNIX) */
+	int pair;     /* socketpair(AF_UNIX, SOCK_STREAM), as calibration makes them */
+	int dgram_pair; /* one that could send to a named socket */
 	int write_file, create_file, make_dir, read_file;
 	int tiocsti, ptrace, userns, pdeathsig, clone3, memfd;
 	int fork_ok;
@@ -90,7 +91,8 @@ static void __attribute__((noreturn)) child(void)
 		if (fcntl(fd, F_GETFD) >= 0)
 			r.fd_extra = fd;
 	r.inet = open_outcome(socket(AF_INET, SOCK_STREAM, 0));
-	r.pair = outcome(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	r.pair = outcome(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv));
+	r.dgram_pair = outcome(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
 	r.write_file = open_outcome(open("/etc/hostname", O_WRONLY));
 	r.create_file = open_outcome(open("/tmp/tlsrec-sandbox-test", O_WRONLY | O_CREAT, 0666));
 	r.make_dir = outcome(mkdir("/tmp/tlsrec-sandbox-test-dir", 0777));
@@ -156,6 +158,7 @@ static void test_confined(void)
 	CHECK_EQ_INT(r.fd_extra, -1);
 	CHECK_EQ_INT(r.inet, -EPERM);
 	CHECK_EQ_INT(r.pair, 0);
+	CHECK_EQ_INT(r.dgram_pair, -EPERM);
 	CHECK_EQ_INT(r.write_file, -EPERM);
 	CHECK_EQ_INT(r.create_file, -EPERM);
 	CHECK_EQ_INT(r.make_dir, -EPERM);
