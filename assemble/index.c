@@ -146,16 +146,41 @@ static int has_tables(struct index *ix, bool *any)
 	return rc == SQLITE_ROW ? 0 : -EPROTO;
 }
 
+/* The directory that holds path, into buf. Returns buf. */
+static const char *dirname_of(const char *path, char *buf, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(buf, size, ".");
+	else if (slash == path)
+		snprintf(buf, size, "/");
+	else
+		snprintf(buf, size, "%.*s", (int)(slash - path), path);
+	return buf;
+}
+
 int index_open(const char *path, unsigned flags, struct index **out)
 {
 	enum log_level level = flags & INDEX_OPTIONAL ? LOG_WARN : LOG_ERROR;
 	struct index *ix = calloc(1, sizeof(*ix));
+	char dir[PATH_MAX];
 	struct stat sb;
 	bool any = false;
 	int ret = -ENOMEM, v = 0;
 
 	if (!ix || !(ix->path = strdup(path)))
 		goto fail;
+	/* SQLite makes JOURNAL.db-wal and -shm beside it, by name: where others may make files,
+	 * they could make those first, and read or write what the index holds. */
+	if (!stat(dirname_of(path, dir, sizeof(dir)), &sb) && (sb.st_mode & 022)) {
+		logmsg(level, "%s: in a directory others can write (they could make its -wal and -shm "
+			      "files): not used as an index; give one with --db in a directory of "
+			      "your own",
+		       path);
+		ret = -EPERM;
+		goto fail;
+	}
 	if (lstat(path, &sb)) {
 		int fd;
 

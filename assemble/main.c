@@ -27,9 +27,10 @@ enum { OPT_KEYLOG = 256, OPT_DB };
 static const struct cli_option options[] = {
 	{ "output", 'o', required_argument, "FILE",
 	  "Write pcapng to FILE, created with mode 0600; - writes to standard output. A\n"
-	  "symbolic link another user made, another user's file or a file with other hard\n"
-	  "links there is replaced, never written into; one's own FIFO, devices such as\n"
-	  "/dev/null and one's own or root's links to them (/dev/stdout) are written." },
+	  "symbolic link another user made (there or on the way), another user's file, a\n"
+	  "file with other hard links or that others could read is replaced, never written\n"
+	  "into; one's own FIFO, devices such as /dev/null and one's own or root's links\n"
+	  "(/dev/stdout) are written." },
 	{ "keylog", OPT_KEYLOG, required_argument, "FILE",
 	  "Write the TLS secrets of every connection recorded as SSLKEYLOGFILE lines to FILE,\n"
 	  "created as -o creates its file; - writes to standard output. With or without -o;\n"

@@ -32,10 +32,11 @@ static const struct cli_option options[] = {
 	  "recorded, lo included." },
 	{ "write", 'w', required_argument, "FILE",
 	  "Write the journal to FILE, created with mode 0600; - writes to standard output.\n"
-	  "Required unless -D is given. A symbolic link another user made, another user's\n"
-	  "file or a file with other hard links there (or at a rotated file's name) is\n"
-	  "replaced, never written into; root's own FIFO, devices such as /dev/null and\n"
-	  "root's links to them (/dev/stdout) are written." },
+	  "Required unless -D is given. A symbolic link another user made (there or on\n"
+	  "the way), another user's file, a file with other hard links or that others\n"
+	  "could read, there or at a rotated file's name, is replaced, never written into;\n"
+	  "root's own FIFO, devices such as /dev/null and root's links (/dev/stdout) are\n"
+	  "written." },
 	{ "snapshot-length", 's', required_argument, "SNAPLEN",
 	  "Record at most SNAPLEN bytes of each packet, 1 to 262144. 0 means 262144, the\n"
 	  "default." },

@@ -179,15 +179,23 @@ timeout 20 "$TLSASM" "$d/s.lz4" -o "$d/s.pcapng" 2>"$d/s.err" ||
 	fail "a FIFO at $d/s.lz4.db stopped the conversion (status $?): $(cat "$d/s.err")"
 [ "$(count "$d/s.pcapng")" = "$packets" ] || fail "the conversion with a stray index lost packets"
 
+# No index where others can make files (they could make its -wal and -shm first).
+! "$TLSASM" index "$pub"/r.lz4* >"$d/index.out" 2>&1 || fail "tlsasm index used $pub: $(ls "$pub")"
+grep -q "in a directory others can write" "$d/index.out" || fail "no reason: $(cat "$d/index.out")"
+[ ! -e "$pub/r.lz40.db" ] || fail "an index was made in $pub"
+
 # The README's example once an index exists: the glob takes in the index, which is skipped.
-"$TLSASM" index "$pub"/r.lz4* >"$d/index.out" 2>&1 || fail "tlsasm index failed: $(cat "$d/index.out")"
-[ -f "$pub/r.lz40.db" ] || fail "no index at $pub/r.lz40.db: $(ls "$pub")"
-"$TLSASM" "$pub"/r.lz40 "$pub"/r.lz41 "$pub"/r.lz42 -o "$d/ring.pcapng" 2>"$d/ring.err" ||
+own=$d/own
+mkdir -m 700 "$own"
+cp "$pub"/r.lz4? "$own/"
+"$TLSASM" index "$own"/r.lz4* >"$d/index.out" 2>&1 || fail "tlsasm index failed: $(cat "$d/index.out")"
+[ -f "$own/r.lz40.db" ] || fail "no index at $own/r.lz40.db: $(ls "$own")"
+"$TLSASM" "$own"/r.lz40 "$own"/r.lz41 "$own"/r.lz42 -o "$d/ring.pcapng" 2>"$d/ring.err" ||
 	fail "tlsasm on the ring: $(cat "$d/ring.err")"
-frames=$("$TLSASM" -v "$pub"/r.lz4* -o - 2>"$d/glob.err" | tshark -r - -T fields -e frame.number |
+frames=$("$TLSASM" -v "$own"/r.lz4* -o - 2>"$d/glob.err" | tshark -r - -T fields -e frame.number |
 	wc -l) || fail "tlsasm r.lz4* -o - | tshark -r - failed: $(cat "$d/glob.err")"
 [ "$frames" -gt 0 ] && [ "$frames" = "$(count "$d/ring.pcapng")" ] ||
 	fail "tshark read $frames frames from the pipe, not $(count "$d/ring.pcapng"): $(cat "$d/glob.err")"
-grep -q "^tlsasm: $pub/r.lz40.db: the connection index, not a journal: skipped" "$d/glob.err" ||
+grep -q "^tlsasm: $own/r.lz40.db: the connection index, not a journal: skipped" "$d/glob.err" ||
 	fail "no note that the index was skipped: $(cat "$d/glob.err")"
 note "ok: $packets packets, $frames in the ring"

@@ -22,15 +22,29 @@ static void remove_db(const char *db)
 	}
 }
 
+/* A directory of our own: an index is not used where others can make files. */
+static char dir[] = "/tmp/tlsrec-fuzz-XXXXXX";
+
+static void remove_dir(void)
+{
+	rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char path[] = "/tmp/tlsrec-fuzz-XXXXXX", db[64], *paths[1] = { path };
+	static bool made;
+	char path[96], db[128], *paths[1] = { path };
 	struct index_selection sel;
 	struct index_stats st;
 	struct index *ix;
-	int fd = mkstemp(path);
+	int fd;
 
 	log_init("fuzz", LOG_QUIET); /* damage is expected */
+	if (!made && (!mkdtemp(dir) || atexit(remove_dir)))
+		abort();
+	made = true;
+	snprintf(path, sizeof(path), "%s/journal-XXXXXX", dir);
+	fd = mkstemp(path);
 	if (fd < 0 || write(fd, data, size) != (ssize_t)size)
 		abort();
 	close(fd);

@@ -45,6 +45,12 @@ static void put(const char *path, const char *text)
 	close(fd);
 }
 
+/* Whether s is text (and not NULL). */
+static bool str_is(const char *s, const char *text)
+{
+	return CHECK_MSG(s && !strcmp(s, text), "\"%s\", not \"%s\"", s ? s : "(null)", text);
+}
+
 /* Whether path holds exactly text. */
 static bool holds(const char *path, const char *text)
 {
@@ -109,16 +115,26 @@ static void test_own(void)
 	char path[PATH_MAX];
 	struct stat before, st;
 
+	check_ctx("mode 0600");
 	tpath(path, "own");
 	put(path, "something much longer than a journal");
-	CHECK_EQ_INT(chmod(path, 0644), 0);
+	CHECK_EQ_INT(chmod(path, 0600), 0);
 	CHECK_EQ_INT(stat(path, &before), 0);
 	CHECK(write_private(path, &st) == NULL);
 	is_ours(path, &st);
 	CHECK_MSG(st.st_ino == before.st_ino, "one's own file was replaced, not truncated");
+
+	check_ctx("mode 0644: anyone may hold it open");
+	tpath(path, "own-0644");
+	put(path, "something much longer than a journal");
+	CHECK_EQ_INT(chmod(path, 0644), 0);
+	CHECK_EQ_INT(stat(path, &before), 0);
+	CHECK(str_is(write_private(path, &st), "a file others could read"));
+	is_ours(path, &st);
+	CHECK_MSG(st.st_ino != before.st_ino, "a file others could read was written in place");
+	check_ctx("%s", "");
 }
 
-/* A link made by another user, as one planted where the caller writes: replaced, never followed. */
 static void test_their_link(void)
 {
 	char path[PATH_MAX], victim[PATH_MAX], ghost[PATH_MAX];
@@ -165,6 +181,7 @@ static void test_own_link(void)
 	tpath(mine, "mine");
 	tpath(path, "own-link");
 	put(mine, "something longer than a journal");
+	CHECK_EQ_INT(chmod(mine, 0600), 0);
 	CHECK_EQ_INT(symlink(mine, path), 0);
 	CHECK(write_private(path, &st) == NULL);
 	CHECK_EQ_INT(lstat(path, &lst), 0);
@@ -184,9 +201,11 @@ static void test_own_link(void)
 	CHECK_EQ_INT(link(mine, other), 0);
 	CHECK_EQ_INT(unlink(path), 0);
 	CHECK_EQ_INT(symlink(mine, path), 0);
-	CHECK_EQ_INT(open_private(path, &what), -EPERM);
-	CHECK(what && strstr(what, "symbolic link"));
-	holds(mine, "journal");
+	/* What the link leads to is taken by the same rules: that name gets a new file. */
+	what = write_private(path, &st);
+	CHECK(str_is(what, "a file with other hard links"));
+	is_ours(mine, &st);
+	holds(other, "journal"); /* what the first write left in the file both names had */
 	CHECK_EQ_INT(lstat(path, &lst), 0);
 	CHECK(S_ISLNK(lst.st_mode));
 	check_ctx("%s", "");
@@ -323,6 +342,76 @@ static void test_other_user(void)
 	CHECK_EQ_INT(st.st_uid, OTHER_UID);
 }
 
+/*
+ * A directory on the way that another user owns: a link they put there is not followed, to root's
+ * file or anywhere (the walk refuses it), while root's own links on the way are.
+ */
+static void test_link_on_the_way(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX], victim[PATH_MAX], link_dir[PATH_MAX];
+	const char *what = NULL;
+	struct stat st;
+
+	if (geteuid()) {
+		fprintf(stderr, "test_link_on_the_way: SKIPPED: not root, cannot make another user's "
+				"directory\n");
+		return;
+	}
+	tpath(victim, "root-dir");
+	CHECK_EQ_INT(mkdir(victim, 0755), 0);
+	tpath(victim, "root-dir/victim");
+	put(victim, "root's");
+	CHECK_EQ_INT(chmod(victim, 0600), 0);
+	tpath(dir, "users");
+	CHECK_EQ_INT(mkdir(dir, 0755), 0);
+	tpath(path, "users/sub");
+	tpath(link_dir, "root-dir");
+	CHECK_EQ_INT(symlink(link_dir, path), 0);
+	CHECK_EQ_INT(lchown(path, OTHER_UID, OTHER_GID), 0);
+	CHECK_EQ_INT(chown(dir, OTHER_UID, OTHER_GID), 0);
+
+	check_ctx("another user's link on the way");
+	tpath(path, "users/sub/victim");
+	CHECK_EQ_INT(open_private(path, &what), -ELOOP);
+	CHECK(str_is(what, "a symbolic link of another user's on the way"));
+	holds(victim, "root's");
+
+	check_ctx("root's link on the way");
+	CHECK_EQ_INT(lchown(dir, 0, 0), 0);
+	tpath(path, "users/sub");
+	CHECK_EQ_INT(lchown(path, 0, 0), 0);
+	tpath(path, "users/sub/new");
+	CHECK(write_private(path, &st) == NULL);
+	tpath(path, "root-dir/new");
+	is_ours(path, &st);
+	check_ctx("%s", "");
+}
+
+/* /dev/stdout leads through /proc/self/fd to a descriptor of ours: a pipe is written into. */
+static void test_stdout_pipe(void)
+{
+	char got[16] = "";
+	const char *what;
+	int p[2], saved, fd;
+
+	if (!CHECK_EQ_INT(pipe(p), 0))
+		return;
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	CHECK_EQ_INT(dup2(p[1], STDOUT_FILENO), STDOUT_FILENO);
+	fd = open_private("/dev/stdout", &what);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	close(p[1]);
+	if (CHECK_MSG(fd >= 0, "open_private(/dev/stdout): %s", strerror(-fd))) {
+		CHECK_EQ_INT(write(fd, "journal", 7), 7);
+		close(fd);
+		CHECK_EQ_INT(read(p[0], got, sizeof(got) - 1), 7);
+		CHECK(!strcmp(got, "journal"));
+	}
+	close(p[0]);
+}
+
 static void test_fifo_input(void)
 {
 	struct journal_reader *r = NULL;
@@ -355,6 +444,8 @@ int main(void)
 	CHECK_RUN(test_devices);
 	CHECK_RUN(test_own_fifo);
 	CHECK_RUN(test_other_user);
+	CHECK_RUN(test_link_on_the_way);
+	CHECK_RUN(test_stdout_pipe);
 	CHECK_RUN(test_fifo_input);
 	tmpdir_remove();
 	return check_exit();
