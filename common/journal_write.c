@@ -95,12 +95,26 @@ static int reserve(struct journal_writer *w, uint64_t len)
 	return 0;
 }
 
-/* Cut off what was written of a chunk that failed: the file ends with its last whole chunk
- * again. 0 or -errno. */
+/*
+ * Cut off what was written of a chunk that failed, if anything was: the file ends with its last
+ * whole chunk again. The cut frees the blocks reserved past the end too; they are reserved again
+ * at once, and w->reserved says what is held (0 when they could not be had). 0 or -errno.
+ */
 static int cut_back(struct journal_writer *w)
 {
+	uint64_t room = w->reserved;
+	struct stat st;
+
+	if (fstat(w->fd, &st))
+		return -errno;
+	if ((uint64_t)st.st_size <= w->size)
+		return 0;
 	if (ftruncate(w->fd, (off_t)w->size) || lseek(w->fd, (off_t)w->size, SEEK_SET) < 0)
 		return -errno;
+	w->reserved = 0;
+	if (room > w->size &&
+	    !fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->size, (off_t)(room - w->size)))
+		w->reserved = room;
 	return 0;
 }
 
