@@ -23,6 +23,7 @@ struct journal_writer {
 	bool reserving;  /* the file system allocates ahead (fallocate works) */
 	int failed;      /* the first write that failed (-errno): only jw_write_last writes more */
 	bool torn;       /* a failed write left part of a chunk behind: nothing more is written */
+	bool written;    /* the chunk of the last jw_write is in the journal */
 	uint64_t seq;    /* next chunk's sequence number */
 	char path[4096];
 	struct chunk_encoder enc; /* for head chunks */
@@ -221,6 +222,8 @@ static int rotate(struct journal_writer *w)
 		w->fileno = 0;
 	ret = open_file(w);
 	if (ret) {
+		log_err("%s: %s: cannot start the next file of the rotation; %s ends the journal",
+			w->path, strerror(-ret), prev.path);
 		if (w->fd >= 0 && w->fd != STDOUT_FILENO) {
 			close(w->fd);
 			unlink(w->path);
@@ -260,16 +263,23 @@ int jw_write(struct journal_writer *w, const struct chunkbuf *cb)
 {
 	int ret;
 
+	w->written = false;
 	if (w->failed)
 		return w->failed;
 	if (cb->len > JR_MAX_RAW)
 		return -EMSGSIZE;
 	ret = write_chunk(w, cb, 0, true);
+	w->written = !ret;
 	if (!ret && w->cfg->rotate_bytes && w->size >= w->cfg->rotate_bytes)
 		ret = rotate(w);
 	if (ret)
 		w->failed = ret;
 	return ret;
+}
+
+bool jw_written(const struct journal_writer *w)
+{
+	return w->written;
 }
 
 int jw_write_last(struct journal_writer *w, const struct chunkbuf *cb)

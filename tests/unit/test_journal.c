@@ -821,8 +821,8 @@ static void test_full_disk(void)
 
 /*
  * The next file of a rotation cannot be created (a directory holds its name; a full disk is the
- * same to the writer): the recording goes on failing, and jw_write_last ends it in the current
- * file, which reads back whole.
+ * same to the writer): the chunk written before is in the journal (jw_written), the recording
+ * goes on failing, and jw_write_last ends it in the current file, which reads back whole.
  */
 static void test_rotation_fails(void)
 {
@@ -844,11 +844,15 @@ static void test_rotation_fails(void)
 		return;
 	if (!CHECK_EQ_INT(jw_open(&f.cfg, &w), 0))
 		goto out;
-	if (gen_chunk(&cb, &f, 20, false))
+	if (gen_chunk(&cb, &f, 20, false)) {
 		CHECK_EQ_INT(jw_write(w, &cb), -EISDIR);
+		CHECK(jw_written(w));
+	}
 	whole = file_size(path);
-	if (gen_chunk(&cb, &f, 5, false))
+	if (gen_chunk(&cb, &f, 5, false)) {
 		CHECK_EQ_INT(jw_write(w, &cb), -EISDIR);
+		CHECK(!jw_written(w));
+	}
 	CHECK_EQ_U64(file_size(path), whole);
 	if (gen_chunk(&cb, &f, 0, true))
 		CHECK_EQ_INT(jw_write_last(w, &cb), 0);
