@@ -157,8 +157,16 @@ int jw_open(const struct jw_config *cfg, struct journal_writer **out);
  * (-ENOSPC: the file system is full). A regular file keeps room allocated after its last chunk for
  * jw_write_last, and a chunk that is not written whole is cut off again, so that the file still
  * ends with a whole chunk. After a failure nothing more is written: the error is returned again.
+ * An error does not always mean cb was not written: see jw_written.
  */
 int jw_write(struct journal_writer *w, const struct chunkbuf *cb);
+
+/*
+ * Whether the chunk of the last jw_write call is in the journal: after it returned 0, and after
+ * it returned the error of starting the next file of a rotation (a name taken by a directory, a
+ * full disk), which ends the journal in the current file all the same.
+ */
+bool jw_written(const struct journal_writer *w);
 
 /*
  * Write cb as the last chunk of the recording, into the room jw_write kept, even after jw_write

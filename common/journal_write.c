@@ -23,6 +23,7 @@ struct journal_writer {
 	bool reserving;  /* the file system allocates ahead (fallocate works) */
 	int failed;      /* the first write that failed (-errno): only jw_write_last writes more */
 	bool torn;       /* a failed write left part of a chunk behind: nothing more is written */
+	bool written;    /* the chunk of the last jw_write is in the journal */
 	uint64_t seq;    /* next chunk's sequence number */
 	char path[4096];
 	struct chunk_encoder enc; /* for head chunks */
@@ -95,12 +96,26 @@ static int reserve(struct journal_writer *w, uint64_t len)
 	return 0;
 }
 
-/* Cut off what was written of a chunk that failed: the file ends with its last whole chunk
- * again. 0 or -errno. */
+/*
+ * Cut off what was written of a chunk that failed, if anything was: the file ends with its last
+ * whole chunk again. The cut frees the blocks reserved past the end too; they are reserved again
+ * at once, and w->reserved says what is held (0 when they could not be had). 0 or -errno.
+ */
 static int cut_back(struct journal_writer *w)
 {
+	uint64_t room = w->reserved;
+	struct stat st;
+
+	if (fstat(w->fd, &st))
+		return -errno;
+	if ((uint64_t)st.st_size <= w->size)
+		return 0;
 	if (ftruncate(w->fd, (off_t)w->size) || lseek(w->fd, (off_t)w->size, SEEK_SET) < 0)
 		return -errno;
+	w->reserved = 0;
+	if (room > w->size &&
+	    !fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->size, (off_t)(room - w->size)))
+		w->reserved = room;
 	return 0;
 }
 
@@ -207,6 +222,8 @@ static int rotate(struct journal_writer *w)
 		w->fileno = 0;
 	ret = open_file(w);
 	if (ret) {
+		log_err("%s: %s: cannot start the next file of the rotation; %s ends the journal",
+			w->path, strerror(-ret), prev.path);
 		if (w->fd >= 0 && w->fd != STDOUT_FILENO) {
 			close(w->fd);
 			unlink(w->path);
@@ -246,16 +263,23 @@ int jw_write(struct journal_writer *w, const struct chunkbuf *cb)
 {
 	int ret;
 
+	w->written = false;
 	if (w->failed)
 		return w->failed;
 	if (cb->len > JR_MAX_RAW)
 		return -EMSGSIZE;
 	ret = write_chunk(w, cb, 0, true);
+	w->written = !ret;
 	if (!ret && w->cfg->rotate_bytes && w->size >= w->cfg->rotate_bytes)
 		ret = rotate(w);
 	if (ret)
 		w->failed = ret;
 	return ret;
+}
+
+bool jw_written(const struct journal_writer *w)
+{
+	return w->written;
 }
 
 int jw_write_last(struct journal_writer *w, const struct chunkbuf *cb)

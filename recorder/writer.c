@@ -119,6 +119,7 @@ static void *run(void *arg)
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		struct chunkbuf *cb;
+		bool written;
 		int ret;
 
 		while (!w->qlen && !w->stopping) {
@@ -149,8 +150,16 @@ static void *run(void *arg)
 		w->writing = true;
 		pthread_mutex_unlock(&w->lock);
 
-		/* After a failure jw_write writes nothing and returns it again. */
-		ret = cb == w->last ? jw_write_last(w->jw, cb) : jw_write(w->jw, cb);
+		/* After a failure jw_write writes nothing and returns it again. A chunk written but
+		 * not followed by the next file of a rotation, or not synced, is in the journal: it
+		 * is not counted unwritten, but the error stops the recording all the same. */
+		if (cb == w->last) {
+			ret = jw_write_last(w->jw, cb);
+			written = !ret;
+		} else {
+			ret = jw_write(w->jw, cb);
+			written = jw_written(w->jw);
+		}
 		dirty = true;
 		if (!ret && mono_ns() - last_sync >= w->sync_ns) {
 			ret = jw_sync(w->jw);
@@ -162,8 +171,8 @@ static void *run(void *arg)
 		if (ret && !w->error)
 			w->error = ret;
 		if (cb == w->last)
-			w->last_written = !ret;
-		else if (ret)
+			w->last_written = written;
+		else if (!written)
 			count_unwritten(w, cb);
 		w->writing = false;
 		w->free_list[w->nfree++] = cb;

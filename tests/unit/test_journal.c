@@ -16,8 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -620,12 +623,14 @@ out:
 /*
  * A write that fails part way (the file size limit stands in for a full disk): the chunk is cut
  * off again, so that the file ends with its last whole chunk; later chunks are refused with the
- * same error, even with room again; jw_write_last still ends the file right after that chunk.
+ * same error, even with room again; the room kept after the file's end is still allocated, and
+ * jw_write_last ends the file right after that chunk.
  */
 static void test_short_write(void)
 {
 	struct journal_writer *w = NULL;
 	char path[PATH_MAX];
+	struct stat before, after;
 	struct rlimit old, lim;
 	struct chunkbuf cb;
 	struct fixture f;
@@ -648,9 +653,13 @@ static void test_short_write(void)
 	lim = old;
 	lim.rlim_cur = whole + 100;
 	prev = signal(SIGXFSZ, SIG_IGN);
-	if (CHECK_EQ_INT(setrlimit(RLIMIT_FSIZE, &lim), 0) && gen_chunk(&cb, &f, 500, false)) {
+	if (CHECK_EQ_INT(stat(path, &before), 0) && CHECK_EQ_INT(setrlimit(RLIMIT_FSIZE, &lim), 0) &&
+	    gen_chunk(&cb, &f, 500, false)) {
 		CHECK_EQ_INT(jw_write(w, &cb), -EFBIG);
 		CHECK_EQ_U64(file_size(path), whole);
+		/* The cut freed the room kept after the file's end: it is taken back. */
+		if (CHECK_EQ_INT(stat(path, &after), 0))
+			CHECK(after.st_blocks >= before.st_blocks);
 	}
 	CHECK_EQ_INT(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, prev);
@@ -670,10 +679,150 @@ out:
 	chunkbuf_free(&cb);
 }
 
+/* Write to path until the file system is full. Returns true when it is. */
+static bool fill_up(const char *path)
+{
+	static const uint8_t block[4096];
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	bool full = false;
+
+	while (fd >= 0) {
+		if (write(fd, block, sizeof(block)) < 0 && errno != EINTR) {
+			full = errno == ENOSPC;
+			break;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return CHECK_MSG(full, "%s: could not fill the file system", path);
+}
+
+/* Write s to a file of /proc/self. 0 or -1. */
+static int proc_put(const char *name, const char *s)
+{
+	char path[64];
+	int fd, ret = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (write(fd, s, strlen(s)) == (ssize_t)strlen(s))
+		ret = 0;
+	close(fd);
+	return ret;
+}
+
+/* A tmpfs of size bytes at dir, in a mount namespace of this process's own (and a user namespace
+ * when not root). Returns 0, or -errno with a message when it cannot be had here. */
+static int small_tmpfs(const char *dir, const char *size)
+{
+	char map[64];
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
+	if (uid && unshare(CLONE_NEWUSER | CLONE_NEWNS))
+		return -errno;
+	if (uid) {
+		proc_put("setgroups", "deny");
+		snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+		if (proc_put("uid_map", map))
+			return -EPERM;
+		snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+		if (proc_put("gid_map", map))
+			return -EPERM;
+	} else if (unshare(CLONE_NEWNS)) {
+		return -errno;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("none", dir, "tmpfs", 0, size))
+		return -errno;
+	return 0;
+}
+
+/*
+ * A full file system (a small tmpfs, filled by another file): a chunk for which no blocks can be
+ * reserved is refused, and the room kept after the last whole chunk stays allocated, so that
+ * jw_write_last ends the file even when another writer takes every block freed meanwhile. Runs in
+ * a child process, for the mount namespace.
+ */
+static void full_disk_child(const char *dir)
+{
+	struct journal_writer *w = NULL;
+	char path[PATH_MAX], filler[PATH_MAX];
+	struct chunkbuf cb;
+	struct stat before, after;
+	struct fixture f;
+	struct readout o;
+	uint64_t whole;
+	int ret = small_tmpfs(dir, "size=1m");
+
+	if (ret) {
+		fprintf(stderr, "test_full_disk: SKIPPED: no tmpfs of our own at %s: %s\n", dir,
+			strerror(-ret));
+		return;
+	}
+	rnd_seed(0xF011u);
+	fmt(path, sizeof(path), "%s/full.lz4", dir);
+	fmt(filler, sizeof(filler), "%s/filler", dir);
+	fixture_init(&f, path);
+	if (!CHECK_EQ_INT(chunkbuf_init(&cb, 1u << 20), 0))
+		return;
+	if (!CHECK_EQ_INT(jw_open(&f.cfg, &w), 0))
+		goto out;
+	whole = file_size(path);
+	if (!fill_up(filler) || !CHECK_EQ_INT(stat(path, &before), 0))
+		goto out;
+	/* More than the room kept: jw_write must reserve blocks, and there are none. */
+	if (gen_chunk(&cb, &f, 2000, false) && CHECK(cb.frame_len > 128u << 10)) {
+		CHECK_EQ_INT(jw_write(w, &cb), -ENOSPC);
+		CHECK_EQ_U64(file_size(path), whole);
+		if (CHECK_EQ_INT(stat(path, &after), 0))
+			CHECK_MSG(after.st_blocks >= before.st_blocks,
+				  "blocks kept: %lld before the failed write, %lld after",
+				  (long long)before.st_blocks, (long long)after.st_blocks);
+	}
+	fill_up(filler);
+	/* Bigger than the rest of the head chunk's page, well within the room kept. */
+	if (gen_chunk(&cb, &f, 100, true) && CHECK(cb.frame_len > 8192))
+		CHECK_EQ_INT(jw_write_last(w, &cb), 0);
+	CHECK_EQ_INT(jw_close(w), 0);
+	read_journal(path, &o);
+	check_clean_file(&o, &f, file_size(path), 0);
+	if (CHECK_EQ_U64(o.n, 2))
+		CHECK_EQ_U64(o.c[1].offset, whole);
+	readout_free(&o);
+out:
+	chunkbuf_free(&cb);
+}
+
+static void test_full_disk(void)
+{
+	char dir[PATH_MAX];
+	int status;
+	pid_t pid;
+
+	tpath(dir, "small");
+	if (!CHECK_EQ_INT(mkdir(dir, 0700), 0))
+		return;
+	fflush(stderr);
+	pid = fork();
+	if (!CHECK(pid >= 0))
+		return;
+	if (pid == 0) {
+		full_disk_child(dir);
+		chunk_encoder_free(&enc);
+		_exit(check_failures ? EXIT_FAILURE : EXIT_SUCCESS);
+	}
+	if (CHECK_EQ_INT(waitpid(pid, &status, 0), pid))
+		CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "the child failed (status %#x)", (unsigned)status);
+}
+
 /*
  * The next file of a rotation cannot be created (a directory holds its name; a full disk is the
- * same to the writer): the recording goes on failing, and jw_write_last ends it in the current
- * file, which reads back whole.
+ * same to the writer): the chunk written before is in the journal (jw_written), the recording
+ * goes on failing, and jw_write_last ends it in the current file, which reads back whole.
  */
 static void test_rotation_fails(void)
 {
@@ -695,11 +844,15 @@ static void test_rotation_fails(void)
 		return;
 	if (!CHECK_EQ_INT(jw_open(&f.cfg, &w), 0))
 		goto out;
-	if (gen_chunk(&cb, &f, 20, false))
+	if (gen_chunk(&cb, &f, 20, false)) {
 		CHECK_EQ_INT(jw_write(w, &cb), -EISDIR);
+		CHECK(jw_written(w));
+	}
 	whole = file_size(path);
-	if (gen_chunk(&cb, &f, 5, false))
+	if (gen_chunk(&cb, &f, 5, false)) {
 		CHECK_EQ_INT(jw_write(w, &cb), -EISDIR);
+		CHECK(!jw_written(w));
+	}
 	CHECK_EQ_U64(file_size(path), whole);
 	if (gen_chunk(&cb, &f, 0, true))
 		CHECK_EQ_INT(jw_write_last(w, &cb), 0);
@@ -2168,6 +2321,7 @@ int main(int argc, char **argv)
 		CHECK_RUN(test_round_trip);
 		CHECK_RUN(test_empty_chunk);
 		CHECK_RUN(test_short_write);
+		CHECK_RUN(test_full_disk);
 		CHECK_RUN(test_rotation_fails);
 		CHECK_RUN(test_big_chunks);
 		CHECK_RUN(test_rotation_unlimited);

@@ -2,8 +2,9 @@
 /*
  * Unit tests of tlsrec's writer thread (recorder/writer.c) when its output fails: a chunk that is
  * not written is counted by what it held, later chunks are refused, and the recording's last chunk
- * still goes into the room the journal writer kept, so that the file reads back whole. A file
- * size limit (RLIMIT_FSIZE) stands in for a full disk. No root, no BPF.
+ * still goes into the room the journal writer kept, so that the file reads back whole; a chunk
+ * written before the next file of a rotation failed is not counted. A file size limit
+ * (RLIMIT_FSIZE) stands in for a full disk. No root, no BPF.
  */
 #include <errno.h>
 #include <limits.h>
@@ -168,12 +169,104 @@ out:
 	chunk_encoder_free(&enc);
 }
 
+/*
+ * The next file of a rotation cannot be created (a directory holds its name): the chunk that
+ * filled the current file is in it and is not counted unwritten; the error stops the recording,
+ * the chunk after it is counted unwritten, and the last chunk ends the current file.
+ */
+static void test_rotation_fails(void)
+{
+	struct tr_header h = { .hdr = { .type = TR_REC_HEADER, .len = sizeof(h), .ts = 1 },
+			       .major = TR_FORMAT_MAJOR, .minor = TR_FORMAT_MINOR };
+	struct tr_end end = { .hdr = { .type = TR_REC_END, .len = sizeof(end), .ts = 99 } };
+	struct writer_wait until = { .deadline_ns = mono_ns() + 10000000000ULL };
+	static const uint8_t rid[16] = { 4, 5, 6 };
+	uint32_t records[] = { 2, 53, 2 };
+	struct journal_writer *jw = NULL;
+	struct journal_reader *r = NULL;
+	struct writer *w = NULL;
+	struct chunk_encoder enc;
+	struct writer_lost *v = NULL;
+	char path[PATH_MAX], next[PATH_MAX];
+	struct jw_config cfg;
+	struct chunkbuf *cb;
+	struct jr_chunk c;
+	const char *why;
+	unsigned chunks = 0;
+	size_t n = 0;
+
+	memcpy(h.magic, TR_HEADER_MAGIC, sizeof(h.magic));
+	tpath(path, "rot.lz4");
+	tpath(next, "rot.lz41");
+	if (!CHECK_EQ_INT(mkdir(next, 0700), 0))
+		return;
+	cfg = (struct jw_config){ .path = path, .recording_id = rid, .header = &h,
+				  .header_len = sizeof(h), .rotate_bytes = 1 };
+	if (!CHECK_EQ_INT(chunk_encoder_init(&enc), 0))
+		return;
+	if (!CHECK_EQ_INT(jw_open(&cfg, &jw), 0) ||
+	    !CHECK_EQ_INT(writer_start(jw, 1u << 20, 2, 1000000000ULL, &w), 0))
+		goto out;
+
+	/* Written, then the rotation fails; then refused. */
+	for (int i = 0; i < 2; i++) {
+		cb = writer_get(w, &until);
+		if (!CHECK(cb != NULL))
+			break;
+		chunkbuf_begin(cb, &enc);
+		fill(cb);
+		writer_submit(w, cb);
+	}
+	CHECK_EQ_INT(writer_drain(w, &until), 0);
+	CHECK_EQ_INT(writer_error(w), -EISDIR);
+	if (CHECK_EQ_INT(writer_unwritten(w, &v, &n), 0)) {
+		CHECK_EQ_U64(n, 4);
+		CHECK_EQ_U64(unwritten(v, n, 1, TR_DIR_INGRESS, TR_LOSS_OUTPUT, TR_LOSS_PACKETS),
+			     30);
+		CHECK_EQ_U64(unwritten(v, n, 2, TR_DIR_EGRESS, TR_LOSS_OUTPUT, TR_LOSS_PACKETS),
+			     20);
+		CHECK_EQ_U64(unwritten(v, n, 0, 0, TR_LOSS_OUTPUT, TR_LOSS_SECRETS), 1);
+		CHECK_EQ_U64(unwritten(v, n, 2, TR_DIR_INGRESS, TR_LOSS_RINGBUF, TR_LOSS_PACKETS),
+			     7);
+	}
+	free(v);
+
+	cb = writer_get(w, &until);
+	if (CHECK(cb != NULL)) {
+		chunkbuf_begin(cb, &enc);
+		CHECK_EQ_INT(chunkbuf_add_clock(cb), 0);
+		CHECK_EQ_INT(chunkbuf_add(cb, &end, sizeof(end)), 0);
+		CHECK_EQ_INT(chunkbuf_end(cb), 0);
+		writer_submit_last(w, cb);
+	}
+	CHECK_EQ_INT(writer_drain(w, &until), 0);
+	CHECK(writer_last_written(w));
+	CHECK_EQ_INT(writer_stop(w, &until), -EISDIR);
+	CHECK_EQ_INT(jw_close(jw), 0);
+	jw = NULL;
+
+	if (!CHECK_EQ_INT(jr_open(path, NULL, NULL, &r, &why), 0))
+		goto out;
+	while (jr_next(r, &c) == 1) {
+		if (chunks < 3)
+			CHECK_EQ_U64(c.meta.records, records[chunks]);
+		chunks++;
+	}
+	CHECK_EQ_U64(chunks, 3);
+	CHECK_EQ_U64(jr_damaged(r), 0);
+	jr_close(r);
+out:
+	jw_close(jw);
+	chunk_encoder_free(&enc);
+}
+
 int main(void)
 {
 	if (!tmpdir_make("test_writer"))
 		return 1;
 	rnd_seed(0x77);
 	CHECK_RUN(test_full);
+	CHECK_RUN(test_rotation_fails);
 	tmpdir_remove();
 	return check_exit();
 }
