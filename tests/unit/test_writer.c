@@ -74,6 +74,45 @@ static void fill(struct chunkbuf *cb)
 	CHECK_EQ_INT(chunkbuf_end(cb), 0);
 }
 
+/* What w counts as not written: packets in on 1 and out on 2, secrets, and the kernel's losses
+ * that the chunks not written said. */
+static void check_unwritten(struct writer *w, uint64_t in, uint64_t out, uint64_t secrets,
+			    uint64_t ring)
+{
+	struct writer_lost *v = NULL;
+	size_t n = 0;
+
+	if (CHECK_EQ_INT(writer_unwritten(w, &v, &n), 0)) {
+		CHECK_EQ_U64(n, 4);
+		CHECK_EQ_U64(unwritten(v, n, 1, TR_DIR_INGRESS, TR_LOSS_OUTPUT, TR_LOSS_PACKETS), in);
+		CHECK_EQ_U64(unwritten(v, n, 2, TR_DIR_EGRESS, TR_LOSS_OUTPUT, TR_LOSS_PACKETS), out);
+		CHECK_EQ_U64(unwritten(v, n, 0, 0, TR_LOSS_OUTPUT, TR_LOSS_SECRETS), secrets);
+		CHECK_EQ_U64(unwritten(v, n, 2, TR_DIR_INGRESS, TR_LOSS_RINGBUF, TR_LOSS_PACKETS),
+			     ring);
+	}
+	free(v);
+}
+
+/* The last chunk (CLOCK and END) submitted after a failure: written all the same, and the writer
+ * stops with err. */
+static void write_last(struct writer *w, struct chunk_encoder *enc, struct writer_wait *until,
+		       int err)
+{
+	struct tr_end end = { .hdr = { .type = TR_REC_END, .len = sizeof(end), .ts = 99 } };
+	struct chunkbuf *cb = writer_get(w, until);
+
+	if (CHECK(cb != NULL)) {
+		chunkbuf_begin(cb, enc);
+		CHECK_EQ_INT(chunkbuf_add_clock(cb), 0);
+		CHECK_EQ_INT(chunkbuf_add(cb, &end, sizeof(end)), 0);
+		CHECK_EQ_INT(chunkbuf_end(cb), 0);
+		writer_submit_last(w, cb);
+	}
+	CHECK_EQ_INT(writer_drain(w, until), 0);
+	CHECK(writer_last_written(w));
+	CHECK_EQ_INT(writer_stop(w, until), err);
+}
+
 static void test_full(void)
 {
 	struct tr_header h = { .hdr = { .type = TR_REC_HEADER, .len = sizeof(h), .ts = 1 },
@@ -85,7 +124,6 @@ static void test_full(void)
 	struct journal_reader *r = NULL;
 	struct writer *w = NULL;
 	struct chunk_encoder enc;
-	struct writer_lost *v = NULL;
 	struct rlimit old, lim;
 	struct jw_config cfg;
 	struct chunkbuf *cb;
@@ -95,7 +133,6 @@ static void test_full(void)
 	void (*prev)(int);
 	uint64_t whole;
 	unsigned chunks = 0;
-	size_t n = 0;
 
 	memcpy(h.magic, TR_HEADER_MAGIC, sizeof(h.magic));
 	tpath(path, "full.lz4");
@@ -127,28 +164,9 @@ static void test_full(void)
 	signal(SIGXFSZ, prev);
 	CHECK_EQ_INT(writer_error(w), -EFBIG);
 	CHECK_EQ_U64(file_size(path), whole);
-	if (CHECK_EQ_INT(writer_unwritten(w, &v, &n), 0)) {
-		CHECK_EQ_U64(n, 4);
-		CHECK_EQ_U64(unwritten(v, n, 1, TR_DIR_INGRESS, TR_LOSS_OUTPUT, TR_LOSS_PACKETS), 60);
-		CHECK_EQ_U64(unwritten(v, n, 2, TR_DIR_EGRESS, TR_LOSS_OUTPUT, TR_LOSS_PACKETS), 40);
-		CHECK_EQ_U64(unwritten(v, n, 0, 0, TR_LOSS_OUTPUT, TR_LOSS_SECRETS), 2);
-		CHECK_EQ_U64(unwritten(v, n, 2, TR_DIR_INGRESS, TR_LOSS_RINGBUF, TR_LOSS_PACKETS),
-			     14);
-	}
-	free(v);
-
+	check_unwritten(w, 60, 40, 2, 14);
 	/* The last chunk goes in all the same, right after the last whole one. */
-	cb = writer_get(w, &until);
-	if (CHECK(cb != NULL)) {
-		chunkbuf_begin(cb, &enc);
-		CHECK_EQ_INT(chunkbuf_add_clock(cb), 0);
-		CHECK_EQ_INT(chunkbuf_add(cb, &end, sizeof(end)), 0);
-		CHECK_EQ_INT(chunkbuf_end(cb), 0);
-		writer_submit_last(w, cb);
-	}
-	CHECK_EQ_INT(writer_drain(w, &until), 0);
-	CHECK(writer_last_written(w));
-	CHECK_EQ_INT(writer_stop(w, &until), -EFBIG);
+	write_last(w, &enc, &until, -EFBIG);
 	CHECK_EQ_INT(jw_close(jw), 0);
 	jw = NULL;
 
@@ -186,14 +204,12 @@ static void test_rotation_fails(void)
 	struct journal_reader *r = NULL;
 	struct writer *w = NULL;
 	struct chunk_encoder enc;
-	struct writer_lost *v = NULL;
 	char path[PATH_MAX], next[PATH_MAX];
 	struct jw_config cfg;
 	struct chunkbuf *cb;
 	struct jr_chunk c;
 	const char *why;
 	unsigned chunks = 0;
-	size_t n = 0;
 
 	memcpy(h.magic, TR_HEADER_MAGIC, sizeof(h.magic));
 	tpath(path, "rot.lz4");
@@ -219,29 +235,8 @@ static void test_rotation_fails(void)
 	}
 	CHECK_EQ_INT(writer_drain(w, &until), 0);
 	CHECK_EQ_INT(writer_error(w), -EISDIR);
-	if (CHECK_EQ_INT(writer_unwritten(w, &v, &n), 0)) {
-		CHECK_EQ_U64(n, 4);
-		CHECK_EQ_U64(unwritten(v, n, 1, TR_DIR_INGRESS, TR_LOSS_OUTPUT, TR_LOSS_PACKETS),
-			     30);
-		CHECK_EQ_U64(unwritten(v, n, 2, TR_DIR_EGRESS, TR_LOSS_OUTPUT, TR_LOSS_PACKETS),
-			     20);
-		CHECK_EQ_U64(unwritten(v, n, 0, 0, TR_LOSS_OUTPUT, TR_LOSS_SECRETS), 1);
-		CHECK_EQ_U64(unwritten(v, n, 2, TR_DIR_INGRESS, TR_LOSS_RINGBUF, TR_LOSS_PACKETS),
-			     7);
-	}
-	free(v);
-
-	cb = writer_get(w, &until);
-	if (CHECK(cb != NULL)) {
-		chunkbuf_begin(cb, &enc);
-		CHECK_EQ_INT(chunkbuf_add_clock(cb), 0);
-		CHECK_EQ_INT(chunkbuf_add(cb, &end, sizeof(end)), 0);
-		CHECK_EQ_INT(chunkbuf_end(cb), 0);
-		writer_submit_last(w, cb);
-	}
-	CHECK_EQ_INT(writer_drain(w, &until), 0);
-	CHECK(writer_last_written(w));
-	CHECK_EQ_INT(writer_stop(w, &until), -EISDIR);
+	check_unwritten(w, 30, 20, 1, 7);
+	write_last(w, &enc, &until, -EISDIR);
 	CHECK_EQ_INT(jw_close(jw), 0);
 	jw = NULL;
 
