@@ -21,6 +21,7 @@
 #include "array.h"
 #include "cli.h"
 #include "exitcode.h"
+#include "fileio.h"
 #include "index.h"
 #include "log.h"
 #include "table.h"
@@ -146,20 +147,6 @@ static int has_tables(struct index *ix, bool *any)
 	return rc == SQLITE_ROW ? 0 : -EPROTO;
 }
 
-/* The directory that holds path, into buf. Returns buf. */
-static const char *dirname_of(const char *path, char *buf, size_t size)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		snprintf(buf, size, ".");
-	else if (slash == path)
-		snprintf(buf, size, "/");
-	else
-		snprintf(buf, size, "%.*s", (int)(slash - path), path);
-	return buf;
-}
-
 int index_open(const char *path, unsigned flags, struct index **out)
 {
 	enum log_level level = flags & INDEX_OPTIONAL ? LOG_WARN : LOG_ERROR;
@@ -173,7 +160,7 @@ int index_open(const char *path, unsigned flags, struct index **out)
 		goto fail;
 	/* SQLite makes JOURNAL.db-wal and -shm beside it, by name: where others may make files,
 	 * they could make those first, and read or write what the index holds. */
-	if (!stat(dirname_of(path, dir, sizeof(dir)), &sb) && (sb.st_mode & 022)) {
+	if (!stat(path_dir(path, dir, sizeof(dir)), &sb) && (sb.st_mode & 022)) {
 		logmsg(level, "%s: in a directory others can write (they could make its -wal and -shm "
 			      "files): not used as an index; give one with --db in a directory of "
 			      "your own",

@@ -283,19 +283,25 @@ int open_private(const char *path, const char **what)
 	return open_at(path, what, 0);
 }
 
-int sync_parent_dir(const char *path)
+const char *path_dir(const char *path, char *buf, size_t size)
 {
 	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(buf, size, ".");
+	else if (slash == path)
+		snprintf(buf, size, "/");
+	else
+		snprintf(buf, size, "%.*s", (int)(slash - path), path);
+	return buf;
+}
+
+int sync_parent_dir(const char *path)
+{
 	char dir[4096];
 	int fd, ret = 0;
 
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(path_dir(path, dir, sizeof(dir)), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (fsync(fd))

@@ -2,6 +2,8 @@
 #ifndef TLSREC_FILEIO_H
 #define TLSREC_FILEIO_H
 
+#include <stddef.h>
+
 /*
  * Open path to write what holds captured traffic or TLS secrets (journals and their rotated files,
  * pcapng, key logs), so that it reaches the caller's own file and no one else's:
@@ -32,6 +34,9 @@
  * refused. path must not be "-".
  */
 int open_private(const char *path, const char **what);
+
+/* The directory that holds path ("." or "/" when that is all there is), into buf. Returns buf. */
+const char *path_dir(const char *path, char *buf, size_t size);
 
 /* fsync the directory that holds path, so that a file just created survives a power cut. 0 or
  * -errno. */

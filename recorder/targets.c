@@ -75,7 +75,8 @@ static void note_pid(struct target *tg, pid_t pid)
 static const struct target *same_build(const struct targets *t, const struct target *tg)
 {
 	for (size_t i = 0; tg->build_id_len > 0 && i < t->n; i++)
-		if (t->v[i]->status == 0 && !t->v[i]->users && t->v[i]->build_id_len == tg->build_id_len &&
+		if (t->v[i]->status == 0 && !t->v[i]->users &&
+		    t->v[i]->build_id_len == tg->build_id_len &&
 		    !memcmp(t->v[i]->build_id, tg->build_id, (size_t)tg->build_id_len))
 			return t->v[i];
 	return NULL;

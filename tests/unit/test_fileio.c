@@ -129,7 +129,7 @@ static void test_own(void)
 	put(path, "something much longer than a journal");
 	CHECK_EQ_INT(chmod(path, 0644), 0);
 	CHECK_EQ_INT(stat(path, &before), 0);
-	CHECK(str_is(write_private(path, &st), "a file others could read"));
+	str_is(write_private(path, &st), "a file others could read");
 	is_ours(path, &st);
 	CHECK_MSG(st.st_ino != before.st_ino, "a file others could read was written in place");
 	check_ctx("%s", "");
@@ -153,7 +153,7 @@ static void test_their_link(void)
 	CHECK_EQ_INT(symlink(victim, path), 0);
 	CHECK_EQ_INT(lchown(path, OTHER_UID, OTHER_GID), 0);
 	what = write_private(path, &st);
-	CHECK(what && !strcmp(what, "a symbolic link"));
+	str_is(what, "a symbolic link");
 	is_ours(path, &st);
 	holds(victim, "precious");
 
@@ -163,7 +163,7 @@ static void test_their_link(void)
 	CHECK_EQ_INT(symlink(ghost, path), 0);
 	CHECK_EQ_INT(lchown(path, OTHER_UID, OTHER_GID), 0);
 	what = write_private(path, &st);
-	CHECK(what && !strcmp(what, "a symbolic link"));
+	str_is(what, "a symbolic link");
 	is_ours(path, &st);
 	CHECK_MSG(access(ghost, F_OK) && errno == ENOENT, "a file was created where a link points");
 	check_ctx("%s", "");
@@ -203,7 +203,7 @@ static void test_own_link(void)
 	CHECK_EQ_INT(symlink(mine, path), 0);
 	/* What the link leads to is taken by the same rules: that name gets a new file. */
 	what = write_private(path, &st);
-	CHECK(str_is(what, "a file with other hard links"));
+	str_is(what, "a file with other hard links");
 	is_ours(mine, &st);
 	holds(other, "journal"); /* what the first write left in the file both names had */
 	CHECK_EQ_INT(lstat(path, &lst), 0);
@@ -222,7 +222,7 @@ static void test_hard_link(void)
 	put(orig, "precious");
 	CHECK_EQ_INT(link(orig, path), 0);
 	what = write_private(path, &st);
-	CHECK(what && !strcmp(what, "a file with other hard links"));
+	str_is(what, "a file with other hard links");
 	is_ours(path, &st);
 	holds(orig, "precious");
 	CHECK_EQ_INT(stat(orig, &st), 0);
@@ -303,7 +303,7 @@ static void test_other_user(void)
 	put_as_other(path, "theirs");
 	CHECK_EQ_INT(link(path, keep), 0);
 	what = write_private(path, &st);
-	CHECK(what && !strcmp(what, "a file of another user"));
+	str_is(what, "a file of another user");
 	is_ours(path, &st);
 	holds(keep, "theirs");
 	CHECK_EQ_INT(stat(keep, &st), 0);
@@ -316,7 +316,7 @@ static void test_other_user(void)
 	alarm(10); /* a blocking open would hang here */
 	what = write_private(fifo, &st);
 	alarm(0);
-	CHECK(what && !strcmp(what, "a FIFO of another user"));
+	str_is(what, "a FIFO of another user");
 	is_ours(fifo, &st);
 
 	check_ctx("as an unprivileged user, another user's file in a sticky directory");
@@ -373,7 +373,7 @@ static void test_link_on_the_way(void)
 	check_ctx("another user's link on the way");
 	tpath(path, "users/sub/victim");
 	CHECK_EQ_INT(open_private(path, &what), -ELOOP);
-	CHECK(str_is(what, "a symbolic link of another user's on the way"));
+	str_is(what, "a symbolic link of another user's on the way");
 	holds(victim, "root's");
 
 	check_ctx("root's link on the way");
