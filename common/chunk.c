@@ -6,6 +6,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "clock.h"
 #include "journal.h"
 
 static void put16(uint8_t *p, uint16_t v)
@@ -215,19 +216,11 @@ int chunkbuf_end(struct chunkbuf *cb)
 	return 0;
 }
 
-static uint64_t now_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 void clock_pair(__u64 *boot, __u64 *real, __u64 *unc)
 {
-	uint64_t b1 = now_ns(CLOCK_BOOTTIME);
-	uint64_t r = now_ns(CLOCK_REALTIME);
-	uint64_t b2 = now_ns(CLOCK_BOOTTIME);
+	uint64_t b1 = clock_ns(CLOCK_BOOTTIME);
+	uint64_t r = clock_ns(CLOCK_REALTIME);
+	uint64_t b2 = clock_ns(CLOCK_BOOTTIME);
 
 	*boot = b1 + (b2 - b1) / 2;
 	*real = r;

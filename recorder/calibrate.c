@@ -27,6 +27,7 @@
 #include <unwind.h>
 
 #include "calibrate.h"
+#include "clock.h"
 #include "elfnote.h"
 #include "exeload.h"
 #include "sandbox.h"
@@ -870,15 +871,6 @@ static int find_finish(uintptr_t at, struct calibration *cal, char *why, size_t 
 	return 0;
 }
 
-/* Milliseconds on the monotonic clock. */
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Read a child's answer of size bytes from fd (which is closed) into buf, within timeout_ms in all,
  * then end the child whatever it does next (it ran foreign code: it may answer and then sleep, or
@@ -886,12 +878,12 @@ static long long now_ms(void)
  */
 static size_t collect(pid_t pid, int fd, void *buf, size_t size, int timeout_ms, int *status)
 {
-	long long deadline = now_ms() + timeout_ms;
+	uint64_t deadline = clock_ns(CLOCK_MONOTONIC) / 1000000 + (uint64_t)timeout_ms;
 	size_t got = 0;
 
 	while (got < size) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = deadline - now_ms();
+		long long left = (long long)(deadline - clock_ns(CLOCK_MONOTONIC) / 1000000);
 		ssize_t n;
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)

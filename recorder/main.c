@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "calibrate.h"
 #include "capture.h"
 #include "exitcode.h"
@@ -487,14 +488,6 @@ static void print_losses(const struct session *s, bool packets)
 			log_warn("%llu lost: %s", (unsigned long long)s->lost_by[i], why[i]);
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Load what records packets and secrets, and attach to the interfaces. An exit status, or -1. */
 static int start_kernel_side(struct run *r)
 {
@@ -575,7 +568,7 @@ static int start_kernel_side(struct run *r)
  * A program that does not attach costs the owners only, with a warning. 0 or -errno. */
 static int record_owners(struct run *r)
 {
-	uint64_t t = mono_ns();
+	uint64_t t = clock_ns(CLOCK_MONOTONIC);
 	size_t n_procs, n_socks;
 	const char *what;
 	int ret = sockets_attach(r->socks, !r->o.secrets_only, &what);
@@ -593,7 +586,7 @@ static int record_owners(struct run *r)
 		return ret;
 	}
 	log_info("%zu processes and %zu sockets there were, read in %llu ms", n_procs, n_socks,
-		 (unsigned long long)((mono_ns() - t) / 1000000ULL));
+		 (unsigned long long)((clock_ns(CLOCK_MONOTONIC) - t) / 1000000ULL));
 	return 0;
 }
 
@@ -662,7 +655,7 @@ static int start_recording(int argc, char **argv, struct run *r)
 		}
 	}
 	print_recording(r);
-	log_info("ready in %llu ms", (unsigned long long)((mono_ns() - r->t0) / 1000000ULL));
+	log_info("ready in %llu ms", (unsigned long long)((clock_ns(CLOCK_MONOTONIC) - r->t0) / 1000000ULL));
 	return -1;
 }
 
@@ -682,7 +675,7 @@ static int finish(struct run *r, int ret)
 	if (r->socks)
 		sockets_detach(r->socks);
 	/* Keep what was recorded; when writing is what failed, count what was not written. */
-	until = (struct writer_wait){ .cancel = &give_up, .deadline_ns = mono_ns() + STOP_GRACE_NS };
+	until = (struct writer_wait){ .cancel = &give_up, .deadline_ns = clock_ns(CLOCK_MONOTONIC) + STOP_GRACE_NS };
 	w = session_finish(&r->s, &until);
 	if (w && !ret) {
 		log_err("recording failed: %s", strerror(-w));
@@ -744,7 +737,7 @@ static int cleanup(struct run *r, int status)
 
 int main(int argc, char **argv)
 {
-	struct run r = { .t0 = mono_ns() };
+	struct run r = { .t0 = clock_ns(CLOCK_MONOTONIC) };
 	int status, ret;
 
 	if (calibrate_child_main(argc, argv))

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "../bpf/exec_event.h"
 #include "journal.h"
 #include "log.h"
@@ -38,14 +39,6 @@ struct procs {
 	uint8_t rec[RECORD_MAX];
 	char text[CMDLINE_MAX + 1];
 };
-
-static __u64 boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
 
 static struct known *slot(const struct procs *p, __u32 pid)
 {
@@ -175,7 +168,7 @@ static ssize_t process_record(struct procs *p, __u32 pid, __u8 how, struct owner
 	ret = read_owner(p, pid, o, p->text, sizeof(p->text));
 	if (ret)
 		return ret;
-	r.hdr.ts = boot_ns();
+	r.hdr.ts = clock_ns(CLOCK_BOOTTIME);
 	r.start_ns = o->start;
 	r.ppid = o->ppid;
 	r.uid = o->uid;
@@ -469,7 +462,7 @@ static int seed_owner(struct seed *sd, const struct owner *o, procs_emit_fn emit
 			continue;
 		s->owned = true;
 		s->r.hdr = (struct tr_rec){ .type = TR_REC_SOCKET, .len = sizeof(s->r),
-					    .ts = boot_ns() };
+					    .ts = clock_ns(CLOCK_BOOTTIME) };
 		s->r.how = TR_SOCK_SEED;
 		s->r.pid = s->r.tid = o->pid;
 		s->r.uid = o->uid;

@@ -13,6 +13,7 @@
 
 #include <bpf/bpf.h>
 
+#include "clock.h"
 #include "log.h"
 #include "session.h"
 
@@ -21,14 +22,6 @@ struct loss_seen {
 	__u64 total;
 	__u64 since; /* CLOCK_BOOTTIME ns of the last report */
 };
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* -ECANCELED when no buffer came free before tlsrec had to stop. */
 static int begin_chunk(struct session *s)

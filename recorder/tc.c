@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "../bpf/events.h"
 #include "log.h"
 #include "procfs.h"
@@ -243,14 +244,6 @@ out:
 	return ret;
 }
 
-static __u64 boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
-
 int tc_owner_self(struct tr_owner *o)
 {
 	struct stat st;
@@ -264,7 +257,7 @@ int tc_owner_self(struct tr_owner *o)
 	if (stat("/proc/self/ns/pid", &st))
 		return -errno;
 	o->pidns = st.st_ino;
-	o->heartbeat = boot_ns();
+	o->heartbeat = clock_ns(CLOCK_BOOTTIME);
 	return 0;
 }
 
@@ -277,7 +270,7 @@ static bool owner_alive(const struct tr_owner *o)
 	char state;
 
 	if (tc_owner_self(&self) || o->pidns != self.pidns)
-		return boot_ns() - o->heartbeat < HEARTBEAT_STALE_NS;
+		return clock_ns(CLOCK_BOOTTIME) - o->heartbeat < HEARTBEAT_STALE_NS;
 	return o->pid && proc_start_time((pid_t)o->pid, &start, &state) == 0 &&
 	       start == o->start_time && state != 'Z' && state != 'X';
 }

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "array.h"
 #include "writer.h"
-
 
 struct writer {
 	struct journal_writer *jw;
@@ -31,14 +31,6 @@ struct writer {
 	struct writer_lost *lost;
 	size_t n_lost, lost_cap;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static struct timespec deadline(uint64_t mono)
 {
@@ -113,7 +105,7 @@ static void count_unwritten(struct writer *w, const struct chunkbuf *cb)
 static void *run(void *arg)
 {
 	struct writer *w = arg;
-	uint64_t last_sync = mono_ns();
+	uint64_t last_sync = clock_ns(CLOCK_MONOTONIC);
 	bool dirty = false;
 
 	pthread_mutex_lock(&w->lock);
@@ -141,7 +133,7 @@ static void *run(void *arg)
 			if (ret && !w->error)
 				w->error = ret;
 			dirty = false;
-			last_sync = mono_ns();
+			last_sync = clock_ns(CLOCK_MONOTONIC);
 			continue;
 		}
 		cb = w->queue[w->qhead];
@@ -161,10 +153,10 @@ static void *run(void *arg)
 			written = jw_written(w->jw);
 		}
 		dirty = true;
-		if (!ret && mono_ns() - last_sync >= w->sync_ns) {
+		if (!ret && clock_ns(CLOCK_MONOTONIC) - last_sync >= w->sync_ns) {
 			ret = jw_sync(w->jw);
 			dirty = false;
-			last_sync = mono_ns();
+			last_sync = clock_ns(CLOCK_MONOTONIC);
 		}
 
 		pthread_mutex_lock(&w->lock);
@@ -237,7 +229,7 @@ struct chunkbuf *writer_get(struct writer *w, const struct writer_wait *until)
 
 	pthread_mutex_lock(&w->lock);
 	while (!w->nfree) {
-		uint64_t now = mono_ns();
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 		struct timespec ts = deadline(next_step(until, now));
 
 		if (given_up(until, now))
@@ -281,7 +273,7 @@ int writer_drain(struct writer *w, const struct writer_wait *until)
 
 	pthread_mutex_lock(&w->lock);
 	while (w->qlen || w->writing) {
-		uint64_t now = mono_ns();
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 		struct timespec ts = deadline(next_step(until, now));
 
 		if (given_up(until, now)) {
@@ -349,7 +341,7 @@ int writer_stop(struct writer *w, const struct writer_wait *until)
 		}
 		if (pthread_timedjoin_np(w->thread, NULL, &ts) == 0)
 			break;
-		if (given_up(until, mono_ns()))
+		if (given_up(until, clock_ns(CLOCK_MONOTONIC)))
 			return -ETIMEDOUT;
 	}
 	ret = w->error;

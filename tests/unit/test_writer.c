@@ -17,18 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "check.h"
 #include "journal.h"
 #include "util.h"
 #include "writer.h"
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t file_size(const char *path)
 {
@@ -118,7 +111,7 @@ static void test_full(void)
 	struct tr_header h = { .hdr = { .type = TR_REC_HEADER, .len = sizeof(h), .ts = 1 },
 			       .major = TR_FORMAT_MAJOR, .minor = TR_FORMAT_MINOR };
 	struct tr_end end = { .hdr = { .type = TR_REC_END, .len = sizeof(end), .ts = 99 } };
-	struct writer_wait until = { .deadline_ns = mono_ns() + 10000000000ULL };
+	struct writer_wait until = { .deadline_ns = clock_ns(CLOCK_MONOTONIC) + 10000000000ULL };
 	static const uint8_t rid[16] = { 1, 2, 3 };
 	struct journal_writer *jw = NULL;
 	struct journal_reader *r = NULL;
@@ -197,7 +190,7 @@ static void test_rotation_fails(void)
 	struct tr_header h = { .hdr = { .type = TR_REC_HEADER, .len = sizeof(h), .ts = 1 },
 			       .major = TR_FORMAT_MAJOR, .minor = TR_FORMAT_MINOR };
 	struct tr_end end = { .hdr = { .type = TR_REC_END, .len = sizeof(end), .ts = 99 } };
-	struct writer_wait until = { .deadline_ns = mono_ns() + 10000000000ULL };
+	struct writer_wait until = { .deadline_ns = clock_ns(CLOCK_MONOTONIC) + 10000000000ULL };
 	static const uint8_t rid[16] = { 4, 5, 6 };
 	uint32_t records[] = { 2, 53, 2 };
 	struct journal_writer *jw = NULL;
