@@ -181,8 +181,8 @@ int convert_pcapng(struct source *src, int fd, const struct convert_opts *o,
 		if (o->meta)
 			o->meta(o->ctx, index, &v, &m);
 		index++;
-		ret = 0;
-		if (m.skip)
+		ret = m.error;
+		if (ret || m.skip)
 			continue;
 		ret = describe(w, src, &written, v.iface);
 		for (; !ret && next_dsb < o->n_dsb && o->dsb[next_dsb].before < index; next_dsb++)

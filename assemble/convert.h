@@ -31,6 +31,7 @@ struct convert_meta {
 	bool skip;           /* leave the packet out */
 	uint32_t pid, tid;   /* epb_processid_threadid; 0: not known */
 	const char *comment; /* opt_comment, or NULL */
+	int error;           /* -errno (after a message): the conversion stops */
 };
 
 /* Fills m (zeroed before each call) for packet number index (0 is the first packet read). */

@@ -124,41 +124,15 @@ static int add(void *ctx, const struct source *src, struct owners *o)
 	return index_load_owners(x->ix, src, o);
 }
 
-/* Whether the endpoints of c are those of k, either way round. */
-static bool same_ends(const struct tls_conn *c, const struct index_conn *k)
-{
-	size_t len = c->family == 4 ? 4 : 16;
-
-	for (int flip = 0; flip < 2; flip++)
-		if (!memcmp(c->addr[flip], k->addr[0], len) && c->port[flip] == k->port[0] &&
-		    !memcmp(c->addr[!flip], k->addr[1], len) && c->port[!flip] == k->port[1])
-			return true;
-	return false;
-}
-
 /* survey_opts.want: c is one of the selected connections. */
-static bool want(void *ctx, const struct survey *sv, size_t conn)
+static bool want(void *ctx, const struct tls_conn *c)
 {
 	struct extract *x = ctx;
-	const struct tls_conn *c = &sv->conns.conns[conn];
-	const struct index_conn *k = x->sel.conns;
 	const struct recording *recs;
-	size_t lo = 0, hi = x->sel.nconns;
 
 	source_recordings(x->src, &recs);
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (k[mid].first_ns < c->first_wall)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < x->sel.nconns && k[lo].first_ns == c->first_wall; lo++)
-		if (k[lo].proto == c->proto && k[lo].family == c->family &&
-		    !memcmp(k[lo].recording_id, recs[c->rec].id, 16) && same_ends(c, &k[lo]))
-			return true;
-	return false;
+	return index_selected(x->ix, recs[c->rec].id, c->proto, c->family, c->addr, c->port,
+			      c->first_wall) == 1;
 }
 
 struct survey_opts extract_survey_opts(struct extract *x)

@@ -31,6 +31,7 @@ extern const char index_schema_sql[];
 struct index {
 	sqlite3 *db;
 	char *path;
+	sqlite3_stmt *selected; /* index_selected's */
 };
 
 /* One run of index_update: what it reads and the statements it writes with. */
@@ -42,17 +43,31 @@ struct run {
 	int64_t *rec_id;     /* by recording of src: recordings.id */
 	int64_t *journal_id; /* by file of src: journals.id */
 	unsigned nfiles;
-	int64_t *conn_id;    /* by connection of t: connections.id, 0 when new */
-	size_t conn_id_cap;
 	uint64_t *chunk_packets; /* by chunk of src */
-	struct pair { uint32_t conn, chunk; uint64_t packets; } *pairs;
-	size_t npairs, pairs_cap;
-	uint32_t *last_pair; /* by connection: its latest pair + 1 */
-	size_t last_pair_cap;
 	int64_t *proc_id; /* by socket of o: processes.id, 0 when not looked up yet */
 	uint64_t *min_seq; /* by recording: the lowest sequence number of a chunk to read */
-	sqlite3_stmt *has_chunk, *proc_find, *proc_add;
+	sqlite3_stmt *has_chunk, *proc_find, *proc_add, *pair;
 };
+
+/*
+ * What a run keeps of each connection of r->t in its memo (kept with it while packets are added,
+ * and in tlsconn's store): its row in connections (0 while new), the chunk its latest packet came
+ * in (+ 1; 0 when none came in this run), and how many came there since it was last counted in
+ * temp.run_pairs.
+ */
+#define ROW 0
+#define CHUNK 1
+#define PACKETS 2
+
+/* Tables of one run in the connection's temporary database: which chunks hold how many packets
+ * of each connection (by its id in r->t), each connection's row, and the rows taken up again. */
+static const char run_tables[] =
+	"DROP TABLE IF EXISTS temp.run_pairs; DROP TABLE IF EXISTS temp.run_rows; "
+	"DROP TABLE IF EXISTS temp.run_resumed; "
+	"CREATE TEMP TABLE run_pairs(conn INTEGER NOT NULL, chunk INTEGER NOT NULL, "
+	"packets INTEGER NOT NULL, PRIMARY KEY(chunk, conn)) WITHOUT ROWID; "
+	"CREATE TEMP TABLE run_rows(conn INTEGER PRIMARY KEY, row INTEGER NOT NULL); "
+	"CREATE TEMP TABLE run_resumed(row INTEGER PRIMARY KEY)";
 
 static int db_fail(sqlite3 *db, const char *path, const char *what)
 {
@@ -247,6 +262,7 @@ void index_close(struct index *ix)
 {
 	if (!ix)
 		return;
+	sqlite3_finalize(ix->selected);
 	sqlite3_close(ix->db);
 	free(ix->path);
 	free(ix);
@@ -540,14 +556,6 @@ int index_load_owners(struct index *ix, const struct source *src, struct owners 
 	return ret;
 }
 
-static int note_conn_id(struct run *r, size_t conn, int64_t id)
-{
-	if (array_reserve(&r->conn_id, &r->conn_id_cap, conn + 1, sizeof(*r->conn_id), 256))
-		return -ENOMEM;
-	r->conn_id[conn] = id;
-	return 0;
-}
-
 /* What a connection of an earlier run is (as CONN_COLS, from column 0 on) into c, for
  * tlsconn_resume, with its orig as side 0. 0, or -EPROTO for a row tlsasm did not write. */
 #define CONN_COLS                                                                              \
@@ -597,7 +605,7 @@ static int resume_conns(struct run *r)
 	const struct recording *recs;
 	unsigned nrecs = source_recordings(r->src, &recs);
 	uint64_t first = UINT64_MAX;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = NULL, *resumed = NULL;
 	int ret, rc = 0;
 
 	for (size_t i = 0; i < source_nchunks(r->src); i++) {
@@ -614,22 +622,27 @@ static int resume_conns(struct run *r)
 		      "(protocol = 'udp' OR conn_state IN ('S0', 'S1', 'S2', 'S3', 'SH', 'SHR', 'OTH')) "
 		      "ORDER BY id",
 		      &st);
+	if (!ret)
+		ret = prepare(r->ix, "INSERT INTO temp.run_resumed VALUES(?1)", &resumed);
 	for (unsigned i = 0; !ret && i < nrecs; i++) {
 		sqlite3_bind_int64(st, 1, r->rec_id[i]);
 		sqlite3_bind_int64(st, 2, u64_col(first > INDEX_RESUME_NS ? first - INDEX_RESUME_NS
 									 : 0));
 		while (!ret && (rc = step(r->ix, st)) == 1) {
-			struct tls_conn c;
-			int64_t idx;
+			struct tls_conn c, *added;
 
 			if (row_conn(st, i, &c))
 				continue; /* not written by tlsasm */
-			idx = tlsconn_resume(&r->t, &c);
-			ret = idx < 0 ? (int)idx : note_conn_id(r, (size_t)idx, sqlite3_column_int64(st, 0));
+			ret = tlsconn_resume(&r->t, &c, &added);
+			if (!ret) {
+				added->memo[ROW] = sqlite3_column_int64(st, 0);
+				sqlite3_bind_int64(resumed, 1, added->memo[ROW]);
+				ret = step(r->ix, resumed);
+			}
 			/* Where reading its streams stopped: its TLS details are read on (none kept, or
 			 * not understood: they are not). */
 			if (!ret && sqlite3_column_type(st, 21) == SQLITE_BLOB &&
-			    tlsconn_stream_restore(&r->t, (size_t)idx, sqlite3_column_blob(st, 21),
+			    tlsconn_stream_restore(&r->t, added, sqlite3_column_blob(st, 21),
 						   (size_t)sqlite3_column_bytes(st, 21)) == -ENOMEM)
 				ret = -ENOMEM;
 		}
@@ -638,14 +651,8 @@ static int resume_conns(struct run *r)
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
+	sqlite3_finalize(resumed);
 	return ret;
-}
-
-static int cmp_id(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
 }
 
 /*
@@ -658,21 +665,17 @@ static int add_unowned(struct run *r)
 {
 	const struct src_socket *socks;
 	const struct recording *recs;
-	size_t nsocks = source_sockets(r->src, &socks), nknown = 0;
+	size_t nsocks = source_sockets(r->src, &socks);
 	unsigned nrecs = source_recordings(r->src, &recs);
-	int64_t *known = calloc(r->t.n + 1, sizeof(*known));
 	sqlite3_stmt *st = NULL;
-	int ret = known ? 0 : -ENOMEM, rc = 0;
+	int ret, rc = 0;
 
-	for (size_t i = 0; known && i < r->t.n; i++)
-		if (r->conn_id[i])
-			known[nknown++] = r->conn_id[i];
-	qsort(known, nknown, sizeof(*known), cmp_id);
-	if (!ret)
-		ret = prepare(r->ix,
-			      "SELECT " CONN_COLS " FROM connections WHERE recording = ?1 AND "
-			      "(orig_process IS NULL OR resp_process IS NULL) ORDER BY id",
-			      &st);
+	/* Those taken up again already are in r->t. */
+	ret = prepare(r->ix,
+		      "SELECT " CONN_COLS " FROM connections WHERE recording = ?1 AND "
+		      "(orig_process IS NULL OR resp_process IS NULL) AND "
+		      "id NOT IN (SELECT row FROM temp.run_resumed) ORDER BY id",
+		      &st);
 	for (unsigned i = 0; !ret && i < nrecs; i++) {
 		bool any = false;
 
@@ -682,44 +685,31 @@ static int add_unowned(struct run *r)
 			continue;
 		sqlite3_bind_int64(st, 1, r->rec_id[i]);
 		while (!ret && (rc = step(r->ix, st)) == 1) {
-			int64_t id = sqlite3_column_int64(st, 0), idx;
-			struct tls_conn c;
+			struct tls_conn c, *added;
 
-			if (bsearch(&id, known, nknown, sizeof(*known), cmp_id) || row_conn(st, i, &c))
-				continue; /* taken up again already, or not written by tlsasm */
-			idx = tlsconn_resume(&r->t, &c);
-			ret = idx < 0 ? (int)idx : note_conn_id(r, (size_t)idx, id);
-			if (!ret && array_reserve(&r->last_pair, &r->last_pair_cap, (size_t)idx + 1,
-						  sizeof(*r->last_pair), 256))
-				ret = -ENOMEM;
+			if (row_conn(st, i, &c))
+				continue; /* not written by tlsasm */
+			ret = tlsconn_resume(&r->t, &c, &added);
 			if (!ret)
-				r->last_pair[idx] = 0;
+				added->memo[ROW] = sqlite3_column_int64(st, 0);
 		}
 		if (!ret && rc < 0)
 			ret = rc;
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
-	free(known);
 	return ret;
 }
 
-/* Count packet of connection conn in chunk. 0 or -ENOMEM. */
-static int count_pair(struct run *r, size_t conn, size_t chunk)
+/* Count c's packets in the chunk they came in last (memo[CHUNK]) in temp.run_pairs. 0 or -EIO. */
+static int put_pair(struct run *r, const struct tls_conn *c)
 {
-	uint32_t last = r->last_pair[conn];
-
-	if (last && r->pairs[last - 1].chunk == chunk) {
-		r->pairs[last - 1].packets++;
+	if (!c->memo[CHUNK])
 		return 0;
-	}
-	if (r->npairs >= UINT32_MAX - 1 ||
-	    array_reserve(&r->pairs, &r->pairs_cap, r->npairs + 1, sizeof(*r->pairs), 1024))
-		return -ENOMEM;
-	r->pairs[r->npairs++] = (struct pair){ .conn = (uint32_t)conn, .chunk = (uint32_t)chunk,
-					       .packets = 1 };
-	r->last_pair[conn] = (uint32_t)r->npairs;
-	return 0;
+	sqlite3_bind_int64(r->pair, 1, (int64_t)c->id);
+	sqlite3_bind_int64(r->pair, 2, c->memo[CHUNK] - 1);
+	sqlite3_bind_int64(r->pair, 3, c->memo[PACKETS]);
+	return step(r->ix, r->pair);
 }
 
 /* Read the chunks left in src: connections, owners, counts. */
@@ -730,29 +720,26 @@ static int read_packets(struct run *r, struct index_stats *st)
 	int ret;
 
 	r->chunk_packets = calloc(source_nchunks(r->src) + 1, sizeof(*r->chunk_packets));
-	r->last_pair_cap = r->t.n + 1;
-	r->last_pair = calloc(r->last_pair_cap, sizeof(*r->last_pair));
-	if (!r->chunk_packets || !r->last_pair)
+	if (!r->chunk_packets)
 		return -ENOMEM;
 	while ((ret = source_next(r->src, &v)) > 0) {
-		size_t known = r->t.n, conn;
-		int side, found = owners_take_packet(&r->t, r->src, &v, n++, &conn, &side);
+		struct tls_conn *c;
+		int side, found = owners_take_packet(&r->t, r->src, &v, n++, &c, &side);
 
 		if (found < 0)
 			return found;
 		r->chunk_packets[v.chunk]++;
 		if (!found)
 			continue;
-		if (r->t.n > known) {
-			if (note_conn_id(r, conn, 0) ||
-			    array_reserve(&r->last_pair, &r->last_pair_cap, conn + 1,
-					  sizeof(*r->last_pair), 256))
-				return -ENOMEM;
-			r->last_pair[conn] = 0;
+		if (c->memo[CHUNK] == (int64_t)v.chunk + 1) {
+			c->memo[PACKETS]++;
+			continue;
 		}
-		ret = count_pair(r, conn, v.chunk);
+		ret = put_pair(r, c);
 		if (ret)
 			return ret;
+		c->memo[CHUNK] = (int64_t)v.chunk + 1;
+		c->memo[PACKETS] = 1;
 	}
 	st->packets = n;
 	return ret;
@@ -924,6 +911,109 @@ static void bind_owner(struct run *r, sqlite3_stmt *st, int col, const struct ow
 	sqlite3_bind_int64(st, col + 1, w->tid);
 }
 
+/* The statements put_conns writes with, and what it counts. */
+struct put {
+	struct run *r;
+	struct index_stats *st;
+	sqlite3_stmt *add, *upd, *own, *rows;
+};
+
+/* Connection c: added, or brought up to date when taken up again. 0 or -errno. */
+static int put_conn(void *ctx, const struct tls_conn *c)
+{
+	struct put *w = ctx;
+	struct run *r = w->r;
+	int o = tlsconn_client_side(c), ret = put_pair(r, c);
+	int64_t row = c->memo[ROW];
+	sqlite3_stmt *q = row ? w->upd : w->add, *own = w->own;
+	const uint8_t *cr = tlsconn_client_random(c);
+	uint16_t version = tlsconn_version(c);
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], crx[65];
+	uint8_t *stream = NULL;
+	size_t stream_len = 0;
+
+	if (ret)
+		return ret;
+	if (row && !c->memo[CHUNK]) {
+		/* Taken up again, but no packet of it came: owners found now, if any. */
+		const struct owner *wo = owners_end(&r->o, c, o), *wr = owners_end(&r->o, c, !o);
+
+		if (!wo && !wr)
+			return 0;
+		bind_owner(r, own, 1, wo, &ret);
+		bind_owner(r, own, 3, wr, &ret);
+		sqlite3_bind_int64(own, 5, row);
+		ret = ret ? ret : step(r->ix, own);
+		sqlite3_reset(own);
+		sqlite3_clear_bindings(own);
+		return ret;
+	}
+
+	addr_text(a, sizeof(a), c->family, c->addr[o]);
+	addr_text(b, sizeof(b), c->family, c->addr[!o]);
+	sqlite3_bind_int64(q, 1, r->rec_id[c->rec]);
+	sqlite3_bind_text(q, 2, c->proto == IPPROTO_UDP ? "udp" : "tcp", -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 3, c->family);
+	sqlite3_bind_text(q, 4, a, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, 5, c->port[o]);
+	sqlite3_bind_text(q, 6, b, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, 7, c->port[!o]);
+	sqlite3_bind_int64(q, 8, u64_col(c->netns[0]));
+	sqlite3_bind_int64(q, 9, u64_col(c->netns[1]));
+	bind_owner(r, q, 10, owners_end(&r->o, c, o), &ret);
+	bind_owner(r, q, 12, owners_end(&r->o, c, !o), &ret);
+	sqlite3_bind_int64(q, 14, u64_col(c->first_wall));
+	sqlite3_bind_int64(q, 15, u64_col(c->last_wall));
+	sqlite3_bind_int64(q, 16, u64_col(c->packets[o]));
+	sqlite3_bind_int64(q, 17, u64_col(c->bytes[o]));
+	sqlite3_bind_int64(q, 18, u64_col(c->packets[!o]));
+	sqlite3_bind_int64(q, 19, u64_col(c->bytes[!o]));
+	if (version)
+		sqlite3_bind_int(q, 20, version);
+	else
+		sqlite3_bind_null(q, 20);
+	bind_text(q, 21, c->sni);
+	bind_text(q, 22, c->alpn);
+	if (cr)
+		hex(crx, cr, 32);
+	bind_text(q, 23, cr ? crx : NULL);
+	sqlite3_bind_text(q, 24, tlsconn_conn_state(c), -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 25, c->state);
+	sqlite3_bind_int(q, 26, c->client_known);
+	sqlite3_bind_int(q, 27, c->flags[o] | (c->egress[o] ? 16 : 0));
+	sqlite3_bind_int(q, 28, c->flags[!o] | (c->egress[!o] ? 16 : 0));
+	sqlite3_bind_int64(q, 29, u64_col(c->cookie[o]));
+	sqlite3_bind_int64(q, 30, u64_col(c->cookie[!o]));
+	if (!ret && tlsconn_stream_save(c, o, &stream, &stream_len) < 0)
+		ret = -ENOMEM;
+	if (stream)
+		sqlite3_bind_blob(q, 31, stream, (int)stream_len, free);
+	else
+		sqlite3_bind_null(q, 31);
+	if (row) {
+		/* A row taken up again had its orig as side 0. */
+		sqlite3_bind_int64(q, 32, row);
+		sqlite3_bind_int(q, 33, o != 0);
+	}
+	if (!ret)
+		ret = step(r->ix, q);
+	else
+		sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (!ret && !row) {
+		row = sqlite3_last_insert_rowid(r->ix->db);
+		w->st->conns_new++;
+	} else if (!ret) {
+		w->st->conns_resumed++;
+	}
+	if (!ret) {
+		sqlite3_bind_int64(w->rows, 1, (int64_t)c->id);
+		sqlite3_bind_int64(w->rows, 2, row);
+		ret = step(r->ix, w->rows);
+	}
+	return ret;
+}
+
 /* Every connection of t: the new ones added, those taken up again brought up to date. */
 static int put_conns(struct run *r, struct index_stats *st)
 {
@@ -934,7 +1024,7 @@ static int put_conns(struct run *r, struct index_stats *st)
 		"client_random, conn_state, tls_state, orig_known, orig_flags, resp_flags, "
 		"orig_cookie, resp_cookie, stream";
 	char sql[1024];
-	sqlite3_stmt *add = NULL, *upd = NULL, *own = NULL;
+	sqlite3_stmt *add = NULL, *upd = NULL, *own = NULL, *rows = NULL;
 	int ret;
 
 	snprintf(sql, sizeof(sql),
@@ -971,92 +1061,17 @@ static int put_conns(struct run *r, struct index_stats *st)
 			      "resp_process = coalesce(resp_process, ?3), "
 			      "resp_tid = CASE WHEN resp_process IS NULL THEN ?4 ELSE resp_tid END WHERE id = ?5",
 			      &own);
-	for (size_t i = 0; !ret && i < r->t.n; i++) {
-		const struct tls_conn *c = &r->t.conns[i];
-		int o = tlsconn_client_side(c);
-		sqlite3_stmt *q = r->conn_id[i] ? upd : add;
-		const uint8_t *cr = tlsconn_client_random(c);
-		uint16_t version = tlsconn_version(c);
-		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], crx[65];
-		uint8_t *stream = NULL;
-		size_t stream_len = 0;
+	if (!ret)
+		ret = prepare(r->ix, "INSERT INTO temp.run_rows VALUES(?1, ?2)", &rows);
+	if (!ret) {
+		struct put w = { .r = r, .st = st, .add = add, .upd = upd, .own = own, .rows = rows };
 
-		if (r->conn_id[i] && !r->last_pair[i]) {
-			/* Taken up again, but no packet of it came: owners found now, if any. */
-			const struct owner *wo = owners_end(&r->o, i, o), *wr = owners_end(&r->o, i, !o);
-
-			if (!wo && !wr)
-				continue;
-			bind_owner(r, own, 1, wo, &ret);
-			bind_owner(r, own, 3, wr, &ret);
-			sqlite3_bind_int64(own, 5, r->conn_id[i]);
-			ret = ret ? ret : step(r->ix, own);
-			sqlite3_reset(own);
-			sqlite3_clear_bindings(own);
-			continue;
-		}
-
-		addr_text(a, sizeof(a), c->family, c->addr[o]);
-		addr_text(b, sizeof(b), c->family, c->addr[!o]);
-		sqlite3_bind_int64(q, 1, r->rec_id[c->rec]);
-		sqlite3_bind_text(q, 2, c->proto == IPPROTO_UDP ? "udp" : "tcp", -1, SQLITE_STATIC);
-		sqlite3_bind_int(q, 3, c->family);
-		sqlite3_bind_text(q, 4, a, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(q, 5, c->port[o]);
-		sqlite3_bind_text(q, 6, b, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(q, 7, c->port[!o]);
-		sqlite3_bind_int64(q, 8, u64_col(c->netns[0]));
-		sqlite3_bind_int64(q, 9, u64_col(c->netns[1]));
-		bind_owner(r, q, 10, owners_end(&r->o, i, o), &ret);
-		bind_owner(r, q, 12, owners_end(&r->o, i, !o), &ret);
-		sqlite3_bind_int64(q, 14, u64_col(c->first_wall));
-		sqlite3_bind_int64(q, 15, u64_col(c->last_wall));
-		sqlite3_bind_int64(q, 16, u64_col(c->packets[o]));
-		sqlite3_bind_int64(q, 17, u64_col(c->bytes[o]));
-		sqlite3_bind_int64(q, 18, u64_col(c->packets[!o]));
-		sqlite3_bind_int64(q, 19, u64_col(c->bytes[!o]));
-		if (version)
-			sqlite3_bind_int(q, 20, version);
-		else
-			sqlite3_bind_null(q, 20);
-		bind_text(q, 21, c->sni);
-		bind_text(q, 22, c->alpn);
-		if (cr)
-			hex(crx, cr, 32);
-		bind_text(q, 23, cr ? crx : NULL);
-		sqlite3_bind_text(q, 24, tlsconn_conn_state(c), -1, SQLITE_STATIC);
-		sqlite3_bind_int(q, 25, c->state);
-		sqlite3_bind_int(q, 26, c->client_known);
-		sqlite3_bind_int(q, 27, c->flags[o] | (c->egress[o] ? 16 : 0));
-		sqlite3_bind_int(q, 28, c->flags[!o] | (c->egress[!o] ? 16 : 0));
-		sqlite3_bind_int64(q, 29, u64_col(c->cookie[o]));
-		sqlite3_bind_int64(q, 30, u64_col(c->cookie[!o]));
-		if (!ret && tlsconn_stream_save(c, o, &stream, &stream_len) < 0)
-			ret = -ENOMEM;
-		if (stream)
-			sqlite3_bind_blob(q, 31, stream, (int)stream_len, free);
-		else
-			sqlite3_bind_null(q, 31);
-		if (r->conn_id[i]) {
-			/* A row taken up again had its orig as side 0. */
-			sqlite3_bind_int64(q, 32, r->conn_id[i]);
-			sqlite3_bind_int(q, 33, o != 0);
-		}
-		if (!ret)
-			ret = step(r->ix, q);
-		else
-			sqlite3_reset(q);
-		sqlite3_clear_bindings(q);
-		if (!ret && !r->conn_id[i]) {
-			r->conn_id[i] = sqlite3_last_insert_rowid(r->ix->db);
-			st->conns_new++;
-		} else if (!ret) {
-			st->conns_resumed++;
-		}
+		ret = tlsconn_each(&r->t, put_conn, &w);
 	}
 	sqlite3_finalize(add);
 	sqlite3_finalize(upd);
 	sqlite3_finalize(own);
+	sqlite3_finalize(rows);
 	return ret;
 }
 
@@ -1069,8 +1084,9 @@ static int put_chunks(struct run *r)
 	ret = prepare_all(r->ix,
 			  "INSERT OR IGNORE INTO chunks VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 			  &c,
-			  "INSERT INTO conn_chunks VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE "
-			  "SET packets = packets + excluded.packets",
+			  "INSERT INTO conn_chunks SELECT w.row, ?2, ?3, p.packets "
+			  "FROM temp.run_pairs p JOIN temp.run_rows w USING (conn) WHERE p.chunk = ?1 "
+			  "ON CONFLICT DO UPDATE SET packets = packets + excluded.packets",
 			  &p,
 			  "UPDATE journals SET chunks = (SELECT count(*) FROM chunks WHERE journal = ?1), "
 			  "indexed_ns = ?2 WHERE id = ?1",
@@ -1090,16 +1106,11 @@ static int put_chunks(struct run *r)
 		sqlite3_bind_int64(c, 9, k.meta->raw_len);
 		sqlite3_bind_int64(c, 10, k.meta->frame_len);
 		ret = step(r->ix, c);
-	}
-	for (size_t i = 0; !ret && i < r->npairs; i++) {
-		struct src_chunk k;
-
-		source_chunk(r->src, r->pairs[i].chunk, &k);
-		sqlite3_bind_int64(p, 1, r->conn_id[r->pairs[i].conn]);
+		/* Which connections have packets in it, and how many. */
+		sqlite3_bind_int64(p, 1, (int64_t)i);
 		sqlite3_bind_int64(p, 2, r->journal_id[k.file]);
 		sqlite3_bind_int64(p, 3, u64_col(k.offset));
-		sqlite3_bind_int64(p, 4, u64_col(r->pairs[i].packets));
-		ret = step(r->ix, p);
+		ret = ret ? ret : step(r->ix, p);
 	}
 	for (unsigned f = 0; !ret && f < r->nfiles; f++) {
 		struct timespec now;
@@ -1120,15 +1131,13 @@ static void run_free(struct run *r)
 	sqlite3_finalize(r->has_chunk);
 	sqlite3_finalize(r->proc_find);
 	sqlite3_finalize(r->proc_add);
+	sqlite3_finalize(r->pair);
 	source_close(r->src);
 	tlsconn_free(&r->t);
 	owners_free(&r->o);
 	free(r->rec_id);
 	free(r->journal_id);
-	free(r->conn_id);
 	free(r->chunk_packets);
-	free(r->pairs);
-	free(r->last_pair);
 	free(r->proc_id);
 	free(r->min_seq);
 }
@@ -1263,7 +1272,14 @@ again:
 			goto out;
 		began = true;
 	}
-	ret = put_recordings(&r);
+	ret = exec(ix, run_tables, "making the tables of a run");
+	if (!ret)
+		ret = prepare(ix,
+			      "INSERT INTO temp.run_pairs VALUES(?1, ?2, ?3) ON CONFLICT DO UPDATE "
+			      "SET packets = packets + excluded.packets",
+			      &r.pair);
+	if (!ret)
+		ret = put_recordings(&r);
 	if (!ret)
 		ret = new_min_seq(&r);
 	if (!ret)
@@ -1297,7 +1313,7 @@ again:
 	if (!ret)
 		ret = add_unowned(&r);
 	if (!ret)
-		ret = owners_resolve(&r.o, &r.t);
+		ret = owners_resolve(&r.o);
 	if (!ret && !(r.proc_id = calloc(r.o.nsocks + 1, sizeof(*r.proc_id))))
 		ret = -ENOMEM;
 	if (!ret)
@@ -1555,7 +1571,6 @@ void index_selection_free(struct index_selection *s)
 	for (size_t i = 0; i < s->npaths; i++)
 		free(s->paths[i]);
 	free(s->paths);
-	free(s->conns);
 	free(s->chunks);
 	memset(s, 0, sizeof(*s));
 }
@@ -1585,115 +1600,119 @@ static int unhex_id(const char *hex, uint8_t id[16])
 
 /* Row st (id, recording id, protocol, family, addresses and ports, first_ns) into c. 0, or
  * -EPROTO for what no index of this tlsasm holds. */
-static int conn_key(sqlite3_stmt *st, struct index_conn *c)
-{
-	const unsigned char *rec = sqlite3_column_text(st, 1), *proto = sqlite3_column_text(st, 2);
-	int family = sqlite3_column_int(st, 3);
-
-	memset(c, 0, sizeof(*c));
-	c->id = sqlite3_column_int64(st, 0);
-	c->family = (uint8_t)family;
-	c->proto = proto && !strcmp((const char *)proto, "udp") ? IPPROTO_UDP : IPPROTO_TCP;
-	c->first_ns = (uint64_t)sqlite3_column_int64(st, 8);
-	if (!rec || (family != 4 && family != 6))
-		return -EPROTO;
-	if (unhex_id((const char *)rec, c->recording_id))
-		return -EPROTO;
-	for (int side = 0; side < 2; side++) {
-		const unsigned char *a = sqlite3_column_text(st, 4 + 2 * side);
-
-		if (!a || inet_pton(family == 4 ? AF_INET : AF_INET6, (const char *)a,
-				    c->addr[side]) != 1)
-			return -EPROTO;
-		c->port[side] = (uint16_t)sqlite3_column_int(st, 5 + 2 * side);
-	}
-	return 0;
-}
-
 int index_select(struct index *ix, const struct index_filter *f, struct index_selection *out)
 {
-	size_t cap = 0, ccap = 0, pcap = 0;
+	size_t ccap = 0, pcap = 0;
 	char where[4096], sql[4600];
 	sqlite3_stmt *st = NULL;
 	int ret, rc;
 
 	memset(out, 0, sizeof(*out));
+	sqlite3_finalize(ix->selected);
+	ix->selected = NULL;
 	ret = index_filter_sql(f, where, sizeof(where));
 	if (ret) {
 		log_err("too many filter values");
 		return ret;
 	}
+	ret = exec(ix,
+		   "DROP TABLE IF EXISTS temp.selected; "
+		   "CREATE TEMP TABLE selected(id INTEGER PRIMARY KEY, recording_id TEXT, "
+		   "protocol TEXT, family INTEGER, orig_addr TEXT, orig_port INTEGER, "
+		   "resp_addr TEXT, resp_port INTEGER, first_ns INTEGER, client_random TEXT)",
+		   "keeping the selection");
+	if (ret)
+		return ret;
 	snprintf(sql, sizeof(sql),
-		 "SELECT c.id, rc.recording_id, c.protocol, c.family, c.orig_addr, c.orig_port, "
-		 "c.resp_addr, c.resp_port, c.first_ns %s ORDER BY c.first_ns, c.id",
+		 "INSERT INTO temp.selected SELECT c.id, rc.recording_id, c.protocol, c.family, "
+		 "c.orig_addr, c.orig_port, c.resp_addr, c.resp_port, c.first_ns, c.client_random %s",
 		 where);
 	ret = prepare(ix, sql, &st);
 	if (ret)
 		return ret;
 	index_filter_bind(st, f, 1);
+	ret = step(ix, st);
+	sqlite3_finalize(st);
+	if (ret)
+		return ret < 0 ? ret : db_fail(ix->db, ix->path, "keeping the selection");
+	out->nconns = (size_t)sqlite3_changes(ix->db);
+	ret = exec(ix, "CREATE INDEX temp.selected_at ON selected(first_ns)",
+		   "keeping the selection");
+	if (ret || !out->nconns)
+		return ret;
+	ret = prepare(ix,
+		      "SELECT j.path, x.offset, r.recording_id, k.seq FROM "
+		      "(SELECT journal, offset FROM conn_chunks "
+		      "WHERE conn IN (SELECT id FROM temp.selected) "
+		      "UNION SELECT journal, offset FROM secrets "
+		      "WHERE client_random IN (SELECT client_random FROM temp.selected)) x "
+		      "JOIN chunks k ON k.journal = x.journal AND k.offset = x.offset "
+		      "JOIN recordings r ON r.id = k.recording "
+		      "LEFT JOIN journals j ON j.id = x.journal ORDER BY j.path, x.offset",
+		      &st);
+	if (ret)
+		return ret;
 	while ((rc = step(ix, st)) == 1) {
-		if (array_reserve(&out->conns, &cap, out->nconns + 1, sizeof(*out->conns), 64)) {
+		const unsigned char *path = sqlite3_column_text(st, 0);
+		const unsigned char *rid = sqlite3_column_text(st, 2);
+		const char *p = path ? intern(out, &pcap, (const char *)path) : NULL;
+		struct index_chunk *k;
+
+		if ((path && !p) || array_reserve(&out->chunks, &ccap, out->nchunks + 1,
+						  sizeof(*out->chunks), 64)) {
 			ret = -ENOMEM;
 			break;
 		}
-		ret = conn_key(st, &out->conns[out->nconns++]);
-		if (ret) {
-			log_err("%s: connection %" PRId64 " is malformed", ix->path,
-				out->conns[out->nconns - 1].id);
+		k = &out->chunks[out->nchunks++];
+		*k = (struct index_chunk){
+			.path = p,
+			.offset = (uint64_t)sqlite3_column_int64(st, 1),
+			.seq = (uint64_t)sqlite3_column_int64(st, 3),
+		};
+		out->missing += !path;
+		if (!rid || unhex_id((const char *)rid, k->recording_id)) {
+			log_err("%s: a chunk with a malformed recording id", ix->path);
+			ret = -EPROTO;
 			break;
 		}
 	}
 	sqlite3_finalize(st);
 	if (!ret && rc < 0)
 		ret = rc;
-	if (!ret && out->nconns) {
-		snprintf(sql, sizeof(sql),
-			 "WITH sel(id, cr) AS (SELECT c.id, c.client_random %s) "
-			 "SELECT j.path, x.offset, r.recording_id, k.seq FROM "
-			 "(SELECT journal, offset FROM conn_chunks WHERE conn IN (SELECT id FROM sel) "
-			 "UNION SELECT journal, offset FROM secrets "
-			 "WHERE client_random IN (SELECT cr FROM sel)) x "
-			 "JOIN chunks k ON k.journal = x.journal AND k.offset = x.offset "
-			 "JOIN recordings r ON r.id = k.recording "
-			 "LEFT JOIN journals j ON j.id = x.journal ORDER BY j.path, x.offset",
-			 where);
-		ret = prepare(ix, sql, &st);
-		if (ret)
-			goto out;
-		index_filter_bind(st, f, 1);
-		while ((rc = step(ix, st)) == 1) {
-			const unsigned char *path = sqlite3_column_text(st, 0);
-			const unsigned char *rid = sqlite3_column_text(st, 2);
-			const char *p = path ? intern(out, &pcap, (const char *)path) : NULL;
-			struct index_chunk *k;
-
-			if ((path && !p) || array_reserve(&out->chunks, &ccap, out->nchunks + 1,
-							  sizeof(*out->chunks), 64)) {
-				ret = -ENOMEM;
-				break;
-			}
-			k = &out->chunks[out->nchunks++];
-			*k = (struct index_chunk){
-				.path = p,
-				.offset = (uint64_t)sqlite3_column_int64(st, 1),
-				.seq = (uint64_t)sqlite3_column_int64(st, 3),
-			};
-			out->missing += !path;
-			if (!rid || unhex_id((const char *)rid, k->recording_id)) {
-				log_err("%s: a chunk with a malformed recording id", ix->path);
-				ret = -EPROTO;
-				break;
-			}
-		}
-		sqlite3_finalize(st);
-		if (!ret && rc < 0)
-			ret = rc;
-	}
-out:
 	if (ret == -ENOMEM)
 		log_err("%s: %s", ix->path, strerror(ENOMEM));
 	if (ret)
 		index_selection_free(out);
+	return ret;
+}
+
+int index_selected(struct index *ix, const uint8_t recording_id[16], uint8_t proto, uint8_t family,
+		   const uint8_t addr[2][16], const uint16_t port[2], uint64_t first_ns)
+{
+	char rid[33], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	int ret;
+
+	if (!ix->selected &&
+	    prepare(ix,
+		    "SELECT 1 FROM temp.selected WHERE first_ns = ?1 AND recording_id = ?2 AND "
+		    "protocol = ?3 AND family = ?4 AND ((orig_addr = ?5 AND orig_port = ?6 AND "
+		    "resp_addr = ?7 AND resp_port = ?8) OR (orig_addr = ?7 AND orig_port = ?8 AND "
+		    "resp_addr = ?5 AND resp_port = ?6)) LIMIT 1",
+		    &ix->selected))
+		return -EIO;
+	hex(rid, recording_id, 16);
+	addr_text(a, sizeof(a), family, addr[0]);
+	addr_text(b, sizeof(b), family, addr[1]);
+	sqlite3_bind_int64(ix->selected, 1, u64_col(first_ns));
+	sqlite3_bind_text(ix->selected, 2, rid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ix->selected, 3, proto == IPPROTO_UDP ? "udp" : "tcp", -1, SQLITE_STATIC);
+	sqlite3_bind_int(ix->selected, 4, family);
+	sqlite3_bind_text(ix->selected, 5, a, -1, SQLITE_STATIC);
+	sqlite3_bind_int(ix->selected, 6, port[0]);
+	sqlite3_bind_text(ix->selected, 7, b, -1, SQLITE_STATIC);
+	sqlite3_bind_int(ix->selected, 8, port[1]);
+	ret = step(ix, ix->selected);
+	sqlite3_reset(ix->selected);
 	return ret;
 }
 

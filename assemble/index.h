@@ -129,20 +129,8 @@ struct index_chunk {
 	uint64_t seq;             /* sequence number */
 };
 
-/* What tells a selected connection among those found in the packets again. */
-struct index_conn {
-	int64_t id;
-	uint8_t recording_id[16];
-	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
-	uint8_t family; /* 4 or 6 */
-	uint8_t addr[2][16]; /* orig and resp, IPv4 in the first 4 bytes */
-	uint16_t port[2];
-	uint64_t first_ns;
-};
-
 struct index_selection {
-	struct index_conn *conns; /* ascending by first_ns */
-	size_t nconns;
+	size_t nconns; /* in temp.selected of the index's connection (index_selected) */
 	struct index_chunk *chunks; /* by path, then offset (NULL paths first) */
 	size_t nchunks;
 	size_t missing; /* chunks of selected connections whose journal is gone (replaced) */
@@ -150,10 +138,17 @@ struct index_selection {
 	size_t npaths;
 };
 
-/* The connections f selects, and the chunks that hold their packets and the SECRET records of
- * their client randoms. Returns 0 with *out filled (free with index_selection_free), or -errno
- * after a message. */
+/* The connections f selects (kept in the index's temporary database, not in memory), and the
+ * chunks that hold their packets and the SECRET records of their client randoms. Returns 0 with
+ * *out filled (free with index_selection_free), or -errno after a message. */
 int index_select(struct index *ix, const struct index_filter *f, struct index_selection *out);
+
+/*
+ * Whether the connection of recording_id with these ends (either way round), protocol, family and
+ * first time was selected by the last index_select: 1, 0, or -EIO after a message.
+ */
+int index_selected(struct index *ix, const uint8_t recording_id[16], uint8_t proto, uint8_t family,
+		   const uint8_t addr[2][16], const uint16_t port[2], uint64_t first_ns);
 void index_selection_free(struct index_selection *s);
 
 /*

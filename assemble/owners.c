@@ -86,11 +86,11 @@ static struct tlsconn_pkt packet_of(const struct source *src, const struct packe
 }
 
 int owners_take_packet(struct tlsconn *t, const struct source *src, const struct packet_view *v,
-		       uint64_t n, size_t *conn, int *side)
+		       uint64_t n, struct tls_conn **conn, int *side)
 {
 	struct tlsconn_pkt p = packet_of(src, v, n);
 
-	*conn = 0;
+	*conn = NULL;
 	*side = 0;
 	return tlsconn_add(t, &p, conn, side);
 }
@@ -399,40 +399,20 @@ static int build(struct owners *o)
 	return 0;
 }
 
-/* In owners.ends: a local end (its packets were seen leaving) whose owner is not known. */
+/* In tls_conn.memo: a local end (its packets were seen leaving) whose owner is not known, and one
+ * that is not local or not known. */
 #define END_LOCAL (-2)
+#define END_NONE (-1)
 
-int owners_resolve(struct owners *o, const struct tlsconn *t)
+int owners_resolve(struct owners *o)
 {
-	int32_t *ends;
-	int ret;
-
-	if (!o->built && (ret = build(o)))
-		return ret;
-	ends = realloc(o->ends, (t->n ? t->n : 1) * 2 * sizeof(*ends));
-	if (!ends)
-		return -ENOMEM;
-	o->ends = ends;
-	for (size_t i = 0; i < t->n; i++) {
-		for (int side = 0; side < 2; side++) {
-			int32_t e = (int32_t)find_end(o, &t->conns[i], side);
-
-			/* A local end whose owner is not known: its packets are nobody's, not the
-			 * other end's process's. */
-			ends[2 * i + (size_t)side] = e < 0 && t->conns[i].egress[side] ? END_LOCAL : e;
-		}
-	}
-	o->nends = t->n;
-	return 0;
+	return o->built ? 0 : build(o);
 }
 
-const struct owner *owners_end(const struct owners *o, size_t conn, int side)
+const struct owner *owners_end(const struct owners *o, const struct tls_conn *c, int side)
 {
-	int32_t e;
+	int64_t e = o->built ? find_end(o, c, side) : -1;
 
-	if (conn >= o->nends)
-		return NULL;
-	e = o->ends[2 * conn + (size_t)side];
 	return e >= 0 ? &o->owner[e] : NULL;
 }
 
@@ -448,21 +428,34 @@ const struct owner *owners_by_cookie(const struct owners *o, uint32_t rec, uint6
 
 const struct owner *owners_packet(const struct owners *o, struct tlsconn *t,
 				  const struct source *src, const struct packet_view *v, uint64_t n,
-				  int64_t *conn_out)
+				  struct tls_conn **conn_out, int *err)
 {
 	struct tlsconn_pkt p = packet_of(src, v, n);
-	const struct owner *w;
-	size_t conn;
-	int side;
+	struct tls_conn *c;
+	int side, ret;
 
-	*conn_out = -1;
-	if (tlsconn_find(t, &p, &conn, &side) <= 0)
+	*conn_out = NULL;
+	ret = tlsconn_find(t, &p, &c, &side);
+	if (ret <= 0) {
+		*err = ret;
 		return owners_by_cookie(o, p.rec, p.cookie);
-	*conn_out = (int64_t)conn;
-	w = owners_end(o, conn, side);
-	if (w || conn >= o->nends || o->ends[2 * conn + (size_t)side] == END_LOCAL)
-		return w;
-	return owners_end(o, conn, !side);
+	}
+	*conn_out = c;
+	if (!c->memo_set) {
+		for (int s = 0; s < 2; s++) {
+			int64_t e = o->built ? find_end(o, c, s) : -1;
+
+			/* A local end whose owner is not known: its packets are nobody's, not the
+			 * other end's process's. */
+			c->memo[s] = e >= 0 ? (int32_t)e : c->egress[s] ? END_LOCAL : END_NONE;
+		}
+		c->memo_set = true;
+	}
+	if (c->memo[side] >= 0)
+		return &o->owner[c->memo[side]];
+	if (c->memo[side] == END_LOCAL || c->memo[!side] < 0)
+		return NULL;
+	return &o->owner[c->memo[!side]];
 }
 
 const struct tr_process *owners_process(const struct owners *o, int64_t proc)
@@ -478,6 +471,5 @@ void owners_free(struct owners *o)
 	free(o->by_cookie);
 	free(o->by_tuple);
 	free(o->by_bind);
-	free(o->ends);
 	memset(o, 0, sizeof(*o));
 }

@@ -55,8 +55,6 @@ struct owners {
 	struct owner *owner; /* by socket, once built */
 	uint32_t *by_cookie, *by_tuple, *by_bind; /* socket indices, sorted by their keys */
 	size_t n_cookie, n_tuple, n_bind;
-	int32_t *ends;  /* by connection: 2 socket indices (-1: not local or not known), resolved */
-	size_t nends;   /* connections resolved */
 	bool built;
 };
 
@@ -70,35 +68,35 @@ int owners_add_process(struct owners *o, uint32_t rec, uint64_t wall, const stru
  * Pass 1, for one packet v of src numbered n (from 0, in the order source_next hands them out):
  * tlsconn_add (its recording, namespace, direction and cookie included). Nothing is kept per
  * packet: owners_packet finds the packet's connection again. Returns tlsconn_add's result (1 with
- * *conn and *side, or 0) or -ENOMEM.
+ * *conn and *side, 0, or -errno).
  */
 int owners_take_packet(struct tlsconn *t, const struct source *src, const struct packet_view *v,
-		       uint64_t n, size_t *conn, int *side);
+		       uint64_t n, struct tls_conn **conn, int *side);
 
 /* Add the SOCKET and PROCESS records of src (all of them once source_next returned 0). 0 or
  * -ENOMEM. */
 int owners_take_records(struct owners *o, const struct source *src);
 
 /*
- * Once every record and packet is in: index the sockets and find the owners of both ends of every
- * connection of t. Can be called again after more records or connections were added. 0 or
- * -ENOMEM.
+ * Once every record is in: index the sockets, so that owners are found. Can be called again after
+ * more records were added. 0 or -ENOMEM.
  */
-int owners_resolve(struct owners *o, const struct tlsconn *t);
+int owners_resolve(struct owners *o);
 
-/* The owner of end side (0 or 1, as in tls_conn) of connection conn, or NULL (not local, or not
+/* The owner of end side (0 or 1, as in tls_conn) of connection c, or NULL (not local, or not
  * known). Valid after owners_resolve until the next change. */
-const struct owner *owners_end(const struct owners *o, size_t conn, int side);
+const struct owner *owners_end(const struct owners *o, const struct tls_conn *c, int side);
 
 /*
- * Pass 2, once owners_resolve saw t: the owner of packet v of src, numbered n as
- * owners_take_packet had it (its connection found again with tlsconn_find, so packets are best
- * given in the same order): its sender's when the sender is local, else its receiver's; a packet
- * of no connection by its own cookie; NULL when none is known. *conn is its connection, or -1.
+ * Pass 2, once owners_resolve: the owner of packet v of src, numbered n as owners_take_packet had
+ * it (its connection found again with tlsconn_find, so packets are best given in the same
+ * order): its sender's when the sender is local, else its receiver's; a packet of no connection
+ * by its own cookie; NULL when none is known. *conn is its connection (as tlsconn_find gives it,
+ * its memo[0] and memo[1] used here), or NULL. *err is set to -errno when the store fails.
  */
 const struct owner *owners_packet(const struct owners *o, struct tlsconn *t,
 				  const struct source *src, const struct packet_view *v, uint64_t n,
-				  int64_t *conn);
+				  struct tls_conn **conn, int *err);
 
 /* The owner of the socket with this cookie in recording rec, or NULL. */
 const struct owner *owners_by_cookie(const struct owners *o, uint32_t rec, uint64_t cookie);

@@ -10,85 +10,108 @@
 #include "log.h"
 #include "survey.h"
 
+/* Whether c is written. */
+static bool wanted(const struct survey *sv, const struct tls_conn *c)
+{
+	return !sv->opts.want || sv->opts.want(sv->opts.ctx, c);
+}
+
+/* What plan learns of the connections, one after another. */
+struct planning {
+	struct survey *sv;
+	bool *taken;   /* by line: its client random's DSB is planned */
+	size_t need;   /* bytes of text, at most */
+	size_t listed; /* TLS connections without secrets */
+};
+
+/* The first pass of plan over c: the DSBs and their text's length, at most; the TLS connections. */
+static int count(void *ctx, const struct tls_conn *c)
+{
+	struct planning *p = ctx;
+	struct survey *sv = p->sv;
+	const uint8_t *cr = tlsconn_client_random(c);
+	size_t first, n;
+
+	/* Whether it is written is asked last: with a selection, that is a lookup in the index. */
+	if ((c->state != TLSCONN_TLS && c->state != TLSCONN_HELLO) || !wanted(sv, c))
+		return 0;
+	sv->tls++;
+	if (!cr || !(n = keylog_find(&sv->keys, cr, &first)))
+		return 0;
+	sv->with_secrets++;
+	if (!p->taken[first]) {
+		p->taken[first] = true;
+		p->need += n * KEYLOG_LINE_MAX;
+		sv->n_dsb++;
+	}
+	return 0;
+}
+
+/* The second: each DSB's lines, before the first connection that has its client random. */
+static int place(void *ctx, const struct tls_conn *c)
+{
+	struct planning *p = ctx;
+	struct survey *sv = p->sv;
+	const uint8_t *cr = tlsconn_client_random(c);
+	struct convert_dsb *d = &sv->dsb[sv->n_dsb];
+	size_t first, n;
+
+	if (!cr || !(n = keylog_find(&sv->keys, cr, &first)) || p->taken[first] || !wanted(sv, c))
+		return 0;
+	memset(p->taken + first, 1, n);
+	d->before = c->first_packet;
+	d->lines = sv->text + sv->text_len;
+	for (size_t k = first; k < first + n; k++)
+		sv->text_len += keylog_format(&sv->keys.lines[k], sv->text + sv->text_len);
+	d->len = sv->text_len - (size_t)(d->lines - sv->text);
+	sv->n_dsb++;
+	return 0;
+}
+
 /*
  * A DSB for each connection whose client random has lines, in the order of the connections' first
  * packets; and the client randoms whose lines no connection takes.
  */
 static int plan(struct survey *sv)
 {
-	bool *taken = calloc(sv->keys.n ? sv->keys.n : 1, sizeof(*taken));
-	size_t need = 0, first, n;
+	struct planning p = { .sv = sv, .taken = calloc(sv->keys.n ? sv->keys.n : 1, 1) };
+	int ret;
 
-	if (!taken)
+	if (!p.taken)
 		return -ENOMEM;
 	/* Room for every line first, so that the DSBs can point into the text as it grows. The lines
 	 * of a client random go before the first connection that has it only (a connection seen
 	 * twice, before and after NAT say): Wireshark keeps them for the rest of the file. */
-	for (size_t i = 0; i < sv->conns.n; i++) {
-		const uint8_t *cr = tlsconn_client_random(&sv->conns.conns[i]);
-
-		if ((sv->want && !sv->want[i]) || !cr || !(n = keylog_find(&sv->keys, cr, &first)))
-			continue;
-		sv->with_secrets++;
-		if (!taken[first]) {
-			taken[first] = true;
-			need += n * KEYLOG_LINE_MAX;
-			sv->n_dsb++;
-		}
-	}
-	memset(taken, 0, sv->keys.n * sizeof(*taken));
-	sv->text = malloc(need ? need : 1);
-	sv->dsb = calloc(sv->n_dsb ? sv->n_dsb : 1, sizeof(*sv->dsb));
-	if (!sv->text || !sv->dsb) {
-		free(taken);
-		return -ENOMEM;
+	ret = tlsconn_each(&sv->conns, count, &p);
+	memset(p.taken, 0, sv->keys.n);
+	if (!ret) {
+		sv->text = malloc(p.need ? p.need : 1);
+		sv->dsb = calloc(sv->n_dsb ? sv->n_dsb : 1, sizeof(*sv->dsb));
+		ret = sv->text && sv->dsb ? 0 : -ENOMEM;
 	}
 	sv->n_dsb = 0;
-	for (size_t i = 0; i < sv->conns.n; i++) {
-		const uint8_t *cr = tlsconn_client_random(&sv->conns.conns[i]);
-		struct convert_dsb *d = &sv->dsb[sv->n_dsb];
-
-		if ((sv->want && !sv->want[i]) || !cr || !(n = keylog_find(&sv->keys, cr, &first)) ||
-		    taken[first])
-			continue;
-		memset(taken + first, 1, n);
-		d->before = sv->conns.conns[i].first_packet;
-		d->lines = sv->text + sv->text_len;
-		for (size_t k = first; k < first + n; k++)
-			sv->text_len += keylog_format(&sv->keys.lines[k], sv->text + sv->text_len);
-		d->len = sv->text_len - (size_t)(d->lines - sv->text);
-		sv->n_dsb++;
-	}
-	for (size_t i = 0; !sv->want && i < sv->keys.n; i++)
-		if (!taken[i] && (!i || memcmp(sv->keys.lines[i].client_random,
-					       sv->keys.lines[i - 1].client_random, 32)))
+	if (!ret)
+		ret = tlsconn_each(&sv->conns, place, &p);
+	for (size_t i = 0; !ret && !sv->opts.want && i < sv->keys.n; i++)
+		if (!p.taken[i] && (!i || memcmp(sv->keys.lines[i].client_random,
+						 sv->keys.lines[i - 1].client_random, 32)))
 			sv->unmatched++;
-	free(taken);
-	return 0;
-}
-
-/* The selection: which connections o wants. 0 or -ENOMEM. */
-static int choose(struct survey *sv, const struct survey_opts *o)
-{
-	if (!o || !o->want)
-		return 0;
-	sv->want = calloc(sv->conns.n ? sv->conns.n : 1, sizeof(*sv->want));
-	if (!sv->want)
-		return -ENOMEM;
-	for (size_t i = 0; i < sv->conns.n; i++)
-		sv->want[i] = o->want(o->ctx, sv, i);
-	return 0;
+	free(p.taken);
+	return ret;
 }
 
 int survey_run(struct source *src, struct survey *sv, const struct survey_opts *o)
 {
 	const struct src_secret *secrets;
+	struct tls_conn *conn;
 	struct packet_view v;
-	size_t n, conn;
+	size_t n;
 	int ret, side;
 
 	memset(sv, 0, sizeof(*sv));
 	sv->src = src;
+	if (o)
+		sv->opts = *o;
 	ret = keylog_init(&sv->keys);
 	if (ret) {
 		log_err("cannot derive TLS secrets: %s",
@@ -105,57 +128,55 @@ int survey_run(struct source *src, struct survey *sv, const struct survey_opts *
 	if (!ret && o && o->add && (ret = o->add(o->ctx, src, &sv->owners)))
 		return ret;
 	if (!ret)
-		ret = owners_resolve(&sv->owners, &sv->conns);
+		ret = owners_resolve(&sv->owners);
 	n = source_secrets(src, &secrets);
 	for (size_t i = 0; !ret && i < n; i++)
 		ret = keylog_add(&sv->keys, &secrets[i].s);
-	if (!ret)
-		ret = choose(sv, o);
 	if (ret) {
-		/* Errors of reading and of OpenSSL were reported where they happened. */
+		/* Errors of reading, of the store and of OpenSSL were reported where they happened. */
 		if (ret == -ENOMEM)
 			log_err("reading the journals: %s", strerror(ENOMEM));
 		return ret;
 	}
 	keylog_sort(&sv->keys);
-	for (size_t i = 0; i < sv->conns.n; i++) {
-		uint8_t state = sv->conns.conns[i].state;
-
-		sv->tls += (state == TLSCONN_TLS || state == TLSCONN_HELLO) && (!sv->want || sv->want[i]);
-	}
 	ret = plan(sv);
-	if (ret)
+	if (ret == -ENOMEM)
 		log_err("planning the decryption secrets: %s", strerror(-ret));
 	return ret;
 }
 
-static void report_unmatched_conns(const struct survey *sv)
+/* The TLS connections without secrets: how many, and the first SURVEY_LIST_MAX by name. */
+static int report_unmatched(void *ctx, const struct tls_conn *c)
 {
-	uint64_t listed = 0;
+	struct planning *p = ctx;
+	const struct survey *sv = p->sv;
+	const uint8_t *cr = tlsconn_client_random(c);
+	char addrs[128], hex[65] = "";
+	const char *name;
 	size_t first;
 
-	for (size_t i = 0; i < sv->conns.n; i++) {
-		const struct tls_conn *c = &sv->conns.conns[i];
-		const uint8_t *cr = tlsconn_client_random(c);
-		char addrs[128], hex[65] = "";
-		const char *name;
+	if ((c->state != TLSCONN_TLS && c->state != TLSCONN_HELLO) ||
+	    (cr && keylog_find(&sv->keys, cr, &first)) || !wanted(sv, c))
+		return 0;
+	if (++p->listed > SURVEY_LIST_MAX)
+		return 0;
+	tlsconn_format(c, addrs, sizeof(addrs));
+	for (int k = 0; cr && k < 32; k++)
+		snprintf(hex + 2 * k, 3, "%02x", cr[k]);
+	name = tlsconn_version_name(tlsconn_version(c));
+	log_warn("no secrets for %s (%s%s%s%s%s)", addrs, name ? "TLS " : "", name ? name : "",
+		 name ? ", " : "", cr ? "client random " : "ClientHello not captured", hex);
+	return 0;
+}
 
-		if ((c->state != TLSCONN_TLS && c->state != TLSCONN_HELLO) || (sv->want && !sv->want[i]))
-			continue;
-		if (cr && keylog_find(&sv->keys, cr, &first))
-			continue;
-		if (++listed > SURVEY_LIST_MAX)
-			continue;
-		tlsconn_format(c, addrs, sizeof(addrs));
-		for (int k = 0; cr && k < 32; k++)
-			snprintf(hex + 2 * k, 3, "%02x", cr[k]);
-		name = tlsconn_version_name(tlsconn_version(c));
-		log_warn("no secrets for %s (%s%s%s%s%s)", addrs, name ? "TLS " : "", name ? name : "",
-			 name ? ", " : "", cr ? "client random " : "ClientHello not captured", hex);
-	}
-	if (listed > SURVEY_LIST_MAX)
-		log_warn("and %" PRIu64 " more TLS connections without secrets",
-			 listed - SURVEY_LIST_MAX);
+static void report_unmatched_conns(struct survey *sv)
+{
+	struct planning p = { .sv = sv };
+
+	if (tlsconn_each(&sv->conns, report_unmatched, &p))
+		return;
+	if (p.listed > SURVEY_LIST_MAX)
+		log_warn("and %zu more TLS connections without secrets", p.listed - SURVEY_LIST_MAX);
 }
 
 static void report_libraries(const struct source *src)
@@ -186,7 +207,7 @@ static void report_libraries(const struct source *src)
 	free(count);
 }
 
-void survey_report(const struct survey *sv, const struct source *src)
+void survey_report(struct survey *sv, const struct source *src)
 {
 	const struct keylog_stats *st = &sv->keys.st;
 
@@ -238,7 +259,7 @@ int survey_write_keylog(const struct survey *sv, int fd)
 	char buf[64 * KEYLOG_LINE_MAX];
 	size_t i = 0;
 
-	if (sv->want) /* the lines of the selected connections: their DSBs' */
+	if (sv->opts.want) /* the lines of the selected connections: their DSBs' */
 		return write_all(fd, sv->text, sv->text_len);
 	while (i < sv->keys.n) {
 		size_t len = 0;
@@ -259,12 +280,17 @@ void survey_packet_meta(void *ctx, uint64_t index, const struct packet_view *v,
 	struct survey *sv = ctx;
 	const struct owner *w;
 	const struct tr_process *p;
-	int64_t conn;
+	struct tls_conn *c;
 
-	w = owners_packet(&sv->owners, &sv->conns, sv->src, v, index, &conn);
-	if (sv->want && (conn < 0 || !sv->want[conn])) {
-		m->skip = true;
-		return;
+	w = owners_packet(&sv->owners, &sv->conns, sv->src, v, index, &c, &m->error);
+	if (sv->opts.want) {
+		/* memo[2]: 1 when c is not written, 2 when it is. */
+		if (c && !c->memo[2])
+			c->memo[2] = wanted(sv, c) ? 2 : 1;
+		if (!c || c->memo[2] != 2) {
+			m->skip = true;
+			return;
+		}
 	}
 	if (!w)
 		return;
@@ -281,7 +307,6 @@ void survey_packet_meta(void *ctx, uint64_t index, const struct packet_view *v,
 void survey_free(struct survey *sv)
 {
 	owners_free(&sv->owners);
-	free(sv->want);
 	tlsconn_free(&sv->conns);
 	keylog_free(&sv->keys);
 	free(sv->dsb);

@@ -33,8 +33,8 @@ struct survey_opts {
 	 * (extraction reads some chunks only; the chunks of the secrets it needs are among those it
 	 * reads). 0 or -errno after a message. */
 	int (*add)(void *ctx, const struct source *src, struct owners *o);
-	/* Whether connection conn (of sv->conns, owners resolved) is written; NULL: all are. */
-	bool (*want)(void *ctx, const struct survey *sv, size_t conn);
+	/* Whether connection c (owners resolved) is written; NULL: all are. */
+	bool (*want)(void *ctx, const struct tls_conn *c);
 	void *ctx;
 };
 
@@ -42,7 +42,7 @@ struct survey {
 	const struct source *src; /* survey_run's, for the second pass */
 	struct tlsconn conns;
 	struct owners owners;
-	bool *want;         /* by connection when a selection was made, else NULL */
+	struct survey_opts opts; /* survey_run's */
 	char comment[128];  /* survey_packet_meta's last comment */
 	struct keylog keys; /* sorted */
 	uint64_t packets;
@@ -76,7 +76,7 @@ void survey_packet_meta(void *ctx, uint64_t index, const struct packet_view *v,
  * address (at most SURVEY_LIST_MAX); secrets that match no connection; what derivation skipped;
  * with -v, the TLS libraries the secrets come from.
  */
-void survey_report(const struct survey *sv, const struct source *src);
+void survey_report(struct survey *sv, const struct source *src);
 
 /* Write every key log line (with a selection, those of the selected connections) to fd (not
  * closed). Returns 0 or -errno. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "array.h"
+#include "connstore.h"
 #include "tlsconn.h"
 
 #define ETH_HLEN 14
@@ -198,21 +199,49 @@ static uint64_t endpoint_hash(const uint8_t addr[16], uint16_t port)
 	return table_hash(a ^ table_hash(b ^ port));
 }
 
+/* Whether endpoint a:pa comes after b:pb: the order both directions of a connection share. */
+static bool after(const uint8_t a[16], uint16_t pa, const uint8_t b[16], uint16_t pb)
+{
+	int c = memcmp(a, b, 16);
+
+	return c > 0 || (c == 0 && pa > pb);
+}
+
 /* The same for both directions of a connection: the endpoints in order, then hashed in that order
  * (not XORed, which makes every connection of an address and port to itself collide). */
 static uint64_t tuple_hash(uint32_t rec, uint8_t family, uint8_t proto, const uint8_t a[16],
 			   uint16_t pa, const uint8_t b[16], uint16_t pb)
 {
-	int c = memcmp(a, b, 16);
 	uint64_t ha = endpoint_hash(a, pa), hb = endpoint_hash(b, pb);
 
-	if (c > 0 || (c == 0 && pa > pb)) {
+	if (after(a, pa, b, pb)) {
 		uint64_t t = ha;
 
 		ha = hb;
 		hb = t;
 	}
 	return table_hash(ha ^ table_hash(hb + ((uint64_t)rec << 16 | (uint64_t)proto << 8 | family)));
+}
+
+/* The same as a string of bytes: recording, protocol, family, then the endpoints in order. */
+static void tuple_bytes(uint32_t rec, uint8_t family, uint8_t proto, const uint8_t a[16],
+			uint16_t pa, const uint8_t b[16], uint16_t pb, uint8_t out[TLSCONN_TUPLE_LEN])
+{
+	bool swap = after(a, pa, b, pb);
+
+	memcpy(out, &rec, 4);
+	out[4] = proto;
+	out[5] = family;
+	memcpy(out + 6, swap ? b : a, 16);
+	memcpy(out + 22, swap ? &pb : &pa, 2);
+	memcpy(out + 24, swap ? a : b, 16);
+	memcpy(out + 40, swap ? &pa : &pb, 2);
+}
+
+void tlsconn_tuple(const struct tls_conn *c, uint8_t out[TLSCONN_TUPLE_LEN])
+{
+	tuple_bytes(c->rec, c->family, c->proto, c->addr[0], c->port[0], c->addr[1], c->port[1],
+		    out);
 }
 
 static uint64_t conn_rehash(const void *ctx, uint32_t index)
@@ -355,13 +384,18 @@ static void parse_hello(struct tls_conn *c, const uint8_t *d, uint32_t len)
 	}
 }
 
+/* Forget c's ClientHello being gathered. */
+static void drop_hello(struct tlsconn *t, struct tls_conn *c)
+{
+	if (c->hello)
+		t->hello_bytes -= c->hello_len;
+	free(c->hello);
+	c->hello = NULL;
+}
+
 static void hello_end(struct tlsconn *t, struct tls_conn *c)
 {
-	if (c->hello) {
-		t->hello_bytes -= c->hello_len;
-		free(c->hello);
-		c->hello = NULL;
-	}
+	drop_hello(t, c);
 	c->hello_done = true;
 }
 
@@ -425,17 +459,159 @@ static void take_data(struct tlsconn *t, struct tls_conn *c, int side, const str
 		gather_hello(t, c, rel, s);
 }
 
-/* A new connection whose first packet (number index) went from k's src to its dst. */
-static struct tls_conn *add_conn(struct tlsconn *t, const struct tuple_key *k, uint64_t index)
+static size_t live_max(const struct tlsconn *t)
+{
+	return !t->live_max ? TLSCONN_LIVE : t->live_max < 2 ? 2 : t->live_max;
+}
+
+/* The bit of stored_bits for a 4-tuple's hash: set once a connection of it went to the store. */
+static bool stored_bit(struct tlsconn *t, uint64_t hash, bool set)
+{
+	uint64_t bit = hash >> 7 & (TLSCONN_STORED_BITS - 1);
+	uint8_t mask = (uint8_t)(1u << (bit & 7));
+	bool was = t->stored_bits[bit >> 3] & mask;
+
+	if (set)
+		t->stored_bits[bit >> 3] |= mask;
+	return was;
+}
+
+/* The store, opened. 0, -ENOMEM or -EIO. */
+static int store(struct tlsconn *t)
+{
+	if (!t->store && !(t->store = calloc(1, sizeof(*t->store))))
+		return -ENOMEM;
+	return connstore_open(t->store);
+}
+
+/* Index every connection in conns that is the latest of its 4-tuple (once sealed, conns holds one
+ * of each). 0 or -ENOMEM. */
+static int reindex(struct tlsconn *t)
+{
+	table_free(&t->index);
+	for (size_t i = 0; i < t->n; i++)
+		if ((t->sealed || !t->conns[i].superseded) &&
+		    table_add(&t->index, conn_rehash(t, (uint32_t)i), (uint32_t)i, conn_rehash, t))
+			return -ENOMEM;
+	return 0;
+}
+
+struct seen {
+	uint64_t seen;
+	uint32_t i;
+};
+
+static int by_seen(const void *a, const void *b)
+{
+	const struct seen *x = a, *y = b;
+
+	if (x->seen != y->seen)
+		return x->seen < y->seen ? -1 : 1;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Room in conns for one more connection: when it is full, the half seen least recently goes (to
+ * the store, until sealed). 0, -ENOMEM or -EIO. */
+static int make_room(struct tlsconn *t)
+{
+	struct seen *order = (struct seen *)t->scratch;
+	size_t go = t->n / 2, kept = 0;
+	int ret = 0;
+
+	if (t->n < live_max(t))
+		return array_reserve(&t->conns, &t->cap, t->n + 1, sizeof(*t->conns), 64);
+	if (!order && !(order = malloc(live_max(t) * sizeof(*order))))
+		return -ENOMEM;
+	t->scratch = (uint64_t *)order;
+	if (!t->sealed && !t->stored_bits &&
+	    !(t->stored_bits = calloc(TLSCONN_STORED_BITS / 8, 1)))
+		return -ENOMEM;
+	if (!t->sealed)
+		ret = store(t);
+	for (size_t i = 0; i < t->n; i++)
+		order[i] = (struct seen){ .seen = t->conns[i].seen, .i = (uint32_t)i };
+	qsort(order, t->n, sizeof(*order), by_seen);
+	for (size_t k = 0; !ret && k < go; k++) {
+		struct tls_conn *c = &t->conns[order[k].i];
+
+		if (!t->sealed) {
+			ret = connstore_put(t->store, c);
+			stored_bit(t, conn_rehash(t, order[k].i), true);
+			t->stored++;
+		}
+		free(c->sni);
+		drop_hello(t, c);
+		c->sni = NULL;
+		c->id = UINT64_MAX; /* gone */
+	}
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->conns[i].id != UINT64_MAX)
+			t->conns[kept++] = t->conns[i];
+	t->n = kept;
+	return reindex(t);
+}
+
+/* Append c (from the store, whose memory conns now owns) to conns and index it. */
+static int64_t take_back(struct tlsconn *t, struct tls_conn *c, uint64_t hash)
+{
+	int ret = make_room(t);
+
+	if (ret) {
+		free(c->sni);
+		free(c->hello);
+		return ret;
+	}
+	if (c->hello) {
+		if (t->hello_bytes + c->hello_len <= TLSCONN_HELLO_BUDGET) {
+			t->hello_bytes += c->hello_len;
+		} else {
+			free(c->hello);
+			c->hello = NULL;
+			c->hello_done = true; /* its extensions are not read */
+		}
+	}
+	t->conns[t->n++] = *c;
+	if (table_add(&t->index, hash, (uint32_t)(t->n - 1), conn_rehash, t))
+		return -ENOMEM;
+	return (int64_t)(t->n - 1);
+}
+
+/* While adding: the latest connection of k's 4-tuple, brought back from the store when it went
+ * there: its index in conns, -1 when there is none, or -errno. */
+static int64_t latest(struct tlsconn *t, const struct tuple_key *k, uint64_t hash)
+{
+	uint8_t tuple[TLSCONN_TUPLE_LEN];
+	struct tls_conn c;
+	int64_t i = table_find(&t->index, hash, conn_match, k);
+	int ret;
+
+	if (i >= 0 || !t->stored || !stored_bit(t, hash, false))
+		return i;
+	tuple_bytes(k->rec, k->family, k->proto, k->src, k->sport, k->dst, k->dport, tuple);
+	ret = connstore_get(t->store, tuple, UINT64_MAX, &c);
+	if (ret <= 0)
+		return ret < 0 ? ret : -1;
+	return take_back(t, &c, hash);
+}
+
+/* A new connection whose first packet (number index) went from k's src to its dst, the latest of
+ * its 4-tuple (an earlier one is marked superseded). 0, -ENOMEM or -EIO. */
+static int add_conn(struct tlsconn *t, const struct tuple_key *k, uint64_t hash, uint64_t index,
+		    struct tls_conn **out)
 {
 	struct tls_conn *c;
+	uint32_t *slot;
+	int ret = make_room(t);
 
-	if (t->n >= UINT32_MAX - 1 ||
-	    array_reserve(&t->conns, &t->cap, t->n + 1, sizeof(*t->conns), 64))
-		return NULL;
+	if (ret)
+		return ret;
 	c = &t->conns[t->n++];
 	memset(c, 0, sizeof(*c));
+	c->id = t->count++;
 	c->first_packet = index;
+	c->seen = index;
 	c->rec = k->rec;
 	c->family = k->family;
 	c->proto = k->proto;
@@ -443,22 +619,23 @@ static struct tls_conn *add_conn(struct tlsconn *t, const struct tuple_key *k, u
 	memcpy(c->addr[1], k->dst, 16);
 	c->port[0] = k->sport;
 	c->port[1] = k->dport;
-	return c;
-}
-
-/* Make the connection just added (the last) the one its 4-tuple finds; slot is where the table
- * holds an earlier one of the same 4-tuple, or NULL. 0 or -ENOMEM. */
-static int index_last(struct tlsconn *t, uint32_t *slot, uint64_t hash)
-{
+	*out = c;
+	slot = table_find_slot(&t->index, hash, conn_match, k);
 	if (slot) {
-		struct tls_conn *was = &t->conns[*slot - 1], *c = &t->conns[t->n - 1];
-
-		was->next = (uint32_t)t->n;
-		c->first = was->first ? was->first : *slot;
 		*slot = (uint32_t)t->n; /* index + 1 */
 		return 0;
 	}
 	return table_add(&t->index, hash, (uint32_t)(t->n - 1), conn_rehash, t);
+}
+
+/* The latest connection of k's 4-tuple (i, or none when -1) is followed by one that starts at
+ * packet index. */
+static void supersede(struct tlsconn *t, int64_t i, uint64_t index)
+{
+	if (i >= 0) {
+		t->conns[i].superseded = true;
+		t->conns[i].next_packet = index;
+	}
 }
 
 static uint8_t flags_of(uint8_t tcp)
@@ -491,32 +668,41 @@ static bool packet_key(const struct tlsconn_pkt *p, struct segment *s, struct tu
 	return true;
 }
 
-int tlsconn_add(struct tlsconn *t, const struct tlsconn_pkt *p, size_t *conn, int *side_out)
+int tlsconn_add(struct tlsconn *t, const struct tlsconn_pkt *p, struct tls_conn **conn,
+		int *side_out)
 {
 	struct tuple_key k = { .t = t, .rec = p->rec };
 	struct tls_conn *c = NULL;
 	struct segment s;
-	uint32_t *slot;
 	uint64_t hash;
+	int64_t i;
 	int side;
 
+	if (t->sealed)
+		return -EINVAL;
 	if (!packet_key(p, &s, &k, &hash))
 		return 0;
-	slot = table_find_slot(&t->index, hash, conn_match, &k);
-	if (slot) {
-		c = &t->conns[*slot - 1];
+	i = latest(t, &k, hash);
+	if (i < -1)
+		return (int)i;
+	if (i >= 0) {
+		c = &t->conns[i];
 		side = side_of(c, &k);
 		/* A SYN that is not a retransmission of the one seen: the 4-tuple is reused. */
 		if ((s.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
-		    !(c->syn[side] && c->isn[side] == s.seq))
+		    !(c->syn[side] && c->isn[side] == s.seq)) {
+			supersede(t, i, p->index);
 			c = NULL;
+		}
 	}
 	if (!c) {
-		c = add_conn(t, &k, p->index);
-		if (!c || index_last(t, slot, hash))
-			return -ENOMEM;
+		int ret = add_conn(t, &k, hash, p->index, &c);
+
+		if (ret)
+			return ret;
 		c->first_wall = p->wall;
 	}
+	c->seen = p->index;
 	side = side_of(c, &k);
 	if (p->wall < c->first_wall)
 		c->first_wall = p->wall;
@@ -545,39 +731,8 @@ int tlsconn_add(struct tlsconn *t, const struct tlsconn_pkt *p, size_t *conn, in
 	if (s.len && !c->resumed && c->state != TLSCONN_NOT_TLS &&
 	    (c->have[side] < TLSCONN_KEEP || c->hello))
 		take_data(t, c, side, &s);
-	*conn = (size_t)(c - t->conns);
+	*conn = c;
 	*side_out = side;
-	return 1;
-}
-
-int tlsconn_find(struct tlsconn *t, const struct tlsconn_pkt *p, size_t *conn, int *side)
-{
-	struct tuple_key k = { .t = t, .rec = p->rec };
-	struct tls_conn *last, *c;
-	struct segment s;
-	uint32_t *slot;
-	uint64_t hash;
-
-	if (!packet_key(p, &s, &k, &hash))
-		return 0;
-	slot = table_find_slot(&t->index, hash, conn_match, &k);
-	if (!slot)
-		return 0;
-	last = &t->conns[*slot - 1];
-	if (!last->first) {
-		c = last;
-	} else {
-		c = &t->conns[(last->found ? last->found : last->first) - 1];
-		if (c->first_packet > p->index)
-			c = &t->conns[last->first - 1];
-		while (c->next && t->conns[c->next - 1].first_packet <= p->index)
-			c = &t->conns[c->next - 1];
-		last->found = (uint32_t)(c - t->conns) + 1;
-	}
-	if (c->first_packet > p->index)
-		return 0;
-	*conn = (size_t)(c - t->conns);
-	*side = side_of(c, &k);
 	return 1;
 }
 
@@ -586,44 +741,175 @@ int tlsconn_packet(struct tlsconn *t, uint16_t linktype, const uint8_t *frame, u
 {
 	struct tlsconn_pkt p = { .index = index, .frame = frame, .caplen = caplen,
 				 .wire_len = caplen, .linktype = linktype };
-	size_t conn;
+	struct tls_conn *conn;
 	int side, ret = tlsconn_add(t, &p, &conn, &side);
 
 	return ret < 0 ? ret : 0;
 }
 
-int64_t tlsconn_resume(struct tlsconn *t, const struct tls_conn *from)
+int tlsconn_resume(struct tlsconn *t, const struct tls_conn *from, struct tls_conn **out)
 {
 	struct tuple_key k = { .t = t, .rec = from->rec, .family = from->family,
 			       .proto = from->proto, .sport = from->port[0], .dport = from->port[1] };
 	struct tls_conn *c;
-	uint32_t *slot;
 	uint64_t hash;
+	int64_t i;
+	int ret;
 
+	if (t->sealed)
+		return -EINVAL;
 	memcpy(k.src, from->addr[0], 16);
 	memcpy(k.dst, from->addr[1], 16);
 	hash = tuple_hash(k.rec, k.family, k.proto, k.src, k.sport, k.dst, k.dport);
-	slot = table_find_slot(&t->index, hash, conn_match, &k);
-	c = add_conn(t, &k, from->first_packet);
-	if (!c || index_last(t, slot, hash))
-		return -ENOMEM;
+	i = latest(t, &k, hash);
+	if (i < -1)
+		return (int)i;
+	supersede(t, i, from->first_packet);
+	ret = add_conn(t, &k, hash, from->first_packet, &c);
+	if (ret)
+		return ret;
 	c->first_wall = from->first_wall;
 	c->last_wall = from->last_wall;
-	for (int i = 0; i < 2; i++) {
-		c->packets[i] = from->packets[i];
-		c->bytes[i] = from->bytes[i];
-		c->flags[i] = from->flags[i];
-		c->syn[i] = from->syn[i];
-		c->egress[i] = from->egress[i];
-		c->cookie[i] = from->cookie[i];
-		c->netns[i] = from->netns[i];
+	for (int s = 0; s < 2; s++) {
+		c->packets[s] = from->packets[s];
+		c->bytes[s] = from->bytes[s];
+		c->flags[s] = from->flags[s];
+		c->syn[s] = from->syn[s];
+		c->egress[s] = from->egress[s];
+		c->cookie[s] = from->cookie[s];
+		c->netns[s] = from->netns[s];
 	}
 	c->client = from->client;
 	c->client_known = from->client_known;
 	c->state = from->state;
 	c->resumed = true;
 	c->hello_done = true;
-	return (int64_t)(t->n - 1);
+	*out = c;
+	return 0;
+}
+
+int tlsconn_seal(struct tlsconn *t)
+{
+	int ret = t->sealed ? 0 : store(t);
+
+	for (size_t i = 0; !ret && !t->sealed && i < t->n; i++)
+		ret = connstore_put(t->store, &t->conns[i]);
+	if (ret || t->sealed)
+		return ret;
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->conns[i].sni);
+		drop_hello(t, &t->conns[i]);
+	}
+	t->n = 0;
+	table_free(&t->index);
+	free(t->stored_bits);
+	t->stored_bits = NULL;
+	t->sealed = true;
+	return 0;
+}
+
+int tlsconn_each(struct tlsconn *t, int (*fn)(void *ctx, const struct tls_conn *c), void *ctx)
+{
+	int ret = tlsconn_seal(t);
+
+	return ret ? ret : connstore_each(t->store, fn, ctx);
+}
+
+/* The key of c's 4-tuple, and its hash. */
+static uint64_t conn_key(struct tlsconn *t, const struct tls_conn *c, struct tuple_key *k)
+{
+	*k = (struct tuple_key){ .t = t, .rec = c->rec, .family = c->family, .proto = c->proto,
+				 .sport = c->port[0], .dport = c->port[1] };
+	memcpy(k->src, c->addr[0], 16);
+	memcpy(k->dst, c->addr[1], 16);
+	return tuple_hash(k->rec, k->family, k->proto, k->src, k->sport, k->dst, k->dport);
+}
+
+/* Once sealed: got (read back: its sni is conns' now) in conns, as the connection its 4-tuple
+ * finds. 0 with *out, -ENOMEM. */
+static int keep_found(struct tlsconn *t, struct tls_conn *got, struct tls_conn **out)
+{
+	struct tuple_key k;
+	uint64_t hash = conn_key(t, got, &k);
+	uint32_t *slot = table_find_slot(&t->index, hash, conn_match, &k);
+	int ret;
+
+	free(got->hello);
+	got->hello = NULL;
+	got->memo_set = false;
+	memset(got->memo, 0, sizeof(got->memo));
+	if (slot) {
+		*out = &t->conns[*slot - 1];
+		free((*out)->sni);
+		**out = *got;
+		return 0;
+	}
+	ret = make_room(t);
+	if (ret) {
+		free(got->sni);
+		return ret;
+	}
+	*out = &t->conns[t->n++];
+	**out = *got;
+	return table_add(&t->index, hash, (uint32_t)(t->n - 1), conn_rehash, t);
+}
+
+/* Once sealed: the connections that start at or before packet index, read from the store in
+ * order as the packets come, so that each is read once. 0, -ENOMEM or -EIO. */
+static int read_ahead(struct tlsconn *t, uint64_t index)
+{
+	struct tls_conn *c;
+	int ret;
+
+	for (;;) {
+		if (!t->have_ahead) {
+			ret = t->ahead_done ? 0 : connstore_next(t->store, &t->ahead);
+			if (ret <= 0) {
+				t->ahead_done = true;
+				return ret;
+			}
+			t->have_ahead = true;
+		}
+		if (t->ahead.first_packet > index)
+			return 0;
+		t->have_ahead = false;
+		t->ahead.seen = t->ahead.first_packet;
+		ret = keep_found(t, &t->ahead, &c);
+		if (ret)
+			return ret;
+	}
+}
+
+int tlsconn_find(struct tlsconn *t, const struct tlsconn_pkt *p, struct tls_conn **conn,
+		 int *side)
+{
+	struct tuple_key k = { .t = t, .rec = p->rec };
+	uint8_t tuple[TLSCONN_TUPLE_LEN];
+	struct tls_conn *c = NULL, got;
+	struct segment s;
+	uint32_t *slot;
+	uint64_t hash;
+	int ret = tlsconn_seal(t);
+
+	if (ret || !packet_key(p, &s, &k, &hash))
+		return ret;
+	ret = read_ahead(t, p->index);
+	if (ret)
+		return ret;
+	slot = table_find_slot(&t->index, hash, conn_match, &k);
+	if (slot)
+		c = &t->conns[*slot - 1];
+	if (!c || c->first_packet > p->index || (c->superseded && c->next_packet <= p->index)) {
+		/* Not read ahead: packets given out of order, or it was pushed out. */
+		tuple_bytes(k.rec, k.family, k.proto, k.src, k.sport, k.dst, k.dport, tuple);
+		ret = connstore_get(t->store, tuple, p->index, &got);
+		if (ret <= 0 || (ret = keep_found(t, &got, &c)))
+			return ret;
+	}
+	c->seen = p->index;
+	*conn = c;
+	*side = side_of(c, &k);
+	return 1;
 }
 
 /* Stream state, version 1: the version byte; per side (the given one first) isn (4 bytes, big
@@ -671,9 +957,9 @@ int tlsconn_stream_save(const struct tls_conn *c, int side, uint8_t **out, size_
 	return 1;
 }
 
-int tlsconn_stream_restore(struct tlsconn *t, size_t i, const uint8_t *blob, size_t len)
+int tlsconn_stream_restore(struct tlsconn *t, struct tls_conn *c, const uint8_t *blob,
+			   size_t len)
 {
-	struct tls_conn *c = &t->conns[i];
 	const uint8_t *p = blob, *end = blob + len;
 	uint32_t isn[2], hlen = 0, hhave = 0;
 	uint8_t have[2], flags;
@@ -828,5 +1114,12 @@ void tlsconn_free(struct tlsconn *t)
 	}
 	free(t->conns);
 	table_free(&t->index);
+	free(t->scratch);
+	free(t->stored_bits);
+	if (t->have_ahead)
+		free(t->ahead.sni);
+	if (t->store)
+		connstore_close(t->store);
+	free(t->store);
 	memset(t, 0, sizeof(*t));
 }

@@ -55,11 +55,21 @@ enum tlsconn_flag {
 #define TLSCONN_HELLO_MAX 4096
 #define TLSCONN_HELLO_BUDGET (64u << 20)
 
+/* A 4-tuple as tlsconn_tuple writes it: recording, protocol, family and both endpoints. */
+#define TLSCONN_TUPLE_LEN 42
+
+/* Connections held in memory at most while packets are added; the least recently seen half goes
+ * to the connection store (connstore.h) when a new one needs room. */
+#define TLSCONN_LIVE (1u << 16)
+/* Bits of a filter of the 4-tuples with a connection in the store, so that a new one is not looked
+ * for there (4 MiB). */
+#define TLSCONN_STORED_BITS (1u << 25)
+
 struct tls_conn {
+	uint64_t id;           /* connections are numbered from 0 in the order of their first packets */
 	uint64_t first_packet; /* number of its first packet */
-	/* Connections of one 4-tuple, one after another (index + 1, 0 for none): the next one of
-	 * this 4-tuple; and, in the latest, the first one and where tlsconn_find left off. */
-	uint32_t next, first, found;
+	uint64_t next_packet;  /* when superseded: the first packet of the next one of its 4-tuple */
+	uint64_t seen;         /* number of its latest packet */
 	uint64_t first_wall, last_wall; /* ns since the epoch */
 	uint64_t packets[2], bytes[2];  /* sent by each side; bytes as on the wire (orig_len) */
 	uint32_t rec;          /* the recording (tlsconn_add's rec) */
@@ -68,6 +78,7 @@ struct tls_conn {
 	bool egress[2];        /* a packet the side sent was seen leaving (its end may be local) */
 	uint64_t cookie[2];    /* the first socket cookie on a packet the side sent, or 0 */
 	uint64_t netns[2];     /* network namespaces its packets were seen in: the first, another */
+	bool superseded;       /* a later connection of its 4-tuple started */
 	bool resumed;          /* added by tlsconn_resume: its stream start is not followed */
 	char *sni;             /* the ClientHello's host_name (malloc'd, printable ASCII), or NULL */
 	char alpn[16];         /* the first protocol the ClientHello offers ("h2"), or "" */
@@ -85,13 +96,32 @@ struct tls_conn {
 	bool syn[2];         /* isn[side] comes from a SYN */
 	uint8_t have[2];     /* bytes of data[side] held, from the start of the stream */
 	uint8_t data[2][TLSCONN_KEEP];
+	/* The caller's: while packets are added, kept with the connection (the store keeps it too);
+	 * once sealed, for tlsconn_find's callers (owners_packet: memo_set, memo[0] and [1]; survey:
+	 * memo[2]), zero whenever it is read back. */
+	bool memo_set;
+	int64_t memo[3];
 };
 
+/*
+ * Connections: while packets are added, the latest of each 4-tuple that was seen recently, in
+ * memory (conns), and the others in the store; once sealed, all in the store, and conns holds
+ * those tlsconn_find read back lately.
+ */
 struct tlsconn {
-	struct tls_conn *conns; /* in the order of their first packets */
+	struct tls_conn *conns; /* in no order */
 	size_t n, cap;
-	struct table index; /* 4-tuple -> its latest connection */
+	size_t live_max;    /* of conns: TLSCONN_LIVE when 0 (tests set fewer) */
+	struct table index; /* 4-tuple -> its latest connection in conns */
+	uint64_t count;     /* connections in all: the next id */
+	uint64_t stored;    /* connections written to the store while packets were added */
+	bool sealed;
 	size_t hello_bytes; /* held in tls_conn.hello buffers */
+	uint64_t *scratch;  /* live_max of them, for choosing which connections go */
+	uint8_t *stored_bits; /* TLSCONN_STORED_BITS, once connections go to the store */
+	struct connstore *store;
+	struct tls_conn ahead; /* once sealed, the next connection to start, when have_ahead */
+	bool have_ahead, ahead_done;
 };
 
 /* One packet as tlsconn_add takes it. */
@@ -109,34 +139,27 @@ struct tlsconn_pkt {
 };
 
 /*
- * Take one packet: 1 with *conn (index into t->conns) and *side (the side that sent it) when it is
- * a TCP segment or UDP datagram, 0 when it is something else, or -ENOMEM.
+ * Take one packet: 1 with *conn (valid until the next call that adds) and *side (the side that
+ * sent it) when it is a TCP segment or UDP datagram, 0 when it is something else, -ENOMEM, or
+ * -EIO (after a message) when the store fails. Not once sealed.
  */
-int tlsconn_add(struct tlsconn *t, const struct tlsconn_pkt *p, size_t *conn, int *side);
-
-/*
- * Which connection and side tlsconn_add gave packet p, found again once every packet was added
- * (numbered as then: the connection of its 4-tuple that is the latest to start at or before
- * p->index), without changing what t holds of connections: 1 with *conn and *side, 0 when
- * tlsconn_add gave none. In amortised constant time when packets come in the order they were
- * added.
- */
-int tlsconn_find(struct tlsconn *t, const struct tlsconn_pkt *p, size_t *conn, int *side);
+int tlsconn_add(struct tlsconn *t, const struct tlsconn_pkt *p, struct tls_conn **conn,
+		int *side);
 
 /*
  * tlsconn_add of a packet of recording 0 with no times or lengths (for the survey's first pass).
- * Returns 0 or -ENOMEM.
+ * Returns 0, -ENOMEM or -EIO.
  */
 int tlsconn_packet(struct tlsconn *t, uint16_t linktype, const uint8_t *frame, uint32_t caplen,
 		   uint64_t index);
 
 /*
  * Add a connection known from an earlier reading (an index): c's addresses, ports, family, proto,
- * rec, client side, counters, cookies and namespaces are taken; its stream start is not followed again (resumed).
- * Later packets of its 4-tuple add to it, unless a new SYN starts a new connection. Returns the
- * index of the connection in t->conns, or -ENOMEM.
+ * rec, client side, counters, cookies and namespaces are taken; its stream start is not followed
+ * again (resumed). Later packets of its 4-tuple add to it, unless a new SYN starts a new
+ * connection. 0 with *out (valid until the next call that adds), -ENOMEM or -EIO.
  */
-int64_t tlsconn_resume(struct tlsconn *t, const struct tls_conn *c);
+int tlsconn_resume(struct tlsconn *t, const struct tls_conn *c, struct tls_conn **out);
 
 /*
  * What a later reading needs to go on following the start of c's streams where this one stopped
@@ -148,11 +171,33 @@ int64_t tlsconn_resume(struct tlsconn *t, const struct tls_conn *c);
 int tlsconn_stream_save(const struct tls_conn *c, int side, uint8_t **out, size_t *len);
 
 /*
- * Give connection i of t (just added by tlsconn_resume) the stream state tlsconn_stream_save
- * wrote, so its packets are followed again. Returns 0, -EINVAL when blob is not such a state (the
- * connection stays not followed), or -ENOMEM.
+ * Give c (just added by tlsconn_resume) the stream state tlsconn_stream_save wrote, so its
+ * packets are followed again. Returns 0, -EINVAL when blob is not such a state (the connection
+ * stays not followed), or -ENOMEM.
  */
-int tlsconn_stream_restore(struct tlsconn *t, size_t i, const uint8_t *blob, size_t len);
+int tlsconn_stream_restore(struct tlsconn *t, struct tls_conn *c, const uint8_t *blob,
+			   size_t len);
+
+/* Every packet is in: put every connection in the store. 0, -ENOMEM or -EIO. */
+int tlsconn_seal(struct tlsconn *t);
+
+/*
+ * fn(ctx, c) for every connection, in the order of their first packets (sealing t first). Stops
+ * at fn's first non-zero return and returns it; else 0, -ENOMEM or -EIO.
+ */
+int tlsconn_each(struct tlsconn *t, int (*fn)(void *ctx, const struct tls_conn *c), void *ctx);
+
+/*
+ * Once sealed (tlsconn_find seals t), the connection and side tlsconn_add gave packet p, found
+ * again (numbered as then: the connection of its 4-tuple that is the latest to start at or
+ * before p->index): 1 with *conn (valid until the next call) and *side, 0 when tlsconn_add gave
+ * none, -ENOMEM or -EIO. Connections read back lately are kept in memory.
+ */
+int tlsconn_find(struct tlsconn *t, const struct tlsconn_pkt *p, struct tls_conn **conn,
+		 int *side);
+
+/* The 4-tuple of c, the same whichever side sent the first packet. */
+void tlsconn_tuple(const struct tls_conn *c, uint8_t out[TLSCONN_TUPLE_LEN]);
 
 /*
  * A summary of the connection's state as Zeek's conn_state names it (S0, S1, SF, REJ, S2, S3,

@@ -114,27 +114,41 @@ static bool write_journal(struct synth *y)
 	return synth_close(y) && ok && CHECK(y->packets <= MAX_PKTS);
 }
 
-/* The connection whose side 0 or 1 has this port, or -1. */
-static int64_t conn_with_port(const struct tlsconn *t, uint16_t port)
+/* The connections, as tlsconn_each gives them (their sni left out). */
+static struct tls_conn conns[64];
+static size_t nconns;
+
+static int keep(void *ctx, const struct tls_conn *c)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (t->conns[i].port[0] == port || t->conns[i].port[1] == port)
-			return (int64_t)i;
-	return -1;
+	(void)ctx;
+	if (!CHECK(nconns < 64))
+		return -ENOSPC;
+	conns[nconns] = *c;
+	conns[nconns++].sni = NULL;
+	return 0;
 }
 
-static void check_end(const struct owners *o, const struct tlsconn *t, uint16_t port,
-		      uint16_t end_port, uint32_t pid, uint32_t tid)
+/* The connection whose side 0 or 1 has this port, or NULL. */
+static const struct tls_conn *conn_with_port(uint16_t port)
 {
-	int64_t c = conn_with_port(t, port);
+	for (size_t i = 0; i < nconns; i++)
+		if (conns[i].port[0] == port || conns[i].port[1] == port)
+			return &conns[i];
+	return NULL;
+}
+
+static void check_end(const struct owners *o, uint16_t port, uint16_t end_port, uint32_t pid,
+		      uint32_t tid)
+{
+	const struct tls_conn *c = conn_with_port(port);
 	const struct owner *w;
 	int side;
 
 	check_ctx("connection of port %u, end %u", port, end_port);
-	if (!CHECK(c >= 0))
+	if (!CHECK(c != NULL))
 		return;
-	side = t->conns[c].port[0] == end_port ? 0 : 1;
-	w = owners_end(o, (size_t)c, side);
+	side = c->port[0] == end_port ? 0 : 1;
+	w = owners_end(o, c, side);
 	if (!pid) {
 		CHECK(w == NULL);
 		return;
@@ -162,7 +176,7 @@ static void test_owners(void)
 	if (!CHECK_EQ_INT(source_open(paths, 1, &src), 0))
 		return;
 	while ((ret = source_next(src, &v)) > 0) {
-		size_t conn;
+		struct tls_conn *conn;
 		int side;
 
 		CHECK(owners_take_packet(&t, src, &v, n++, &conn, &side) >= 0);
@@ -170,13 +184,15 @@ static void test_owners(void)
 	CHECK_EQ_INT(ret, 0);
 	CHECK_EQ_U64(n, y.packets);
 	CHECK_EQ_INT(owners_take_records(&o, src), 0);
-	CHECK_EQ_INT(owners_resolve(&o, &t), 0);
+	CHECK_EQ_INT(owners_resolve(&o), 0);
 	source_rewind(src);
 	for (uint64_t i = 0; i < n && CHECK_EQ_INT(source_next(src, &v), 1); i++) {
-		int64_t conn;
-		const struct owner *w = owners_packet(&o, &t, src, &v, i, &conn);
+		struct tls_conn *conn;
+		int err = 0;
+		const struct owner *w = owners_packet(&o, &t, src, &v, i, &conn, &err);
 
 		check_ctx("packet %" PRIu64, i);
+		CHECK_EQ_INT(err, 0);
 		if (!want_pid[i]) {
 			CHECK(w == NULL);
 			continue;
@@ -186,23 +202,24 @@ static void test_owners(void)
 		CHECK_EQ_INT(w->pid, want_pid[i]);
 		CHECK_MSG(!strcmp(w->comm, want_comm[i]), "comm %s, not %s", w->comm, want_comm[i]);
 	}
-	check_end(&o, &t, 40000, 40000, 100, 101);
-	check_end(&o, &t, 40000, 443, 200, 202);
-	check_end(&o, &t, 50000, 50000, 300, 300);
-	check_end(&o, &t, 50000, 443, 0, 0);
-	check_end(&o, &t, 5555, 22, 400, 400);
-	check_end(&o, &t, 5555, 5555, 0, 0);
-	check_end(&o, &t, 6000, 8080, 500, 501);
-	check_end(&o, &t, 9999, 9999, 0, 0);
-	check_end(&o, &t, 9999, 8080, 0, 0);
-	check_end(&o, &t, 41000, 41000, 600, 600);
-	check_end(&o, &t, 41000, 7070, 0, 0);
+	CHECK_EQ_INT(tlsconn_each(&t, keep, NULL), 0);
+	check_end(&o, 40000, 40000, 100, 101);
+	check_end(&o, 40000, 443, 200, 202);
+	check_end(&o, 50000, 50000, 300, 300);
+	check_end(&o, 50000, 443, 0, 0);
+	check_end(&o, 5555, 22, 400, 400);
+	check_end(&o, 5555, 5555, 0, 0);
+	check_end(&o, 6000, 8080, 500, 501);
+	check_end(&o, 9999, 9999, 0, 0);
+	check_end(&o, 9999, 8080, 0, 0);
+	check_end(&o, 41000, 41000, 600, 600);
+	check_end(&o, 41000, 7070, 0, 0);
 
 	check_ctx("pid reuse");
 	{
-		int64_t udp = conn_with_port(&t, 5353), tcp = conn_with_port(&t, 50000);
-		const struct owner *a = udp >= 0 ? owners_end(&o, (size_t)udp, 0) : NULL;
-		const struct owner *b = tcp >= 0 ? owners_end(&o, (size_t)tcp, 0) : NULL;
+		const struct tls_conn *udp = conn_with_port(5353), *tcp = conn_with_port(50000);
+		const struct owner *a = udp ? owners_end(&o, udp, 0) : NULL;
+		const struct owner *b = tcp ? owners_end(&o, tcp, 0) : NULL;
 
 		if (CHECK(a && b)) {
 			CHECK_EQ_U64(a->start_ns, 20);

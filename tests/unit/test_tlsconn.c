@@ -30,14 +30,15 @@ static struct tlsconn T;
 static uint64_t next_index;
 
 /* Frames fed, by number, while kept is set: for tlsconn_find (reset frees them). */
+#define FED_MAX 2048
 static bool kept;
-static uint8_t *fed[64];
-static size_t fed_len[64];
+static uint8_t *fed[FED_MAX];
+static size_t fed_len[FED_MAX];
 
 static void reset(void)
 {
 	tlsconn_free(&T);
-	for (size_t i = 0; i < next_index && i < 64; i++) {
+	for (size_t i = 0; i < next_index && i < FED_MAX; i++) {
 		free(fed[i]);
 		fed[i] = NULL;
 	}
@@ -90,7 +91,7 @@ static void feed(uint16_t linktype, const uint8_t *frame, size_t n)
 		return;
 	memcpy(copy, frame, n);
 	CHECK_EQ_INT(tlsconn_packet(&T, linktype, copy, (uint32_t)n, next_index), 0);
-	if (kept && CHECK(next_index < 64)) {
+	if (kept && CHECK(next_index < FED_MAX)) {
 		fed[next_index] = copy;
 		fed_len[next_index] = n;
 	} else {
@@ -99,15 +100,43 @@ static void feed(uint16_t linktype, const uint8_t *frame, size_t n)
 	next_index++;
 }
 
-/* tlsconn_find of the frame fed as number i: its connection, or -1. */
+/* tlsconn_find of the frame fed as number i: its connection's id, or -1. */
 static int64_t find_fed(uint64_t i)
 {
 	struct tlsconn_pkt pkt = { .index = i, .frame = fed[i], .caplen = (uint32_t)fed_len[i],
 				   .linktype = LINKTYPE_ETHERNET };
-	size_t conn;
+	struct tls_conn *conn;
 	int side;
 
-	return tlsconn_find(&T, &pkt, &conn, &side) == 1 ? (int64_t)conn : -1;
+	return tlsconn_find(&T, &pkt, &conn, &side) == 1 ? (int64_t)conn->id : -1;
+}
+
+/* Every connection, as tlsconn_each gives them (sealing T), into all[] by id. */
+static struct tls_conn *all;
+static size_t nall;
+
+static int collect(void *ctx, const struct tls_conn *c)
+{
+	struct tls_conn *more = realloc(all, (nall + 1) * sizeof(*all));
+
+	(void)ctx;
+	if (!more)
+		return -ENOMEM;
+	all = more;
+	all[nall] = *c;
+	all[nall++].sni = NULL;
+	return 0;
+}
+
+static size_t collect_all(void)
+{
+	free(all);
+	all = NULL;
+	nall = 0;
+	CHECK_EQ_INT(tlsconn_each(&T, collect, NULL), 0);
+	for (size_t i = 0; i < nall; i++)
+		CHECK_EQ_U64(all[i].id, i);
+	return nall;
 }
 
 /*
@@ -371,20 +400,37 @@ static void test_retransmission(void)
 	check_ctx("%s", "");
 }
 
+/* A SYN of n connections no one else has, to push the others out of memory when few fit. */
+static void others(int n, uint16_t port)
+{
+	for (int i = 0; i < n; i++) {
+		struct play o;
+
+		play_init(&o, 4, ETH, (uint16_t)(port + i));
+		o.addr[1][3] = 99;
+		send_seg(&o, 0, o.next[0]++, TCP_SYN, NULL, 0);
+	}
+}
+
 /*
  * A 4-tuple used again after the first connection closed: a second connection from its SYN.
- * tlsconn_find gives each packet its own connection again, in order and after going back.
+ * tlsconn_find gives each packet its own connection again, in order and after going back. With
+ * room for live connections only, the first goes to the store between its packets, and before
+ * the second starts.
  */
-static void test_port_reuse(void)
+static void port_reuse(size_t live)
 {
 	uint8_t r1[32], r2[32];
-	uint64_t second, end;
+	uint64_t second, after, id2, noise = live ? 3 * live : 0;
 	uint32_t isn;
 	struct play p;
 
+	check_ctx("room for %zu", live);
 	kept = true;
+	T.live_max = live;
 	play_init(&p, 4, ETH, 50500);
 	exchange(&p, 30, 0x1301);
+	others((int)noise, 40000);
 	second = next_index;
 	p.next[0] += 100000; /* a new ISN */
 	p.next[1] += 5000;
@@ -392,19 +438,32 @@ static void test_port_reuse(void)
 	exchange(&p, 31, 0x1303);
 	/* A retransmitted SYN of the second connection starts nothing new. */
 	send_seg(&p, 0, isn, TCP_SYN, NULL, 0);
+	after = next_index;
+	others((int)noise, 41000);
 	random_of(r1, 30);
 	random_of(r2, 31);
-	if (CHECK_EQ_U64(T.n, 2)) {
-		check_conn(conn_at(0), r1, "10.0.0.1:50500 -> 10.0.0.2:443", 0x0304);
-		check_conn(conn_at(second), r2, "10.0.0.1:50500 -> 10.0.0.2:443", 0x0304);
+	id2 = 1 + noise;
+	if (CHECK_EQ_U64(collect_all(), id2 + 1 + noise)) {
+		check_conn(&all[0], r1, "10.0.0.1:50500 -> 10.0.0.2:443", 0x0304);
+		CHECK_EQ_U64(all[id2].first_packet, second);
+		CHECK(all[0].superseded && all[0].next_packet == second && !all[id2].superseded);
+		check_conn(&all[id2], r2, "10.0.0.1:50500 -> 10.0.0.2:443", 0x0304);
 	}
-	end = next_index < 64 ? next_index : 64;
 	for (int pass = 0; pass < 2; pass++)
-		for (uint64_t i = 0; i < end; i++)
-			CHECK_EQ_INT(find_fed(i), i < second ? 0 : 1);
-	CHECK_EQ_INT(find_fed(end - 1), 1);
+		for (uint64_t i = 0; i < after; i++)
+			if (i < second - noise || i >= second)
+				CHECK_EQ_INT(find_fed(i), i < second ? 0 : (int64_t)id2);
+	CHECK_EQ_INT(find_fed(second + 1), (int64_t)id2);
 	CHECK_EQ_INT(find_fed(1), 0);
+	check_ctx("%s", "");
 	reset();
+}
+
+static void test_port_reuse(void)
+{
+	port_reuse(0);
+	port_reuse(2);
+	port_reuse(5);
 }
 
 /* A capture that starts after the SYN: the client is the side that sends a ClientHello. */
@@ -514,14 +573,20 @@ static void test_not_tls(void)
 	check_ctx("%s", "");
 }
 
-/* Many connections interleaved, many 4-tuples: every one found, with its own client random. */
-static void test_many(void)
+/*
+ * Many connections interleaved, many 4-tuples: every one found, with its own client random; with
+ * room for few in memory, the same through the store, and each packet's connection found again.
+ */
+static void many(size_t live)
 {
 	enum { N = 500 };
 	static struct play p[N];
-	static uint64_t first[N];
+	static uint64_t first[N], hello[N];
 	uint8_t rec[256], r[32];
 
+	check_ctx("room for %zu", live);
+	T.live_max = live;
+	kept = true;
 	for (int i = 0; i < N; i++) {
 		play_init(&p[i], i % 2 ? 6 : 4, ETH, (uint16_t)(1024 + i));
 		p[i].addr[1][3] = (uint8_t)i;
@@ -539,24 +604,38 @@ static void test_many(void)
 			} else {
 				random_of(r, (uint8_t)i);
 				r[31] = (uint8_t)(i >> 8);
+				hello[i] = next_index;
 				send_data(&p[i], 0, rec, tls_hello_record(rec, 1, r, 0x1301));
 			}
 		}
 	}
-	if (CHECK_EQ_U64(T.n, N)) {
+	CHECK(live ? T.stored > 0 && T.n <= live : T.n == N);
+	if (CHECK_EQ_U64(collect_all(), N)) {
 		for (int i = 0; i < N; i++) {
-			const uint8_t *cr = tlsconn_client_random(&T.conns[i]);
+			const uint8_t *cr = tlsconn_client_random(&all[i]);
 
-			check_ctx("connection %d", i);
+			check_ctx("room for %zu, connection %d", live, i);
 			random_of(r, (uint8_t)i);
 			r[31] = (uint8_t)(i >> 8);
-			CHECK_EQ_U64(T.conns[i].first_packet, first[i]);
+			CHECK_EQ_U64(all[i].first_packet, first[i]);
+			CHECK_EQ_U64(all[i].packets[0] + all[i].packets[1], 4);
 			if (CHECK(cr != NULL))
 				CHECK_MEM(cr, r, 32);
 		}
 	}
+	for (int i = 0; i < N; i++) {
+		CHECK_EQ_INT(find_fed(first[i]), i);
+		CHECK_EQ_INT(find_fed(hello[i]), i);
+	}
 	check_ctx("%s", "");
 	reset();
+}
+
+static void test_many(void)
+{
+	many(0);
+	many(7);
+	many(64);
 }
 
 /* Random frames, and a real exchange cut at every length: nothing read out of bounds (ASan). */
