@@ -76,6 +76,18 @@ keyupdate)
 	grep -q "16 application traffic secrets are not 64 key updates or fewer" "$dir/err" ||
 		fail "no word of the generations not followed: $(cat "$dir/err")"
 	;;
+conns)
+	# 300,000 TCP connections of 4 packets each: 250 MiB (under ASan) if all are held at once.
+	"$HOSTILE" conns "$j" 300000
+	bounded 160 240 "$j" -o /dev/null
+	bounded 160 240 index --db "$dir/index.db" "$j"
+	# None lost on the way through the store: every one indexed, with its 4 packets.
+	rows=$("$TLSASM" conns --db "$dir/index.db" --csv "$j" | awk -F, '
+		NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		$col["packets_out"] + $col["packets_in"] == 4 { n++ } END { print n + 0 }')
+	[ "$rows" -eq 300000 ] || fail "$rows connections of 4 packets indexed, not 300000"
+	bounded 160 240 --db "$dir/index.db" --port 443 "$j" -o /dev/null
+	;;
 seqwrap)
 	"$HOSTILE" seqwrap "$j" 4
 	bounded 60 10 "$j" -o /dev/null
