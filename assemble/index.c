@@ -472,23 +472,41 @@ static int load_owners(struct index *ix, const struct source *src, const int64_t
 {
 	const struct recording *recs;
 	unsigned n = source_recordings(src, &recs);
-	sqlite3_stmt *socks = NULL, *procs = NULL;
+	sqlite3_stmt *socks = NULL, *procs = NULL, *count = NULL;
+	int64_t nsocks = 0, nprocs = 0, all_socks = 0, all_procs = 0;
 	int ret;
 
-	ret = prepare(ix,
-		      "SELECT ts_ns, how, cookie, netns, cgroup, pid, tid, uid, gid, comm, family, "
-		      "protocol, local_addr, local_port, remote_addr, remote_port FROM sockets "
-		      "WHERE recording = ?1 ORDER BY rowid",
-		      &socks);
-	if (!ret)
-		ret = prepare(ix,
-			      "SELECT pid, start_ns, ppid, uid, gid, comm, first_ns, exit_ns "
-			      "FROM processes WHERE recording = ?1 AND start_ns != 0",
-			      &procs);
+	/* As many as the catalog keeps of one reading: of the sockets, those open when tlsrec
+	 * started (seeded) first, then the newest; of the processes, the newest. In the order they
+	 * were written, as they were read. */
+	ret = prepare_all(ix,
+			  "SELECT ts_ns, how, cookie, netns, cgroup, pid, tid, uid, gid, comm, family, "
+			  "protocol, local_addr, local_port, remote_addr, remote_port FROM sockets "
+			  "WHERE rowid IN (SELECT rowid FROM sockets WHERE recording = ?1 "
+			  "ORDER BY how = 5 DESC, rowid DESC LIMIT ?2) ORDER BY rowid",
+			  &socks,
+			  "SELECT pid, start_ns, ppid, uid, gid, comm, first_ns, exit_ns "
+			  "FROM processes WHERE id IN (SELECT id FROM processes WHERE recording = ?1 "
+			  "AND start_ns != 0 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+			  &procs,
+			  "SELECT (SELECT count(*) FROM sockets WHERE recording = ?1), "
+			  "(SELECT count(*) FROM processes WHERE recording = ?1 AND start_ns != 0)",
+			  &count, NULL);
 	for (unsigned i = 0; !ret && i < n; i++) {
 		int rc = 0;
 
+		sqlite3_bind_int64(count, 1, rec_id[i]);
+		if ((rc = step(ix, count)) == 1) {
+			all_socks += sqlite3_column_int64(count, 0);
+			all_procs += sqlite3_column_int64(count, 1);
+			sqlite3_reset(count);
+		} else {
+			ret = rc < 0 ? rc : db_fail(ix->db, ix->path, "counting records");
+			break;
+		}
 		sqlite3_bind_int64(socks, 1, rec_id[i]);
+		sqlite3_bind_int64(socks, 2, CATALOG_MAX_SOCKETS - nsocks);
+		sqlite3_bind_int64(procs, 2, CATALOG_MAX_PROCESSES - nprocs);
 		while (!ret && (rc = step(ix, socks)) == 1) {
 			struct tr_socket s = { .hdr = { .type = TR_REC_SOCKET, .len = sizeof(s) } };
 
@@ -508,6 +526,7 @@ static int load_owners(struct index *ix, const struct source *src, const int64_t
 			copy_blob(s.remote, sizeof(s.remote), socks, 14);
 			s.remote_port = (uint16_t)sqlite3_column_int(socks, 15);
 			ret = owners_add_socket(o, i, (uint64_t)sqlite3_column_int64(socks, 0), &s);
+			nsocks++;
 		}
 		if (!ret && rc < 0)
 			ret = rc;
@@ -524,6 +543,7 @@ static int load_owners(struct index *ix, const struct source *src, const int64_t
 			p.gid = (uint32_t)sqlite3_column_int64(procs, 4);
 			copy_text(p.comm, sizeof(p.comm), procs, 5);
 			ret = owners_add_process(o, i, (uint64_t)sqlite3_column_int64(procs, 6), &p);
+			nprocs++;
 			if (!ret && sqlite3_column_type(procs, 7) != SQLITE_NULL) {
 				p.how = TR_PROC_EXIT;
 				ret = owners_add_process(o, i,
@@ -534,8 +554,15 @@ static int load_owners(struct index *ix, const struct source *src, const int64_t
 			ret = rc;
 		sqlite3_reset(procs);
 	}
+	if (!ret && all_socks > nsocks)
+		log_warn("%s: %" PRId64 " SOCKET records past the %u read are not: their sockets may go without an owner",
+			 ix->path, all_socks - nsocks, CATALOG_MAX_SOCKETS);
+	if (!ret && all_procs > nprocs)
+		log_warn("%s: %" PRId64 " processes past the %u read are not: they may go without a name",
+			 ix->path, all_procs - nprocs, CATALOG_MAX_PROCESSES);
 	sqlite3_finalize(socks);
 	sqlite3_finalize(procs);
+	sqlite3_finalize(count);
 	return ret;
 }
 

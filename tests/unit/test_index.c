@@ -19,6 +19,9 @@
  *              recording is indexed again, one row per connection as in one run;
  *   late owner the SOCKET record of a connection in a chunk after its last packet, read by a
  *              later run: the connection gets its owner;
+ *   many owners an index whose runs wrote more SOCKET and PROCESS records of one recording than
+ *              one reading keeps: as many are read back as the catalog keeps, seeded sockets
+ *              first, then the newest;
  *   not an index  a stray file or a FIFO where the index goes, one with another hard link, and
  *              the index among the journals given: a conversion goes on, the index is skipped;
  *   binary     tlsasm conns --json (parsed by python3 -m json.tool), --csv (columns counted),
@@ -28,6 +31,7 @@
 
 #include "check.h"
 #include "index.h"
+#include "owners.h"
 #include "query.h"
 #include "synth.h"
 #include "util.h"
@@ -830,6 +834,53 @@ static void test_late_owner(void)
 	index_close(ix);
 }
 
+static void test_many_owners(void)
+{
+	char path[PATH_MAX];
+	char *paths[] = { path };
+	struct source *src = NULL;
+	struct owners o = { 0 };
+	struct index_stats st;
+	struct index *ix;
+
+	if (!write_d("owners.lz4", 2))
+		return;
+	tpath(path, "owners.lz4");
+	ix = open_index("owners.db", true);
+	if (!ix || !update(ix, paths, 1, &st))
+		goto out;
+	/* One socket seeded at start (oldest), then more sockets and processes than are kept. */
+	CHECK_EQ_INT(sqlite3_exec(index_db(ix),
+				  "INSERT INTO sockets SELECT recording, ts_ns, 5, 77, netns, cgroup, "
+				  "pid, tid, uid, gid, comm, family, protocol, local_addr, local_port, "
+				  "remote_addr, remote_port FROM sockets LIMIT 1; "
+				  "WITH RECURSIVE k(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM k "
+				  "WHERE x < 600000) INSERT INTO sockets SELECT s.recording, s.ts_ns + x, "
+				  "2, 1000 + x, s.netns, s.cgroup, s.pid, s.tid, s.uid, s.gid, s.comm, "
+				  "s.family, s.protocol, s.local_addr, s.local_port, s.remote_addr, "
+				  "s.remote_port FROM k, (SELECT * FROM sockets LIMIT 1) s; "
+				  "WITH RECURSIVE k(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM k "
+				  "WHERE x < 140000) INSERT INTO processes(recording, pid, start_ns, comm) "
+				  "SELECT recording, 10000 + x, x, 'p' FROM k, "
+				  "(SELECT recording FROM processes LIMIT 1)",
+				  NULL, NULL, NULL),
+		     SQLITE_OK);
+	if (!CHECK_EQ_INT(source_open(paths, 1, &src), 0))
+		goto out;
+	CHECK_EQ_INT(index_load_owners(ix, src, &o), 0);
+	CHECK_EQ_U64(o.nsocks, CATALOG_MAX_SOCKETS);
+	CHECK_EQ_U64(o.nprocs, CATALOG_MAX_PROCESSES);
+	if (CHECK_EQ_INT(owners_resolve(&o), 0)) {
+		CHECK(owners_by_cookie(&o, 0, 77) != NULL);           /* seeded */
+		CHECK(owners_by_cookie(&o, 0, 1000 + 600000) != NULL); /* the newest */
+		CHECK(owners_by_cookie(&o, 0, 1000 + 1) == NULL);      /* among the oldest */
+	}
+out:
+	owners_free(&o);
+	source_close(src);
+	index_close(ix);
+}
+
 /*
  * A damaged index is refused with a word on how to build it again, by index_check and by the
  * commands that use it, and tlsasm index --rebuild builds it again: a row that breaks an
@@ -925,6 +976,7 @@ int main(int argc, char **argv)
 	CHECK_RUN(test_split);
 	CHECK_RUN(test_rotation);
 	CHECK_RUN(test_late_owner);
+	CHECK_RUN(test_many_owners);
 	CHECK_RUN(test_binary);
 	CHECK_RUN(test_damaged);
 	tmpdir_remove();
