@@ -80,11 +80,18 @@ static int choose(struct survey *sv, const struct survey_opts *o)
 	return 0;
 }
 
+/* source_on_secret's consumer: the lines of each SECRET record as it is read. */
+static int take_secret(void *ctx, const struct src_secret *sec)
+{
+	struct survey *sv = ctx;
+
+	return keylog_add(&sv->keys, &sec->s);
+}
+
 int survey_run(struct source *src, struct survey *sv, const struct survey_opts *o)
 {
-	const struct src_secret *secrets;
 	struct packet_view v;
-	size_t n, conn;
+	size_t conn;
 	int ret, side;
 
 	memset(sv, 0, sizeof(*sv));
@@ -95,6 +102,7 @@ int survey_run(struct source *src, struct survey *sv, const struct survey_opts *
 			ret == -ENOSYS ? "OpenSSL offers no HKDF" : strerror(-ret));
 		return ret;
 	}
+	source_on_secret(src, take_secret, sv);
 	while ((ret = source_next(src, &v)) > 0) {
 		ret = owners_take_packet(&sv->conns, src, &v, sv->packets++, &conn, &side);
 		if (ret < 0)
@@ -106,9 +114,6 @@ int survey_run(struct source *src, struct survey *sv, const struct survey_opts *
 		return ret;
 	if (!ret)
 		ret = owners_resolve(&sv->owners, &sv->conns);
-	n = source_secrets(src, &secrets);
-	for (size_t i = 0; !ret && i < n; i++)
-		ret = keylog_add(&sv->keys, &secrets[i].s);
 	if (!ret)
 		ret = choose(sv, o);
 	if (ret) {
@@ -158,32 +163,23 @@ static void report_unmatched_conns(const struct survey *sv)
 			 listed - SURVEY_LIST_MAX);
 }
 
-static void report_libraries(const struct source *src)
+/* How many SECRET records each library has; those of no library known make up the rest of the
+ * records the key log was given. */
+static void report_libraries(const struct survey *sv, const struct source *src)
 {
 	const struct src_library *libs;
-	const struct src_secret *secrets;
 	unsigned nlibs = source_libraries(src, &libs);
-	size_t n = source_secrets(src, &secrets);
-	uint64_t *count = calloc(nlibs ? nlibs : 1, sizeof(*count)), orphans = 0;
+	uint64_t named = 0;
 
-	if (!count)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		int lib = source_library_of(src, &secrets[i]);
-
-		if (lib >= 0)
-			count[lib]++;
-		else
-			orphans++;
-	}
-	for (unsigned i = 0; i < nlibs; i++)
-		log_info("%" PRIu64 " secret records from %s (%s)", count[i],
+	for (unsigned i = 0; i < nlibs; i++) {
+		named += libs[i].secrets;
+		log_info("%" PRIu64 " secret records from %s (%s)", libs[i].secrets,
 			 libs[i].path[0] ? libs[i].path : "a library with no path",
 			 libs[i].version[0] ? libs[i].version : "version unknown");
-	if (orphans)
+	}
+	if (sv->keys.st.records > named)
 		log_info("%" PRIu64 " secret records name a library the journals do not describe",
-			 orphans);
-	free(count);
+			 sv->keys.st.records - named);
 }
 
 void survey_report(const struct survey *sv, const struct source *src)
@@ -212,7 +208,7 @@ void survey_report(const struct survey *sv, const struct source *src)
 	if (st->conflicts)
 		log_warn("%" PRIu64 " key log lines recorded again with another secret: the first is kept",
 			 st->conflicts);
-	report_libraries(src);
+	report_libraries(sv, src);
 }
 
 /* All of len bytes of p to fd. 0 or -errno. */

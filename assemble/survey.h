@@ -57,9 +57,10 @@ struct survey {
 };
 
 /*
- * Read every packet of src from its current place, then its SECRET, SOCKET and PROCESS records
- * (and o's, when o is not NULL); find the owners, derive the key log, make the selection and plan
- * the DSBs. Returns 0 or -errno (after a message); sv is to be freed with survey_free either way.
+ * Read every packet of src from its current place, deriving the key log from the SECRET records
+ * as they are read (source_on_secret), then its SOCKET and PROCESS records (and o's, when o is not
+ * NULL); find the owners, make the selection and plan the DSBs. Returns 0 or -errno (after a
+ * message); sv is to be freed with survey_free either way.
  */
 int survey_run(struct source *src, struct survey *sv, const struct survey_opts *o);
 
