@@ -134,6 +134,16 @@ int survey_run(struct source *src, struct survey *sv, const struct survey_opts *
 	return ret;
 }
 
+int survey_next_dsb(void *ctx, struct convert_dsb *out)
+{
+	struct survey *sv = ctx;
+
+	if (sv->dsb_read >= sv->n_dsb)
+		return 0;
+	*out = sv->dsb[sv->dsb_read++];
+	return 1;
+}
+
 static void report_unmatched_conns(const struct survey *sv)
 {
 	uint64_t listed = 0;

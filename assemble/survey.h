@@ -49,6 +49,7 @@ struct survey {
 	struct convert_dsb *dsb; /* by first packet: one per client random that has lines, before
 				  * the first connection that has it */
 	size_t n_dsb;
+	size_t dsb_read;     /* survey_next_dsb's next */
 	size_t with_secrets; /* connections whose client random has lines */
 	char *text; /* the lines of every DSB, back to back; dsb[i].lines points into it */
 	size_t text_len;
@@ -63,6 +64,9 @@ struct survey {
  * message); sv is to be freed with survey_free either way.
  */
 int survey_run(struct source *src, struct survey *sv, const struct survey_opts *o);
+
+/* convert_opts.next_dsb for the second pass (ctx is the survey): the DSBs, in order. */
+int survey_next_dsb(void *ctx, struct convert_dsb *out);
 
 /*
  * convert_meta_fn for the second pass (ctx is the survey): leaves out the packets of connections

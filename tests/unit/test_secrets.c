@@ -454,7 +454,11 @@ static bool assemble_one(const char *out, const char *keylog, size_t n_dsb)
 	source_rewind(src);
 	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ok = ok && CHECK(fd >= 0) &&
-	     CHECK_EQ_INT(convert_pcapng(src, fd, &(struct convert_opts){ .dsb = sv.dsb, .n_dsb = sv.n_dsb }, &st), 0);
+	     CHECK_EQ_INT(convert_pcapng(src, fd,
+					 &(struct convert_opts){ .next_dsb = survey_next_dsb,
+								 .ctx = &sv },
+					 &st),
+			  0);
 	ok = ok && CHECK_EQ_U64(st.packets, n_packets);
 	if (fd >= 0)
 		close(fd);
