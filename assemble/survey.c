@@ -8,63 +8,35 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pcapng.h"
 #include "survey.h"
+
+/* Key log text written at once. */
+#define WRITE_MAX (64 * KEYLOG_LINE_MAX)
 
 /*
  * A DSB for each connection whose client random has lines, in the order of the connections' first
- * packets; and the client randoms whose lines no connection takes.
+ * packets; and the client randoms whose lines no connection takes. The lines of a client random
+ * go before the first connection that has it only (a connection seen twice, before and after NAT
+ * say): Wireshark keeps them for the rest of the file.
  */
 static int plan(struct survey *sv)
 {
-	bool *taken = calloc(sv->keys.n ? sv->keys.n : 1, sizeof(*taken));
-	size_t need = 0, first, n;
+	int ret = 0;
 
-	if (!taken)
-		return -ENOMEM;
-	/* Room for every line first, so that the DSBs can point into the text as it grows. The lines
-	 * of a client random go before the first connection that has it only (a connection seen
-	 * twice, before and after NAT say): Wireshark keeps them for the rest of the file. */
-	for (size_t i = 0; i < sv->conns.n; i++) {
+	for (size_t i = 0; !ret && i < sv->conns.n; i++) {
 		const uint8_t *cr = tlsconn_client_random(&sv->conns.conns[i]);
 
-		if ((sv->want && !sv->want[i]) || !cr || !(n = keylog_find(&sv->keys, cr, &first)))
+		if ((sv->want && !sv->want[i]) || !cr || (ret = keylog_has(&sv->keys, cr)) <= 0)
 			continue;
 		sv->with_secrets++;
-		if (!taken[first]) {
-			taken[first] = true;
-			need += n * KEYLOG_LINE_MAX;
-			sv->n_dsb++;
-		}
+		ret = keylog_plan(&sv->keys, cr, sv->conns.conns[i].first_packet);
+		sv->n_dsb += ret > 0;
+		ret = ret < 0 ? ret : 0;
 	}
-	memset(taken, 0, sv->keys.n * sizeof(*taken));
-	sv->text = malloc(need ? need : 1);
-	sv->dsb = calloc(sv->n_dsb ? sv->n_dsb : 1, sizeof(*sv->dsb));
-	if (!sv->text || !sv->dsb) {
-		free(taken);
-		return -ENOMEM;
-	}
-	sv->n_dsb = 0;
-	for (size_t i = 0; i < sv->conns.n; i++) {
-		const uint8_t *cr = tlsconn_client_random(&sv->conns.conns[i]);
-		struct convert_dsb *d = &sv->dsb[sv->n_dsb];
-
-		if ((sv->want && !sv->want[i]) || !cr || !(n = keylog_find(&sv->keys, cr, &first)) ||
-		    taken[first])
-			continue;
-		memset(taken + first, 1, n);
-		d->before = sv->conns.conns[i].first_packet;
-		d->lines = sv->text + sv->text_len;
-		for (size_t k = first; k < first + n; k++)
-			sv->text_len += keylog_format(&sv->keys.lines[k], sv->text + sv->text_len);
-		d->len = sv->text_len - (size_t)(d->lines - sv->text);
-		sv->n_dsb++;
-	}
-	for (size_t i = 0; !sv->want && i < sv->keys.n; i++)
-		if (!taken[i] && (!i || memcmp(sv->keys.lines[i].client_random,
-					       sv->keys.lines[i - 1].client_random, 32)))
-			sv->unmatched++;
-	free(taken);
-	return 0;
+	if (!ret && !sv->want)
+		ret = keylog_unplanned(&sv->keys, &sv->unmatched);
+	return ret;
 }
 
 /* The selection: which connections o wants. 0 or -ENOMEM. */
@@ -98,8 +70,10 @@ int survey_run(struct source *src, struct survey *sv, const struct survey_opts *
 	sv->src = src;
 	ret = keylog_init(&sv->keys);
 	if (ret) {
-		log_err("cannot derive TLS secrets: %s",
-			ret == -ENOSYS ? "OpenSSL offers no HKDF" : strerror(-ret));
+		/* SQLite's failures were reported where they happened. */
+		if (ret != -EIO)
+			log_err("cannot derive TLS secrets: %s",
+				ret == -ENOSYS ? "OpenSSL offers no HKDF" : strerror(-ret));
 		return ret;
 	}
 	source_on_secret(src, take_secret, sv);
@@ -117,37 +91,37 @@ int survey_run(struct source *src, struct survey *sv, const struct survey_opts *
 	if (!ret)
 		ret = choose(sv, o);
 	if (ret) {
-		/* Errors of reading and of OpenSSL were reported where they happened. */
+		/* Errors of reading, of OpenSSL and of SQLite were reported where they happened. */
 		if (ret == -ENOMEM)
 			log_err("reading the journals: %s", strerror(ENOMEM));
 		return ret;
 	}
-	keylog_sort(&sv->keys);
 	for (size_t i = 0; i < sv->conns.n; i++) {
 		uint8_t state = sv->conns.conns[i].state;
 
 		sv->tls += (state == TLSCONN_TLS || state == TLSCONN_HELLO) && (!sv->want || sv->want[i]);
 	}
-	ret = plan(sv);
-	if (ret)
-		log_err("planning the decryption secrets: %s", strerror(-ret));
-	return ret;
+	return plan(sv); /* its errors are SQLite's, reported */
 }
 
 int survey_next_dsb(void *ctx, struct convert_dsb *out)
 {
 	struct survey *sv = ctx;
+	int ret;
 
-	if (sv->dsb_read >= sv->n_dsb)
-		return 0;
-	*out = sv->dsb[sv->dsb_read++];
-	return 1;
+	if (!sv->reading_dsbs) {
+		sv->reading_dsbs = true;
+		ret = keylog_read_start(&sv->keys, KEYLOG_PLANNED);
+		if (ret)
+			return ret;
+	}
+	return keylog_read(&sv->keys, PCAPNG_DSB_MAX, &out->before, &out->lines, &out->len);
 }
 
-static void report_unmatched_conns(const struct survey *sv)
+static void report_unmatched_conns(struct survey *sv)
 {
 	uint64_t listed = 0;
-	size_t first;
+	int has;
 
 	for (size_t i = 0; i < sv->conns.n; i++) {
 		const struct tls_conn *c = &sv->conns.conns[i];
@@ -157,7 +131,10 @@ static void report_unmatched_conns(const struct survey *sv)
 
 		if ((c->state != TLSCONN_TLS && c->state != TLSCONN_HELLO) || (sv->want && !sv->want[i]))
 			continue;
-		if (cr && keylog_find(&sv->keys, cr, &first))
+		has = cr ? keylog_has(&sv->keys, cr) : 0;
+		if (has < 0)
+			return;
+		if (has)
 			continue;
 		if (++listed > SURVEY_LIST_MAX)
 			continue;
@@ -192,7 +169,7 @@ static void report_libraries(const struct survey *sv, const struct source *src)
 			 sv->keys.st.records - named);
 }
 
-void survey_report(const struct survey *sv, const struct source *src)
+void survey_report(struct survey *sv, const struct source *src)
 {
 	const struct keylog_stats *st = &sv->keys.st;
 
@@ -201,7 +178,7 @@ void survey_report(const struct survey *sv, const struct source *src)
 			 sv->tls == 1 ? "" : "s", sv->with_secrets);
 	report_unmatched_conns(sv);
 	if (sv->unmatched)
-		log_warn("secrets of %zu TLS connection%s match no connection in these packets",
+		log_warn("secrets of %" PRIu64 " TLS connection%s match no connection in these packets",
 			 sv->unmatched, sv->unmatched == 1 ? "" : "s");
 	if (source_secrets_lost(src))
 		log_warn("tlsrec lost %" PRIu64 " TLS secret records while recording: connections may lack secrets",
@@ -239,24 +216,17 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-int survey_write_keylog(const struct survey *sv, int fd)
+int survey_write_keylog(struct survey *sv, int fd)
 {
-	char buf[64 * KEYLOG_LINE_MAX];
-	size_t i = 0;
+	const char *text;
+	uint64_t before;
+	size_t len;
+	/* With a selection, the lines of the selected connections: their DSBs'. */
+	int ret = keylog_read_start(&sv->keys, sv->want ? KEYLOG_PLANNED : KEYLOG_ALL);
 
-	if (sv->want) /* the lines of the selected connections: their DSBs' */
-		return write_all(fd, sv->text, sv->text_len);
-	while (i < sv->keys.n) {
-		size_t len = 0;
-		int ret;
-
-		for (; i < sv->keys.n && len + KEYLOG_LINE_MAX <= sizeof(buf); i++)
-			len += keylog_format(&sv->keys.lines[i], buf + len);
-		ret = write_all(fd, buf, len);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	while (!ret && (ret = keylog_read(&sv->keys, WRITE_MAX, &before, &text, &len)) > 0)
+		ret = write_all(fd, text, len);
+	return ret;
 }
 
 void survey_packet_meta(void *ctx, uint64_t index, const struct packet_view *v,
@@ -290,7 +260,5 @@ void survey_free(struct survey *sv)
 	free(sv->want);
 	tlsconn_free(&sv->conns);
 	keylog_free(&sv->keys);
-	free(sv->dsb);
-	free(sv->text);
 	memset(sv, 0, sizeof(*sv));
 }

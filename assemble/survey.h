@@ -44,17 +44,14 @@ struct survey {
 	struct owners owners;
 	bool *want;         /* by connection when a selection was made, else NULL */
 	char comment[128];  /* survey_packet_meta's last comment */
-	struct keylog keys; /* sorted */
+	struct keylog keys; /* the lines, and the DSBs planned: one per client random that has
+			     * lines, before the first connection that has it */
 	uint64_t packets;
-	struct convert_dsb *dsb; /* by first packet: one per client random that has lines, before
-				  * the first connection that has it */
-	size_t n_dsb;
-	size_t dsb_read;     /* survey_next_dsb's next */
+	size_t n_dsb;        /* DSBs planned */
+	bool reading_dsbs;   /* survey_next_dsb has started reading them */
 	size_t with_secrets; /* connections whose client random has lines */
-	char *text; /* the lines of every DSB, back to back; dsb[i].lines points into it */
-	size_t text_len;
-	uint64_t tls;       /* connections that start with a TLS handshake record */
-	size_t unmatched;   /* client randoms with lines but no connection in the packets */
+	uint64_t tls;        /* connections that start with a TLS handshake record */
+	uint64_t unmatched;  /* client randoms with lines but no connection in the packets */
 };
 
 /*
@@ -65,7 +62,11 @@ struct survey {
  */
 int survey_run(struct source *src, struct survey *sv, const struct survey_opts *o);
 
-/* convert_opts.next_dsb for the second pass (ctx is the survey): the DSBs, in order. */
+/*
+ * convert_opts.next_dsb for the second pass (ctx is the survey): the DSBs planned, in the order of
+ * their packets, in pieces of at most PCAPNG_DSB_MAX bytes (whole lines, as many as fit: what
+ * convert_pcapng would cut one DSB into).
+ */
 int survey_next_dsb(void *ctx, struct convert_dsb *out);
 
 /*
@@ -81,11 +82,11 @@ void survey_packet_meta(void *ctx, uint64_t index, const struct packet_view *v,
  * address (at most SURVEY_LIST_MAX); secrets that match no connection; what derivation skipped;
  * with -v, the TLS libraries the secrets come from.
  */
-void survey_report(const struct survey *sv, const struct source *src);
+void survey_report(struct survey *sv, const struct source *src);
 
-/* Write every key log line (with a selection, those of the selected connections) to fd (not
- * closed). Returns 0 or -errno. */
-int survey_write_keylog(const struct survey *sv, int fd);
+/* Write every key log line (with a selection, those of the selected connections, DSB by DSB) to
+ * fd (not closed). Returns 0 or -errno. */
+int survey_write_keylog(struct survey *sv, int fd);
 
 void survey_free(struct survey *sv);
 
