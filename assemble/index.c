@@ -20,6 +20,7 @@
 
 #include "array.h"
 #include "cli.h"
+#include "db.h"
 #include "exitcode.h"
 #include "fileio.h"
 #include "index.h"
@@ -97,16 +98,9 @@ static int prepare_all(struct index *ix, ...)
 /* Step st once it is bound: 0 for a row written or none left, 1 for a row read, or -EIO. */
 static int step(struct index *ix, sqlite3_stmt *st)
 {
-	int rc = sqlite3_step(st);
+	int ret = db_step(st);
 
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return 0;
-	}
-	sqlite3_reset(st);
-	return db_fail(ix->db, ix->path, "writing");
+	return ret < 0 ? db_fail(ix->db, ix->path, "writing") : ret;
 }
 
 int index_path(const char *first_journal, const char *db, char *out, size_t size)

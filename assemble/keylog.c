@@ -6,12 +6,12 @@
 #include <openssl/err.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "array.h"
+#include "db.h"
 #include "keylog.h"
 #include "log.h"
 
@@ -46,20 +46,12 @@ static int db_fail(struct keylog *k, const char *what)
 	return full ? -ENOSPC : -EIO;
 }
 
-/* Step st: 1 for a row, 0 when done (st reset), or -errno after a message (st reset). */
+/* Step st: 1 for a row, 0 when done, or -errno after a message (db_step). */
 static int step(struct keylog *k, sqlite3_stmt *st, const char *what)
 {
-	int rc = sqlite3_step(st);
+	int ret = db_step(st);
 
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return 0;
-	}
-	rc = db_fail(k, what);
-	sqlite3_reset(st);
-	return rc;
+	return ret < 0 ? db_fail(k, what) : ret;
 }
 
 static void bind_line(sqlite3_stmt *st, const uint8_t cr[32], enum keylog_label label, uint32_t gen)
