@@ -793,7 +793,6 @@ static int put_secret(void *ctx, const struct src_secret *sec)
 	struct run *r = ctx;
 	const struct src_library *libs;
 	const struct tr_secret *x = &sec->s;
-	int lib = source_library_of(r->src, sec);
 	sqlite3_stmt *k = r->secret_add;
 	struct src_chunk c;
 	char cr[65];
@@ -808,7 +807,7 @@ static int put_secret(void *ctx, const struct src_secret *sec)
 	sqlite3_bind_text(k, 5, cr, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(k, 6, x->version);
 	sqlite3_bind_int64(k, 7, x->cipher);
-	bind_text(k, 8, lib >= 0 ? libs[lib].path : NULL);
+	bind_text(k, 8, sec->lib >= 0 ? libs[sec->lib].path : NULL);
 	sqlite3_bind_int64(k, 9, r->journal_id[c.file]);
 	sqlite3_bind_int64(k, 10, u64_col(c.offset));
 	return step(r->ix, k);

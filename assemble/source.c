@@ -300,12 +300,14 @@ static int add_packet(struct source *s, const struct chunk_ref *cr, struct chunk
 static int take_secret(struct source *s, const struct chunk_ref *cr, uint64_t wall,
 		       const struct tr_secret *sec)
 {
-	int lib = catalog_find_library(&s->cat, cr->rec, sec->lib);
-	struct src_secret x = { .rec = cr->rec, .chunk = (size_t)(cr - s->chunks), .wall = wall,
+	struct src_secret x = { .rec = cr->rec,
+				.lib = catalog_find_library(&s->cat, cr->rec, sec->lib),
+				.chunk = (size_t)(cr - s->chunks),
+				.wall = wall,
 				.s = *sec };
 
-	if (lib >= 0)
-		s->cat.libs[lib].secrets++;
+	if (x.lib >= 0)
+		s->cat.libs[x.lib].secrets++;
 	return s->on_secret ? s->on_secret(s->secret_ctx, &x) : 0;
 }
 
@@ -1193,11 +1195,6 @@ unsigned source_libraries(const struct source *s, const struct src_library **out
 uint64_t source_secrets_lost(const struct source *s)
 {
 	return s->secrets_lost;
-}
-
-int source_library_of(const struct source *s, const struct src_secret *sec)
-{
-	return catalog_find_library(&s->cat, sec->rec, sec->s.lib);
 }
 
 uint64_t source_take_drops(struct source *s, unsigned i, uint64_t wall)

@@ -78,6 +78,7 @@ size_t source_processes(const struct source *s, const struct src_process **out);
 /* A SECRET record as source_next reads it, and where it is from. */
 struct src_secret {
 	unsigned rec;  /* index into recordings */
+	int lib;       /* index into source_libraries of the library it names, or -1: none read yet */
 	size_t chunk;  /* the chunk it is from (source_chunk) */
 	uint64_t wall; /* its time on the wall clock, ns since the epoch */
 	struct tr_secret s;
@@ -99,9 +100,6 @@ unsigned source_libraries(const struct source *s, const struct src_library **out
 
 /* SECRET records tlsrec could not record (its LOSS records of TLS secrets), read so far. */
 uint64_t source_secrets_lost(const struct source *s);
-
-/* The index (into source_libraries) of the library a secret names, or -1. */
-int source_library_of(const struct source *s, const struct src_secret *sec);
 
 /* Losses on interface i recorded at or before wall and not yet taken. */
 uint64_t source_take_drops(struct source *s, unsigned i, uint64_t wall);

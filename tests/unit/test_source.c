@@ -1016,9 +1016,10 @@ static int take(void *ctx, const struct src_secret *sec)
 
 /*
  * SECRET records in two chunks (the second written first, but later in time), handed to the
- * consumer as their chunks are read: each once, in the order read, with its recording, its chunk
- * and its wall-clock time, and counted by the library that names it (the one LIBRARY record
- * names two of the three); not again after source_rewind. A consumer's error stops the reading.
+ * consumer as their chunks are read: each once, in the order read, with its recording, its
+ * library, its chunk and its wall-clock time, and counted by the library that names it (the one
+ * LIBRARY record names two of the three); not again after source_rewind. A consumer's error stops
+ * the reading.
  */
 static void test_secret_consumer(void)
 {
@@ -1068,7 +1069,7 @@ static void test_secret_consumer(void)
 			CHECK_EQ_U64(t.sec[i].rec, 0);
 			source_chunk(s, t.sec[i].chunk, &c);
 			CHECK_EQ_U64(c.meta->seq, seq[i]);
-			CHECK_EQ_INT(source_library_of(s, &t.sec[i]), i < 2 ? 0 : -1);
+			CHECK_EQ_INT(t.sec[i].lib, i < 2 ? 0 : -1);
 		}
 		check_ctx("%s", "");
 		/* Each chunk's records are taken when it is read, before its packets go out. */
