@@ -144,14 +144,6 @@ uint64_t catalog_take_drops(struct catalog *c, unsigned i, uint64_t wall)
 	return n;
 }
 
-int catalog_add_secret(struct catalog *c, unsigned rec, size_t chunk, const struct tr_secret *s)
-{
-	if (array_reserve(&c->secrets, &c->secrets_cap, c->nsecrets + 1, sizeof(*c->secrets), 64))
-		return -ENOMEM;
-	c->secrets[c->nsecrets++] = (struct src_secret){ .rec = rec, .chunk = chunk, .s = *s };
-	return 0;
-}
-
 int catalog_add_socket(struct catalog *c, unsigned rec, uint64_t wall, const struct tr_socket *s)
 {
 	if (c->nsockets >= CATALOG_MAX_SOCKETS) {
@@ -251,7 +243,6 @@ void catalog_free(struct catalog *c)
 	free(c->procs);
 	free(c->recs);
 	free(c->ifaces);
-	free(c->secrets);
 	free(c->libs);
 	table_free(&c->rec_index);
 	table_free(&c->iface_index);

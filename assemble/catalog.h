@@ -45,13 +45,6 @@ struct src_iface {
 	size_t n_marks, marks_cap;
 };
 
-/* A SECRET record, and the recording it is from. */
-struct src_secret {
-	unsigned rec;
-	size_t chunk; /* the chunk it is from (source_chunk) */
-	struct tr_secret s;
-};
-
 /*
  * Bounds on what a catalog keeps of SOCKET and PROCESS records, so that its memory does not grow
  * with the journals (about 250 bytes a socket across tlsasm, and 100 bytes a process beside its
@@ -90,6 +83,7 @@ struct src_library {
 	uint16_t kind;  /* enum tr_library_kind */
 	char path[256];
 	char version[128];
+	uint64_t secrets; /* SECRET records that name it, read once it was known */
 };
 
 struct catalog {
@@ -99,8 +93,6 @@ struct catalog {
 	struct src_iface *ifaces;
 	size_t nifaces, ifaces_cap;
 	struct table iface_index;
-	struct src_secret *secrets; /* in the order read */
-	size_t nsecrets, secrets_cap;
 	struct src_library *libs;
 	size_t nlibs, libs_cap;
 	struct src_socket *sockets; /* in the order read */
@@ -127,9 +119,6 @@ int catalog_add_loss(struct catalog *c, unsigned i, uint64_t wall, uint64_t coun
 
 /* Losses on interface i noted at or before wall and not yet taken; takes them. */
 uint64_t catalog_take_drops(struct catalog *c, unsigned i, uint64_t wall);
-
-/* Keep a copy of SECRET record s of recording rec, from chunk number chunk. 0 or -ENOMEM. */
-int catalog_add_secret(struct catalog *c, unsigned rec, size_t chunk, const struct tr_secret *s);
 
 /* Keep a copy of SOCKET record s of recording rec, at wall, unless CATALOG_MAX_SOCKETS are kept
  * (then count it dropped). Returns 0 or -ENOMEM. */

@@ -149,6 +149,30 @@ static int write_dsb(struct pcapng *w, const struct convert_dsb *d, struct conve
 	return ret;
 }
 
+/* Pull o's next DSB into d; *more says whether there was one. 0 or -errno. */
+static int pull_dsb(const struct convert_opts *o, struct convert_dsb *d, bool *more)
+{
+	int ret = o->next_dsb ? o->next_dsb(o->ctx, d) : 0;
+
+	*more = ret > 0;
+	return ret < 0 ? ret : 0;
+}
+
+/* Write the DSBs that go before packet number index (counted from 1), pulling each next one: d,
+ * while *more, is the first not written. 0 or -errno. */
+static int write_dsbs(struct pcapng *w, const struct convert_opts *o, uint64_t index,
+		      struct convert_dsb *d, bool *more, struct convert_stats *st)
+{
+	int ret = 0;
+
+	while (!ret && *more && d->before < index) {
+		ret = write_dsb(w, d, st);
+		if (!ret)
+			ret = pull_dsb(o, d, more);
+	}
+	return ret;
+}
+
 /* The comment of an interface's statistics when it disappeared while tlsrec recorded it. */
 #define GONE "the interface disappeared while tlsrec recorded it"
 
@@ -160,8 +184,9 @@ int convert_pcapng(struct source *src, int fd, const struct convert_opts *o,
 	struct src_iface *ifs;
 	unsigned written = 0, n;
 	uint8_t *frame = o->filter ? malloc(TR_MAX_SNAPLEN) : NULL;
+	struct convert_dsb dsb;
 	uint64_t index = 0;
-	size_t next_dsb = 0;
+	bool more = false;
 	int ret, closed;
 
 	memset(st, 0, sizeof(*st));
@@ -175,6 +200,8 @@ int convert_pcapng(struct source *src, int fd, const struct convert_opts *o,
 	ret = write_shb(w, src);
 	if (!ret)
 		ret = describe(w, src, &written, UINT32_MAX);
+	if (!ret)
+		ret = pull_dsb(o, &dsb, &more);
 	while (!ret && (ret = source_next(src, &v)) > 0) {
 		struct convert_meta m = { 0 };
 
@@ -185,8 +212,8 @@ int convert_pcapng(struct source *src, int fd, const struct convert_opts *o,
 		if (ret || m.skip)
 			continue;
 		ret = describe(w, src, &written, v.iface);
-		for (; !ret && next_dsb < o->n_dsb && o->dsb[next_dsb].before < index; next_dsb++)
-			ret = write_dsb(w, &o->dsb[next_dsb], st);
+		if (!ret)
+			ret = write_dsbs(w, o, index, &dsb, &more, st);
 		if (!ret)
 			ret = write_packet(w, src, &v, o, &m, frame);
 		st->packets += ret == 0;

@@ -38,17 +38,23 @@ struct convert_meta {
 typedef void convert_meta_fn(void *ctx, uint64_t index, const struct packet_view *v,
 			     struct convert_meta *m);
 
+/*
+ * The next DSB to write into out, its lines valid until the next call: 1, 0 when there are no more
+ * (not called again), or -errno. DSBs come sorted by before, which counts packets read, skipped
+ * ones included.
+ */
+typedef int convert_dsb_fn(void *ctx, struct convert_dsb *out);
+
 struct convert_opts {
-	const struct convert_dsb *dsb; /* sorted by before, in packets read, skipped ones counted */
-	size_t n_dsb;
-	convert_meta_fn *meta; /* NULL: every packet, no process */
-	void *ctx;
-	struct pfilter *filter; /* NULL: every packet; else only those it passes, as written */
+	convert_dsb_fn *next_dsb; /* NULL: no DSBs */
+	convert_meta_fn *meta;    /* NULL: every packet, no process */
+	void *ctx;                /* for next_dsb and meta */
+	struct pfilter *filter;   /* NULL: every packet; else only those it passes, as written */
 };
 
 /*
- * Write the packets src holds, from its current place, to fd as pcapng, with the DSBs of o (lines
- * larger than one block takes are split between blocks at line ends). Returns 0 or -errno.
+ * Write the packets src holds, from its current place, to fd as pcapng, with the DSBs o gives
+ * (lines larger than one block takes are split between blocks at line ends). Returns 0 or -errno.
  */
 int convert_pcapng(struct source *src, int fd, const struct convert_opts *o,
 		   struct convert_stats *st);

@@ -20,6 +20,7 @@
 
 #include "array.h"
 #include "cli.h"
+#include "db.h"
 #include "exitcode.h"
 #include "fileio.h"
 #include "index.h"
@@ -46,7 +47,7 @@ struct run {
 	uint64_t *chunk_packets; /* by chunk of src */
 	int64_t *proc_id; /* by socket of o: processes.id, 0 when not looked up yet */
 	uint64_t *min_seq; /* by recording: the lowest sequence number of a chunk to read */
-	sqlite3_stmt *has_chunk, *proc_find, *proc_add, *pair;
+	sqlite3_stmt *has_chunk, *proc_find, *proc_add, *pair, *secret_add;
 };
 
 /*
@@ -112,16 +113,9 @@ static int prepare_all(struct index *ix, ...)
 /* Step st once it is bound: 0 for a row written or none left, 1 for a row read, or -EIO. */
 static int step(struct index *ix, sqlite3_stmt *st)
 {
-	int rc = sqlite3_step(st);
+	int ret = db_step(st);
 
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return 0;
-	}
-	sqlite3_reset(st);
-	return db_fail(ix->db, ix->path, "writing");
+	return ret < 0 ? db_fail(ix->db, ix->path, "writing") : ret;
 }
 
 int index_path(const char *first_journal, const char *db, char *out, size_t size)
@@ -807,21 +801,41 @@ static int proc_id(struct run *r, const struct owner *w, int64_t *out)
 	return ret;
 }
 
-/* The SOCKET, PROCESS and SECRET records this run read. */
+/* source_on_secret's consumer: the secrets row of each SECRET record, as it is read. */
+static int put_secret(void *ctx, const struct src_secret *sec)
+{
+	struct run *r = ctx;
+	const struct src_library *libs;
+	const struct tr_secret *x = &sec->s;
+	sqlite3_stmt *k = r->secret_add;
+	struct src_chunk c;
+	char cr[65];
+
+	source_libraries(r->src, &libs);
+	source_chunk(r->src, sec->chunk, &c);
+	hex(cr, x->client_random, 32);
+	sqlite3_bind_int64(k, 1, r->rec_id[sec->rec]);
+	sqlite3_bind_int64(k, 2, u64_col(sec->wall));
+	sqlite3_bind_int64(k, 3, x->pid);
+	sqlite3_bind_int64(k, 4, x->tid);
+	sqlite3_bind_text(k, 5, cr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(k, 6, x->version);
+	sqlite3_bind_int64(k, 7, x->cipher);
+	bind_text(k, 8, sec->lib >= 0 ? libs[sec->lib].path : NULL);
+	sqlite3_bind_int64(k, 9, r->journal_id[c.file]);
+	sqlite3_bind_int64(k, 10, u64_col(c.offset));
+	return step(r->ix, k);
+}
+
+/* The SOCKET and PROCESS records this run read. */
 static int put_records(struct run *r)
 {
 	const struct src_socket *socks;
 	const struct src_process *procs;
-	const struct src_secret *secs;
-	const struct src_library *libs;
-	const struct recording *recs;
 	size_t nsocks = source_sockets(r->src, &socks), nprocs = source_processes(r->src, &procs);
-	size_t nsecs = source_secrets(r->src, &secs);
-	sqlite3_stmt *s = NULL, *p = NULL, *k = NULL;
+	sqlite3_stmt *s = NULL, *p = NULL;
 	int ret;
 
-	source_libraries(r->src, &libs);
-	source_recordings(r->src, &recs);
 	ret = prepare(r->ix,
 		      "INSERT INTO sockets VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
 		      "?13, ?14, ?15, ?16, ?17)",
@@ -840,8 +854,6 @@ static int put_records(struct run *r)
 			      "exit_ns = coalesce(excluded.exit_ns, exit_ns), "
 			      "exit_code = coalesce(excluded.exit_code, exit_code)",
 			      &p);
-	if (!ret)
-		ret = prepare(r->ix, "INSERT INTO secrets VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", &k);
 	for (size_t i = 0; !ret && i < nsocks; i++) {
 		const struct tr_socket *x = &socks[i].s;
 
@@ -899,29 +911,8 @@ static int put_records(struct run *r)
 		free(args);
 		ret = step(r->ix, p);
 	}
-	for (size_t i = 0; !ret && i < nsecs; i++) {
-		const struct tr_secret *x = &secs[i].s;
-		int lib = source_library_of(r->src, &secs[i]);
-		struct src_chunk c;
-		char cr[65];
-
-		source_chunk(r->src, secs[i].chunk, &c);
-		hex(cr, x->client_random, 32);
-		sqlite3_bind_int64(k, 1, r->rec_id[secs[i].rec]);
-		sqlite3_bind_int64(k, 2, u64_col(x->hdr.ts + recs[secs[i].rec].offset));
-		sqlite3_bind_int64(k, 3, x->pid);
-		sqlite3_bind_int64(k, 4, x->tid);
-		sqlite3_bind_text(k, 5, cr, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(k, 6, x->version);
-		sqlite3_bind_int64(k, 7, x->cipher);
-		bind_text(k, 8, lib >= 0 ? libs[lib].path : NULL);
-		sqlite3_bind_int64(k, 9, r->journal_id[c.file]);
-		sqlite3_bind_int64(k, 10, u64_col(c.offset));
-		ret = step(r->ix, k);
-	}
 	sqlite3_finalize(s);
 	sqlite3_finalize(p);
-	sqlite3_finalize(k);
 	return ret;
 }
 
@@ -1159,6 +1150,7 @@ static void run_free(struct run *r)
 	sqlite3_finalize(r->proc_find);
 	sqlite3_finalize(r->proc_add);
 	sqlite3_finalize(r->pair);
+	sqlite3_finalize(r->secret_add);
 	source_close(r->src);
 	tlsconn_free(&r->t);
 	owners_free(&r->o);
@@ -1333,6 +1325,10 @@ again:
 	ret = load_owners(ix, r.src, r.rec_id, &r.o);
 	if (!ret)
 		ret = resume_conns(&r);
+	if (!ret)
+		ret = prepare(ix, "INSERT INTO secrets VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			      &r.secret_add);
+	source_on_secret(r.src, put_secret, &r);
 	if (!ret)
 		ret = read_packets(&r, st);
 	if (!ret)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* Key log lines from SECRET records: RFC 8446 sections 7.1 (key schedule) and 7.2 (updates). */
 #include <errno.h>
+#include <inttypes.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/kdf.h>
@@ -10,51 +11,74 @@
 #include <string.h>
 
 #include "array.h"
+#include "db.h"
 #include "keylog.h"
 #include "log.h"
 
-struct line_key {
-	const struct keylog *k;
-	const uint8_t *cr;
-	uint8_t label;
-	uint32_t gen;
-};
+/*
+ * The database lives as long as the key log and is read by no one else: no journal, no syncs, no
+ * locks given back, and one transaction from keylog_init on that is never committed (SQLite
+ * writes what its cache cannot hold to the file, which keylog_free's close deletes). top: on an
+ * application traffic secret of generation 0, the highest generation kept. One DSB per packet
+ * (packet UNIQUE) lets SQLite read the plan's lines in order as the indexes keep them, with no
+ * sort.
+ */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
-static uint64_t line_hash(const uint8_t cr[32], uint8_t label, uint32_t gen)
+static const char schema[] =
+	"PRAGMA cache_size = -" STR(KEYLOG_CACHE_KIB) ";"
+	"PRAGMA journal_mode = OFF;"
+	"PRAGMA synchronous = OFF;"
+	"PRAGMA locking_mode = EXCLUSIVE;"
+	"PRAGMA temp_store = FILE;"
+	"CREATE TABLE lines (cr BLOB NOT NULL, label INTEGER NOT NULL, gen INTEGER NOT NULL, "
+	"secret BLOB NOT NULL, top INTEGER NOT NULL, PRIMARY KEY (cr, label, gen)) WITHOUT ROWID;"
+	"CREATE TABLE plan (cr BLOB PRIMARY KEY, packet INTEGER NOT NULL UNIQUE) WITHOUT ROWID;"
+	"BEGIN;";
+
+/* What SQLite said, after what was being done: -ENOSPC for a full disk, else -EIO. */
+static int db_fail(struct keylog *k, const char *what)
 {
-	uint64_t h = (uint64_t)gen << 8 | label, w;
+	int full = sqlite3_errcode(k->db) == SQLITE_FULL;
 
-	for (int i = 0; i < 4; i++) {
-		memcpy(&w, cr + 8 * i, 8);
-		h = table_hash(h ^ w);
-	}
-	return h;
+	log_err("%s the key log in a temporary file: %s", what, sqlite3_errmsg(k->db));
+	return full ? -ENOSPC : -EIO;
 }
 
-static bool line_match(const void *ctx, uint32_t index)
+/* Step st: 1 for a row, 0 when done, or -errno after a message (db_step). */
+static int step(struct keylog *k, sqlite3_stmt *st, const char *what)
 {
-	const struct line_key *key = ctx;
-	const struct keylog_line *l = &key->k->lines[index];
+	int ret = db_step(st);
 
-	return l->label == key->label && l->gen == key->gen &&
-	       !memcmp(l->client_random, key->cr, 32);
+	return ret < 0 ? db_fail(k, what) : ret;
 }
 
-static uint64_t line_rehash(const void *ctx, uint32_t index)
+static void bind_line(sqlite3_stmt *st, const uint8_t cr[32], enum keylog_label label, uint32_t gen)
 {
-	const struct keylog *k = ctx;
-	const struct keylog_line *l = &k->lines[index];
-
-	return line_hash(l->client_random, l->label, l->gen);
+	sqlite3_bind_blob(st, 1, cr, 32, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)label);
+	sqlite3_bind_int64(st, 3, gen);
 }
 
-static const struct keylog_line *find_line(const struct keylog *k, const uint8_t cr[32],
-					   uint8_t label, uint32_t gen)
+/* The line of cr, label and gen: 1 with its secret (TR_SECRET_LEN bytes of room, or NULL), its
+ * length and its top (or NULL), 0 when there is none, or -errno. */
+static int get_line(struct keylog *k, const uint8_t cr[32], enum keylog_label label, uint32_t gen,
+		    uint8_t *secret, size_t *len, uint32_t *top)
 {
-	struct line_key key = { k, cr, label, gen };
-	int64_t i = table_find(&k->index, line_hash(cr, label, gen), line_match, &key);
+	int ret;
 
-	return i < 0 ? NULL : &k->lines[i];
+	bind_line(k->get, cr, label, gen);
+	ret = step(k, k->get, "reading");
+	if (ret != 1)
+		return ret;
+	*len = (size_t)sqlite3_column_bytes(k->get, 0); /* add_line's: TR_SECRET_LEN at most */
+	if (secret)
+		memcpy(secret, sqlite3_column_blob(k->get, 0), *len);
+	if (top)
+		*top = (uint32_t)sqlite3_column_int64(k->get, 1);
+	sqlite3_reset(k->get);
+	return 1;
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -67,36 +91,74 @@ static bool all_zero(const uint8_t *p, size_t n)
 
 /*
  * Add a line unless its secret is all zeros or it is known. Returns 0 (added, known with this
- * secret, or all zeros), 1 when it is known with another secret (the first one stays), or -ENOMEM.
+ * secret, or all zeros), 1 when it is known with another secret (the first one stays), or -errno.
  */
 static int add_line(struct keylog *k, const uint8_t cr[32], enum keylog_label label, uint32_t gen,
 		    const uint8_t *secret, size_t len)
 {
-	const struct keylog_line *known;
-	struct keylog_line *l;
+	uint8_t known[TR_SECRET_LEN];
+	size_t known_len;
+	int ret;
 
 	if (all_zero(secret, len))
 		return 0;
-	known = find_line(k, cr, (uint8_t)label, gen);
-	if (known) {
-		if (known->len == len && !memcmp(known->secret, secret, len))
-			return 0;
-		k->st.conflicts++;
-		return 1;
+	bind_line(k->add, cr, label, gen);
+	sqlite3_bind_blob(k->add, 4, secret, (int)len, SQLITE_STATIC);
+	ret = step(k, k->add, "keeping");
+	if (ret < 0)
+		return ret;
+	if (sqlite3_changes(k->db)) {
+		k->n++;
+		return 0;
 	}
-	if (k->n >= UINT32_MAX - 1 ||
-	    array_reserve(&k->lines, &k->cap, k->n + 1, sizeof(*k->lines), 64) ||
-	    table_add(&k->index, line_hash(cr, (uint8_t)label, gen), (uint32_t)k->n, line_rehash,
-		      k))
-		return -ENOMEM;
-	l = &k->lines[k->n++];
-	memset(l, 0, sizeof(*l));
-	memcpy(l->client_random, cr, 32);
-	memcpy(l->secret, secret, len);
-	l->len = (uint8_t)len;
-	l->label = (uint8_t)label;
-	l->gen = gen;
-	return 0;
+	ret = get_line(k, cr, label, gen, known, &known_len, NULL);
+	if (ret < 0)
+		return ret;
+	if (ret && known_len == len && !memcmp(known, secret, len))
+		return 0;
+	k->st.conflicts++;
+	return 1;
+}
+
+static int prepare(struct keylog *k, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(k->db, sql, -1, st, NULL) == SQLITE_OK)
+		return 0;
+	return db_fail(k, "setting up");
+}
+
+/* The database, its tables and statements. 0 or -errno after a message. */
+static int open_db(struct keylog *k)
+{
+	char *msg = NULL;
+	int ret;
+
+	if (sqlite3_open_v2("", &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK)
+		return k->db ? db_fail(k, "setting up") : -ENOMEM;
+	if (sqlite3_exec(k->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		log_err("setting up the key log in a temporary file: %s",
+			msg ? msg : sqlite3_errmsg(k->db));
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	ret = prepare(k, "INSERT OR IGNORE INTO lines VALUES (?1, ?2, ?3, ?4, 0)", &k->add);
+	if (!ret)
+		ret = prepare(k,
+			      "SELECT secret, top FROM lines WHERE cr = ?1 AND label = ?2 AND gen = ?3",
+			      &k->get);
+	if (!ret)
+		ret = prepare(k,
+			      "UPDATE lines SET top = ?4 WHERE cr = ?1 AND label = ?2 AND gen = ?3",
+			      &k->set_top);
+	if (!ret)
+		ret = prepare(k, "SELECT 1 FROM lines WHERE cr = ?1 LIMIT 1", &k->has);
+	if (!ret)
+		ret = prepare(k,
+			      "INSERT OR IGNORE INTO plan SELECT ?1, ?2 "
+			      "WHERE EXISTS (SELECT 1 FROM lines WHERE cr = ?1)",
+			      &k->plan);
+	return ret;
 }
 
 int keylog_init(struct keylog *k)
@@ -110,7 +172,9 @@ int keylog_init(struct keylog *k)
 		return -ENOSYS;
 	k->kdf = EVP_KDF_CTX_new(kdf);
 	EVP_KDF_free(kdf); /* the context holds its own reference */
-	return k->kdf ? 0 : -ENOMEM;
+	if (!k->kdf)
+		return -ENOMEM;
+	return open_db(k);
 }
 
 int keylog_expand_label(struct keylog *k, const char *digest, const uint8_t *secret,
@@ -200,9 +264,9 @@ static int add_derived(struct keylog *k, const struct tr_secret *s, const struct
 static int add_traffic(struct keylog *k, const struct tr_secret *s, const struct suite *h,
 		       enum keylog_label label, const char *what, const uint8_t *current)
 {
-	const struct keylog_line *known;
-	uint32_t top, step, gen;
-	size_t zero;
+	uint8_t known[TR_SECRET_LEN];
+	uint32_t top, ahead, gen;
+	size_t len;
 	int ret;
 
 	if (all_zero(s->master_secret, h->len) || all_zero(s->server_finished_hash, h->len))
@@ -216,19 +280,17 @@ static int add_traffic(struct keylog *k, const struct tr_secret *s, const struct
 	/* ret 1: a generation 0 that disagrees with the one kept; its later ones are not kept. */
 	if (ret || all_zero(current, h->len) || !memcmp(k->chain, current, h->len))
 		return ret < 0 ? ret : 0;
-	known = find_line(k, s->client_random, (uint8_t)label, 0);
-	if (!known) /* all zeros: never kept, nor derived from */
-		return 0;
-	zero = (size_t)(known - k->lines);
-	top = known->top;
-	known = find_line(k, s->client_random, (uint8_t)label, top);
-	if (!known)
-		return 0;
-	memcpy(k->chain, known->secret, h->len);
+	/* Not there: all zeros, never kept nor derived from. */
+	ret = get_line(k, s->client_random, label, 0, NULL, &len, &top);
+	if (ret <= 0)
+		return ret;
+	ret = get_line(k, s->client_random, label, top, k->chain, &len, NULL);
+	if (ret <= 0)
+		return ret;
 	if (!memcmp(k->chain, current, h->len))
 		return 0;
-	for (step = 1; step <= KEYLOG_MAX_AHEAD; step++) {
-		uint8_t *next = k->chain + (size_t)step * TR_SECRET_LEN;
+	for (ahead = 1; ahead <= KEYLOG_MAX_AHEAD; ahead++) {
+		uint8_t *next = k->chain + (size_t)ahead * TR_SECRET_LEN;
 
 		if (!k->steps_left) {
 			k->st.no_budget++;
@@ -242,15 +304,17 @@ static int add_traffic(struct keylog *k, const struct tr_secret *s, const struct
 		if (!memcmp(next, current, h->len))
 			break;
 	}
-	if (step <= KEYLOG_MAX_AHEAD) {
-		for (uint32_t i = 1; i <= step; i++) {
+	if (ahead <= KEYLOG_MAX_AHEAD) {
+		for (uint32_t i = 1; i <= ahead; i++) {
 			ret = add_line(k, s->client_random, label, top + i,
 				       k->chain + (size_t)i * TR_SECRET_LEN, h->len);
 			if (ret < 0)
 				return ret;
 		}
-		k->lines[zero].top = top + step;
-		return 0;
+		bind_line(k->set_top, s->client_random, label, 0);
+		sqlite3_bind_int64(k->set_top, 4, top + ahead);
+		ret = step(k, k->set_top, "keeping");
+		return ret < 0 ? ret : 0;
 	}
 	/* Not ahead: an older generation (a record read late), or none at all. */
 	for (gen = 1; gen < top; gen++) {
@@ -259,8 +323,10 @@ static int add_traffic(struct keylog *k, const struct tr_secret *s, const struct
 			return 0;
 		}
 		k->steps_left--;
-		known = find_line(k, s->client_random, (uint8_t)label, gen);
-		if (known && !memcmp(known->secret, current, h->len))
+		ret = get_line(k, s->client_random, label, gen, known, &len, NULL);
+		if (ret < 0)
+			return ret;
+		if (ret && !memcmp(known, current, h->len))
 			return 0;
 	}
 	k->st.walk_failed++;
@@ -310,43 +376,6 @@ int keylog_add(struct keylog *k, const struct tr_secret *s)
 	return ret < 0 ? ret : 0;
 }
 
-static int cmp_line(const void *a, const void *b)
-{
-	const struct keylog_line *x = a, *y = b;
-	int c = memcmp(x->client_random, y->client_random, 32);
-
-	if (c)
-		return c;
-	if (x->label != y->label)
-		return x->label < y->label ? -1 : 1;
-	return (x->gen > y->gen) - (x->gen < y->gen);
-}
-
-void keylog_sort(struct keylog *k)
-{
-	table_free(&k->index);
-	if (k->n)
-		qsort(k->lines, k->n, sizeof(*k->lines), cmp_line);
-}
-
-size_t keylog_find(const struct keylog *k, const uint8_t cr[32], size_t *first)
-{
-	size_t lo = 0, hi = k->n, end;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (memcmp(k->lines[mid].client_random, cr, 32) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (end = lo; end < k->n && !memcmp(k->lines[end].client_random, cr, 32); end++)
-		;
-	*first = lo;
-	return end - lo;
-}
-
 static char *put_hex(char *p, const uint8_t *b, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -358,34 +387,144 @@ static char *put_hex(char *p, const uint8_t *b, size_t n)
 	return p;
 }
 
-size_t keylog_format(const struct keylog_line *l, char *buf)
+static const char *const label_names[] = {
+	[KEYLOG_CLIENT_HANDSHAKE] = "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+	[KEYLOG_SERVER_HANDSHAKE] = "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+	[KEYLOG_CLIENT_TRAFFIC] = "CLIENT_TRAFFIC_SECRET_",
+	[KEYLOG_SERVER_TRAFFIC] = "SERVER_TRAFFIC_SECRET_",
+	[KEYLOG_EXPORTER] = "EXPORTER_SECRET",
+	[KEYLOG_CLIENT_RANDOM] = "CLIENT_RANDOM",
+};
+
+/* The line of the row read stands on (client random, label, generation, secret: columns 1 to 4)
+ * into buf (KEYLOG_LINE_MAX bytes), newline included, no NUL. Returns its length. */
+static size_t format_line(sqlite3_stmt *read, char *buf)
 {
-	static const char *const names[] = {
-		[KEYLOG_CLIENT_HANDSHAKE] = "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-		[KEYLOG_SERVER_HANDSHAKE] = "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-		[KEYLOG_CLIENT_TRAFFIC] = "CLIENT_TRAFFIC_SECRET_",
-		[KEYLOG_SERVER_TRAFFIC] = "SERVER_TRAFFIC_SECRET_",
-		[KEYLOG_EXPORTER] = "EXPORTER_SECRET",
-		[KEYLOG_CLIENT_RANDOM] = "CLIENT_RANDOM",
-	};
+	int label = sqlite3_column_int(read, 2);
+	size_t len = (size_t)sqlite3_column_bytes(read, 4);
 	char *p = buf;
 
-	p += sprintf(p, "%s", names[l->label]);
-	if (l->label == KEYLOG_CLIENT_TRAFFIC || l->label == KEYLOG_SERVER_TRAFFIC)
-		p += sprintf(p, "%u", l->gen);
+	p += sprintf(p, "%s", label_names[label]);
+	if (label == KEYLOG_CLIENT_TRAFFIC || label == KEYLOG_SERVER_TRAFFIC)
+		p += sprintf(p, "%" PRIu32, (uint32_t)sqlite3_column_int64(read, 3));
 	*p++ = ' ';
-	p = put_hex(p, l->client_random, 32);
+	p = put_hex(p, sqlite3_column_blob(read, 1), 32);
 	*p++ = ' ';
-	p = put_hex(p, l->secret, l->len);
+	p = put_hex(p, sqlite3_column_blob(read, 4), len);
 	*p++ = '\n';
 	return (size_t)(p - buf);
 }
 
+int keylog_has(struct keylog *k, const uint8_t cr[32])
+{
+	int ret;
+
+	sqlite3_bind_blob(k->has, 1, cr, 32, SQLITE_STATIC);
+	ret = step(k, k->has, "reading");
+	if (ret == 1)
+		sqlite3_reset(k->has);
+	return ret;
+}
+
+int keylog_plan(struct keylog *k, const uint8_t cr[32], uint64_t before)
+{
+	int ret;
+
+	sqlite3_bind_blob(k->plan, 1, cr, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(k->plan, 2, (sqlite3_int64)before);
+	ret = step(k, k->plan, "planning");
+	return ret < 0 ? ret : sqlite3_changes(k->db) > 0;
+}
+
+int keylog_unplanned(struct keylog *k, uint64_t *n)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	ret = prepare(k,
+		      "SELECT count(*) FROM (SELECT cr FROM lines GROUP BY cr) AS c "
+		      "WHERE NOT EXISTS (SELECT 1 FROM plan WHERE plan.cr = c.cr)",
+		      &st);
+	if (!ret)
+		ret = step(k, st, "reading");
+	if (ret == 1) {
+		*n = (uint64_t)sqlite3_column_int64(st, 0);
+		ret = 0;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int keylog_read_start(struct keylog *k, enum keylog_which which)
+{
+	sqlite3_finalize(k->read);
+	k->read = NULL;
+	k->row = false;
+	/* CROSS JOIN: plan first, in the order of its packets. */
+	return prepare(k,
+		       which == KEYLOG_PLANNED ?
+			       "SELECT p.packet, l.cr, l.label, l.gen, l.secret FROM plan AS p "
+			       "CROSS JOIN lines AS l ON l.cr = p.cr "
+			       "ORDER BY p.packet, l.label, l.gen" :
+			       "SELECT 0, cr, label, gen, secret FROM lines "
+			       "ORDER BY cr, label, gen",
+		       &k->read);
+}
+
+int keylog_read(struct keylog *k, size_t max, uint64_t *before, const char **text, size_t *len)
+{
+	size_t n = 0;
+	int ret = 1;
+
+	if (max < KEYLOG_LINE_MAX)
+		return -EINVAL;
+	if (!k->read)
+		return 0;
+	/* Room for a line past max: formatted there, it is seen not to fit. */
+	if (k->text_cap < max + KEYLOG_LINE_MAX) {
+		char *t = realloc(k->text, max + KEYLOG_LINE_MAX);
+
+		if (!t)
+			return -ENOMEM;
+		k->text = t;
+		k->text_cap = max + KEYLOG_LINE_MAX;
+	}
+	if (!k->row)
+		ret = step(k, k->read, "reading");
+	if (ret > 0)
+		*before = (uint64_t)sqlite3_column_int64(k->read, 0);
+	/* The row stands until the next step: one that does not fit waits for the next piece. */
+	while (ret > 0 && (uint64_t)sqlite3_column_int64(k->read, 0) == *before) {
+		size_t line = format_line(k->read, k->text + n);
+
+		if (n + line > max)
+			break;
+		n += line;
+		ret = step(k, k->read, "reading");
+	}
+	k->row = ret > 0;
+	if (ret <= 0) { /* the end, or an error: nothing more to read */
+		sqlite3_finalize(k->read);
+		k->read = NULL;
+	}
+	if (ret < 0 || !n)
+		return ret;
+	*text = k->text;
+	*len = n;
+	return 1;
+}
+
 void keylog_free(struct keylog *k)
 {
+	sqlite3_finalize(k->add);
+	sqlite3_finalize(k->get);
+	sqlite3_finalize(k->set_top);
+	sqlite3_finalize(k->has);
+	sqlite3_finalize(k->plan);
+	sqlite3_finalize(k->read);
+	sqlite3_close(k->db);
 	EVP_KDF_CTX_free(k->kdf);
-	table_free(&k->index);
-	free(k->lines);
+	free(k->text);
 	free(k->chain);
 	memset(k, 0, sizeof(*k));
 }

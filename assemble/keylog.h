@@ -20,7 +20,6 @@
 #include <stdint.h>
 
 #include "journal.h"
-#include "table.h"
 
 /* Key updates tried past the highest generation of an application traffic secret known for its
  * connection (0 when none), looking for the one a record holds. */
@@ -30,6 +29,8 @@
 #define KEYLOG_STEP_BUDGET (UINT64_C(1) << 22)
 /* The longest line: label, 64 hex digits, 96 hex digits, two spaces and the newline. */
 #define KEYLOG_LINE_MAX 208
+/* What SQLite keeps of the key log's database in memory: its page cache, in KiB. */
+#define KEYLOG_CACHE_KIB 8192
 
 /* Labels, in the order the lines of one connection are written. */
 enum keylog_label {
@@ -39,15 +40,6 @@ enum keylog_label {
 	KEYLOG_SERVER_TRAFFIC,
 	KEYLOG_EXPORTER,
 	KEYLOG_CLIENT_RANDOM, /* TLS 1.2 */
-};
-
-struct keylog_line {
-	uint8_t client_random[32];
-	uint8_t secret[TR_SECRET_LEN];
-	uint8_t len;   /* bytes of secret: 32 or 48 */
-	uint8_t label; /* enum keylog_label */
-	uint32_t gen;  /* generation of a traffic secret; 0 for the others */
-	uint32_t top;  /* on a traffic secret of generation 0: the highest generation kept */
 };
 
 /* What derivation met that a user should hear about. */
@@ -60,12 +52,32 @@ struct keylog_stats {
 	uint64_t conflicts;      /* a label and client random seen again with another secret */
 };
 
-struct evp_kdf_ctx_st;
+/* Which lines keylog_read gives. */
+enum keylog_which {
+	KEYLOG_ALL,     /* every line, by client random, label and generation */
+	KEYLOG_PLANNED, /* each planned DSB's lines, by its packet, label and generation */
+};
 
+struct evp_kdf_ctx_st;
+struct sqlite3;
+struct sqlite3_stmt;
+
+/*
+ * The lines and the plan live in a private temporary SQLite database (sqlite3_open_v2 with the
+ * name ""): a file SQLite makes, unlinked, in the first writable one of $SQLITE_TMPDIR, $TMPDIR,
+ * /var/tmp, /usr/tmp and /tmp once its page cache (KEYLOG_CACHE_KIB) is full, and that goes with
+ * keylog_free. Tables: lines (client random, label, generation) -> secret, and plan (client
+ * random) -> the packet its DSB goes before. The statements are the key log's; the text
+ * keylog_read gives is in its buffer.
+ */
 struct keylog {
-	struct keylog_line *lines; /* after keylog_sort: by client random, label, generation */
-	size_t n, cap;
-	struct table index; /* (label, generation, client random) -> line, until keylog_sort */
+	struct sqlite3 *db;
+	struct sqlite3_stmt *add, *get, *set_top, *has, *plan; /* prepared once */
+	struct sqlite3_stmt *read;                             /* keylog_read's, or NULL */
+	bool row;   /* read stands on a row keylog_read has not given yet */
+	char *text; /* keylog_read's last piece */
+	size_t text_cap;
+	uint64_t n; /* lines kept */
 	struct evp_kdf_ctx_st *kdf;
 	uint64_t steps_left; /* of KEYLOG_STEP_BUDGET */
 	uint8_t *chain;      /* scratch: the generations of one walk, TR_SECRET_LEN bytes each */
@@ -73,24 +85,42 @@ struct keylog {
 	struct keylog_stats st;
 };
 
-/* Set up an empty key log. Returns 0, -ENOMEM, or -ENOSYS when OpenSSL offers no HKDF. */
+/* Set up an empty key log. Returns 0, -ENOMEM, -ENOSYS when OpenSSL offers no HKDF, or -EIO when
+ * SQLite cannot make its database (after a message). keylog_free it either way. */
 int keylog_init(struct keylog *k);
 
 /*
  * Derive the lines of secret record s and add those not known yet; of two different secrets for
- * one label and client random, the first is kept. Not after keylog_sort. Returns 0, -ENOMEM, or
- * -EIO when OpenSSL fails.
+ * one label and client random, the first is kept. Returns 0, -ENOMEM, -EIO when OpenSSL or SQLite
+ * fails, or -ENOSPC when the database's file has no room (both after a message).
  */
 int keylog_add(struct keylog *k, const struct tr_secret *s);
 
-/* Sort the lines by client random, then label and generation. No keylog_add after it. */
-void keylog_sort(struct keylog *k);
+/* Whether client random cr has lines: 1, 0, or -errno as keylog_add. */
+int keylog_has(struct keylog *k, const uint8_t cr[32]);
 
-/* After keylog_sort: the number of lines of client random cr, the first at *first. */
-size_t keylog_find(const struct keylog *k, const uint8_t cr[32], size_t *first);
+/*
+ * Plan a DSB with cr's lines just before packet number before, unless cr has no lines, or cr or
+ * that packet has a DSB planned already. Returns 1 when planned now, 0 when not, or -errno as
+ * keylog_add.
+ */
+int keylog_plan(struct keylog *k, const uint8_t cr[32], uint64_t before);
 
-/* Write line l into buf (KEYLOG_LINE_MAX bytes), newline included, no NUL. Returns its length. */
-size_t keylog_format(const struct keylog_line *l, char *buf);
+/* How many client randoms have lines but no DSB planned: 0 and *n, or -errno as keylog_add. */
+int keylog_unplanned(struct keylog *k, uint64_t *n);
+
+/* Start reading the lines `which` says (again, if a reading was under way). 0 or -errno as
+ * keylog_add. */
+int keylog_read_start(struct keylog *k, enum keylog_which which);
+
+/*
+ * The next piece of what keylog_read_start started: whole lines as SSLKEYLOGFILE text, as many
+ * as fit in max bytes (max >= KEYLOG_LINE_MAX), so that one piece takes at most max bytes however
+ * many lines a client random has; with KEYLOG_PLANNED, the lines of one DSB only, and *before the
+ * packet it goes before (0 with KEYLOG_ALL). *text stays valid until the next call. Returns 1, 0
+ * at the end, -EINVAL for a max too small, or -errno as keylog_add.
+ */
+int keylog_read(struct keylog *k, size_t max, uint64_t *before, const char **text, size_t *len);
 
 /*
  * HKDF-Expand-Label(secret, label, context, out_len) of RFC 8446 section 7.1 with digest
@@ -102,6 +132,7 @@ int keylog_expand_label(struct keylog *k, const char *digest, const uint8_t *sec
 			size_t secret_len, const char *label, const uint8_t *context,
 			size_t context_len, uint8_t *out, size_t out_len);
 
+/* Free what k holds; its database's file goes with it. */
 void keylog_free(struct keylog *k);
 
 #endif /* TLSASM_KEYLOG_H */

@@ -366,8 +366,7 @@ int main(int argc, char **argv)
 	if (o.out) {
 		source_rewind(src);
 		ret = convert_pcapng(src, fd,
-				     &(struct convert_opts){ .dsb = sv.dsb,
-							     .n_dsb = sv.n_dsb,
+				     &(struct convert_opts){ .next_dsb = survey_next_dsb,
 							     .meta = survey_packet_meta,
 							     .ctx = &sv,
 							     .filter = pf },

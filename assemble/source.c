@@ -77,6 +77,8 @@ struct source {
 	struct loaded *current; /* whose packet was handed out last */
 	unsigned damage;
 	uint64_t secrets_lost; /* LOSS records of TLS secrets: their total */
+	source_secret_fn *on_secret;
+	void *secret_ctx;
 	uint64_t chunks_read;
 	bool again; /* reading again after source_rewind: records other than packets are known */
 	bool warned_clock, warned_iface;
@@ -293,12 +295,28 @@ static int add_packet(struct source *s, const struct chunk_ref *cr, struct chunk
 	return 0;
 }
 
+/* A SECRET record of chunk cr at wall: counted by its library and handed to the consumer. 0, or
+ * the consumer's -errno. */
+static int take_secret(struct source *s, const struct chunk_ref *cr, uint64_t wall,
+		       const struct tr_secret *sec)
+{
+	struct src_secret x = { .rec = cr->rec,
+				.lib = catalog_find_library(&s->cat, cr->rec, sec->lib),
+				.chunk = (size_t)(cr - s->chunks),
+				.wall = wall,
+				.s = *sec };
+
+	if (x.lib >= 0)
+		s->cat.libs[x.lib].secrets++;
+	return s->on_secret ? s->on_secret(s->secret_ctx, &x) : 0;
+}
+
 /*
- * Walk one decompressed chunk: HEADER, CLOCK, IFACE, LOSS, END, IFGONE, LIBRARY and SECRET
- * records update the catalog; PACKET records become references in l. Without l (a head chunk
- * read ahead of time) only the recording and its interfaces are taken, quietly: the chunk is
- * walked again, and reported on, when its turn comes. After source_rewind, only the packets are
- * taken, quietly too. Returns 0 or -ENOMEM.
+ * Walk one decompressed chunk: HEADER, CLOCK, IFACE, LOSS, END, IFGONE and LIBRARY records update
+ * the catalog; SECRET records go to take_secret; PACKET records become references in l. Without
+ * l (a head chunk read ahead of time) only the recording and its interfaces are taken, quietly:
+ * the chunk is walked again, and reported on, when its turn comes. After source_rewind, only the
+ * packets are taken, quietly too. Returns 0, -ENOMEM, or the secrets' consumer's -errno.
  */
 static int parse_chunk(struct source *s, const struct chunk_ref *cr, const uint8_t *raw,
 		       size_t len, struct loaded *l)
@@ -402,8 +420,9 @@ static int parse_chunk(struct source *s, const struct chunk_ref *cr, const uint8
 				break;
 			if (rec_fixed(rec, &h, &u.secret, sizeof(u.secret)))
 				goto bad_record;
-			if (catalog_add_secret(&s->cat, cr->rec, (size_t)(cr - s->chunks), &u.secret))
-				return -ENOMEM;
+			ret = take_secret(s, cr, wall_of(h.ts, w.offset), &u.secret);
+			if (ret)
+				return ret;
 			break;
 		case TR_REC_SOCKET:
 			if (!first)
@@ -1161,10 +1180,10 @@ size_t source_processes(const struct source *s, const struct src_process **out)
 	return s->cat.nprocs;
 }
 
-size_t source_secrets(const struct source *s, const struct src_secret **out)
+void source_on_secret(struct source *s, source_secret_fn *fn, void *ctx)
 {
-	*out = s->cat.secrets;
-	return s->cat.nsecrets;
+	s->on_secret = fn;
+	s->secret_ctx = ctx;
 }
 
 unsigned source_libraries(const struct source *s, const struct src_library **out)
@@ -1176,11 +1195,6 @@ unsigned source_libraries(const struct source *s, const struct src_library **out
 uint64_t source_secrets_lost(const struct source *s)
 {
 	return s->secrets_lost;
-}
-
-int source_library_of(const struct source *s, const struct src_secret *sec)
-{
-	return catalog_find_library(&s->cat, sec->rec, sec->s.lib);
 }
 
 uint64_t source_take_drops(struct source *s, unsigned i, uint64_t wall)

@@ -75,17 +75,31 @@ size_t source_select(struct source *s, bool (*keep)(void *ctx, const struct src_
 size_t source_sockets(const struct source *s, const struct src_socket **out);
 size_t source_processes(const struct source *s, const struct src_process **out);
 
-/* The SECRET records read so far, in the order read: all of them once source_next returned 0. */
-size_t source_secrets(const struct source *s, const struct src_secret **out);
+/* A SECRET record as source_next reads it, and where it is from. */
+struct src_secret {
+	unsigned rec;  /* index into recordings */
+	int lib;       /* index into source_libraries of the library it names, or -1: none read yet */
+	size_t chunk;  /* the chunk it is from (source_chunk) */
+	uint64_t wall; /* its time on the wall clock, ns since the epoch */
+	struct tr_secret s;
+};
+
+/* Takes one SECRET record (valid during the call only). Returns 0, or -errno to stop reading:
+ * source_next returns it. */
+typedef int source_secret_fn(void *ctx, const struct src_secret *sec);
+
+/*
+ * Before the first source_next: hand each SECRET record to fn as it is read, once (not again
+ * after source_rewind), in the order read. Without it SECRET records are read and let go. The
+ * source keeps none of them: each library counts those that name it (src_library.secrets).
+ */
+void source_on_secret(struct source *s, source_secret_fn *fn, void *ctx);
 
 /* The LIBRARY records read so far, one per recording and index. */
 unsigned source_libraries(const struct source *s, const struct src_library **out);
 
 /* SECRET records tlsrec could not record (its LOSS records of TLS secrets), read so far. */
 uint64_t source_secrets_lost(const struct source *s);
-
-/* The index (into source_libraries) of the library a secret names, or -1. */
-int source_library_of(const struct source *s, const struct src_secret *sec);
 
 /* Losses on interface i recorded at or before wall and not yet taken. */
 uint64_t source_take_drops(struct source *s, unsigned i, uint64_t wall);

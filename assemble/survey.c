@@ -8,7 +8,11 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pcapng.h"
 #include "survey.h"
+
+/* Key log text written at once. */
+#define WRITE_MAX (64 * KEYLOG_LINE_MAX)
 
 /* Whether c is written. */
 static bool wanted(const struct survey *sv, const struct tls_conn *c)
@@ -16,96 +20,53 @@ static bool wanted(const struct survey *sv, const struct tls_conn *c)
 	return !sv->opts.want || sv->opts.want(sv->opts.ctx, c);
 }
 
-/* What plan learns of the connections, one after another. */
-struct planning {
-	struct survey *sv;
-	bool *taken;   /* by line: its client random's DSB is planned */
-	size_t need;   /* bytes of text, at most */
-	size_t listed; /* TLS connections without secrets */
-};
-
-/* The first pass of plan over c: the DSBs and their text's length, at most; the TLS connections. */
-static int count(void *ctx, const struct tls_conn *c)
+/* plan's, for each connection in the order of their first packets: the TLS connections, and a
+ * DSB before the first connection that has each client random with lines. */
+static int plan_conn(void *ctx, const struct tls_conn *c)
 {
-	struct planning *p = ctx;
-	struct survey *sv = p->sv;
+	struct survey *sv = ctx;
 	const uint8_t *cr = tlsconn_client_random(c);
-	size_t first, n;
+	int ret;
 
 	/* Whether it is written is asked last: with a selection, that is a lookup in the index. */
 	if ((c->state != TLSCONN_TLS && c->state != TLSCONN_HELLO) || !wanted(sv, c))
 		return 0;
 	sv->tls++;
-	if (!cr || !(n = keylog_find(&sv->keys, cr, &first)))
-		return 0;
+	if (!cr || (ret = keylog_has(&sv->keys, cr)) <= 0)
+		return cr ? ret : 0;
 	sv->with_secrets++;
-	if (!p->taken[first]) {
-		p->taken[first] = true;
-		p->need += n * KEYLOG_LINE_MAX;
-		sv->n_dsb++;
-	}
-	return 0;
-}
-
-/* The second: each DSB's lines, before the first connection that has its client random. */
-static int place(void *ctx, const struct tls_conn *c)
-{
-	struct planning *p = ctx;
-	struct survey *sv = p->sv;
-	const uint8_t *cr = tlsconn_client_random(c);
-	struct convert_dsb *d = &sv->dsb[sv->n_dsb];
-	size_t first, n;
-
-	if (!cr || !(n = keylog_find(&sv->keys, cr, &first)) || p->taken[first] || !wanted(sv, c))
-		return 0;
-	memset(p->taken + first, 1, n);
-	d->before = c->first_packet;
-	d->lines = sv->text + sv->text_len;
-	for (size_t k = first; k < first + n; k++)
-		sv->text_len += keylog_format(&sv->keys.lines[k], sv->text + sv->text_len);
-	d->len = sv->text_len - (size_t)(d->lines - sv->text);
-	sv->n_dsb++;
-	return 0;
+	ret = keylog_plan(&sv->keys, cr, c->first_packet);
+	sv->n_dsb += ret > 0;
+	return ret < 0 ? ret : 0;
 }
 
 /*
  * A DSB for each connection whose client random has lines, in the order of the connections' first
- * packets; and the client randoms whose lines no connection takes.
+ * packets; and the client randoms whose lines no connection takes. The lines of a client random
+ * go before the first connection that has it only (a connection seen twice, before and after NAT
+ * say): Wireshark keeps them for the rest of the file.
  */
 static int plan(struct survey *sv)
 {
-	struct planning p = { .sv = sv, .taken = calloc(sv->keys.n ? sv->keys.n : 1, 1) };
-	int ret;
+	int ret = tlsconn_each(&sv->conns, plan_conn, sv);
 
-	if (!p.taken)
-		return -ENOMEM;
-	/* Room for every line first, so that the DSBs can point into the text as it grows. The lines
-	 * of a client random go before the first connection that has it only (a connection seen
-	 * twice, before and after NAT say): Wireshark keeps them for the rest of the file. */
-	ret = tlsconn_each(&sv->conns, count, &p);
-	memset(p.taken, 0, sv->keys.n);
-	if (!ret) {
-		sv->text = malloc(p.need ? p.need : 1);
-		sv->dsb = calloc(sv->n_dsb ? sv->n_dsb : 1, sizeof(*sv->dsb));
-		ret = sv->text && sv->dsb ? 0 : -ENOMEM;
-	}
-	sv->n_dsb = 0;
-	if (!ret)
-		ret = tlsconn_each(&sv->conns, place, &p);
-	for (size_t i = 0; !ret && !sv->opts.want && i < sv->keys.n; i++)
-		if (!p.taken[i] && (!i || memcmp(sv->keys.lines[i].client_random,
-						 sv->keys.lines[i - 1].client_random, 32)))
-			sv->unmatched++;
-	free(p.taken);
+	if (!ret && !sv->opts.want)
+		ret = keylog_unplanned(&sv->keys, &sv->unmatched);
 	return ret;
+}
+
+/* source_on_secret's consumer: the lines of each SECRET record as it is read. */
+static int take_secret(void *ctx, const struct src_secret *sec)
+{
+	struct survey *sv = ctx;
+
+	return keylog_add(&sv->keys, &sec->s);
 }
 
 int survey_run(struct source *src, struct survey *sv, const struct survey_opts *o)
 {
-	const struct src_secret *secrets;
 	struct tls_conn *conn;
 	struct packet_view v;
-	size_t n;
 	int ret, side;
 
 	memset(sv, 0, sizeof(*sv));
@@ -114,10 +75,13 @@ int survey_run(struct source *src, struct survey *sv, const struct survey_opts *
 		sv->opts = *o;
 	ret = keylog_init(&sv->keys);
 	if (ret) {
-		log_err("cannot derive TLS secrets: %s",
-			ret == -ENOSYS ? "OpenSSL offers no HKDF" : strerror(-ret));
+		/* SQLite's failures were reported where they happened. */
+		if (ret != -EIO)
+			log_err("cannot derive TLS secrets: %s",
+				ret == -ENOSYS ? "OpenSSL offers no HKDF" : strerror(-ret));
 		return ret;
 	}
+	source_on_secret(src, take_secret, sv);
 	while ((ret = source_next(src, &v)) > 0) {
 		ret = owners_take_packet(&sv->conns, src, &v, sv->packets++, &conn, &side);
 		if (ret < 0)
@@ -129,36 +93,44 @@ int survey_run(struct source *src, struct survey *sv, const struct survey_opts *
 		return ret;
 	if (!ret)
 		ret = owners_resolve(&sv->owners);
-	n = source_secrets(src, &secrets);
-	for (size_t i = 0; !ret && i < n; i++)
-		ret = keylog_add(&sv->keys, &secrets[i].s);
-	if (ret) {
-		/* Errors of reading, of the store and of OpenSSL were reported where they happened. */
-		if (ret == -ENOMEM)
-			log_err("reading the journals: %s", strerror(ENOMEM));
-		return ret;
-	}
-	keylog_sort(&sv->keys);
-	ret = plan(sv);
+	if (!ret)
+		ret = plan(sv);
+	/* Errors of reading, of OpenSSL and of SQLite were reported where they happened. */
 	if (ret == -ENOMEM)
-		log_err("planning the decryption secrets: %s", strerror(-ret));
+		log_err("reading the journals: %s", strerror(ENOMEM));
 	return ret;
 }
 
-/* The TLS connections without secrets: how many, and the first SURVEY_LIST_MAX by name. */
+int survey_next_dsb(void *ctx, struct convert_dsb *out)
+{
+	struct survey *sv = ctx;
+	int ret;
+
+	if (!sv->reading_dsbs) {
+		sv->reading_dsbs = true;
+		ret = keylog_read_start(&sv->keys, KEYLOG_PLANNED);
+		if (ret)
+			return ret;
+	}
+	return keylog_read(&sv->keys, PCAPNG_DSB_MAX, &out->before, &out->lines, &out->len);
+}
+
+/* report_unmatched_conns's, for each connection: the TLS connections without secrets, how many
+ * (in *ctx), and the first SURVEY_LIST_MAX by name. */
 static int report_unmatched(void *ctx, const struct tls_conn *c)
 {
-	struct planning *p = ctx;
-	const struct survey *sv = p->sv;
+	struct survey *sv = ctx;
 	const uint8_t *cr = tlsconn_client_random(c);
 	char addrs[128], hex[65] = "";
 	const char *name;
-	size_t first;
+	int has;
 
-	if ((c->state != TLSCONN_TLS && c->state != TLSCONN_HELLO) ||
-	    (cr && keylog_find(&sv->keys, cr, &first)) || !wanted(sv, c))
+	if (c->state != TLSCONN_TLS && c->state != TLSCONN_HELLO)
 		return 0;
-	if (++p->listed > SURVEY_LIST_MAX)
+	has = cr ? keylog_has(&sv->keys, cr) : 0;
+	if (has)
+		return has < 0 ? has : 0;
+	if (!wanted(sv, c) || ++sv->listed > SURVEY_LIST_MAX)
 		return 0;
 	tlsconn_format(c, addrs, sizeof(addrs));
 	for (int k = 0; cr && k < 32; k++)
@@ -171,40 +143,29 @@ static int report_unmatched(void *ctx, const struct tls_conn *c)
 
 static void report_unmatched_conns(struct survey *sv)
 {
-	struct planning p = { .sv = sv };
-
-	if (tlsconn_each(&sv->conns, report_unmatched, &p))
-		return;
-	if (p.listed > SURVEY_LIST_MAX)
-		log_warn("and %zu more TLS connections without secrets", p.listed - SURVEY_LIST_MAX);
+	sv->listed = 0;
+	if (!tlsconn_each(&sv->conns, report_unmatched, sv) && sv->listed > SURVEY_LIST_MAX)
+		log_warn("and %" PRIu64 " more TLS connections without secrets",
+			 sv->listed - SURVEY_LIST_MAX);
 }
 
-static void report_libraries(const struct source *src)
+/* How many SECRET records each library has; those of no library known make up the rest of the
+ * records the key log was given. */
+static void report_libraries(const struct survey *sv, const struct source *src)
 {
 	const struct src_library *libs;
-	const struct src_secret *secrets;
 	unsigned nlibs = source_libraries(src, &libs);
-	size_t n = source_secrets(src, &secrets);
-	uint64_t *count = calloc(nlibs ? nlibs : 1, sizeof(*count)), orphans = 0;
+	uint64_t named = 0;
 
-	if (!count)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		int lib = source_library_of(src, &secrets[i]);
-
-		if (lib >= 0)
-			count[lib]++;
-		else
-			orphans++;
-	}
-	for (unsigned i = 0; i < nlibs; i++)
-		log_info("%" PRIu64 " secret records from %s (%s)", count[i],
+	for (unsigned i = 0; i < nlibs; i++) {
+		named += libs[i].secrets;
+		log_info("%" PRIu64 " secret records from %s (%s)", libs[i].secrets,
 			 libs[i].path[0] ? libs[i].path : "a library with no path",
 			 libs[i].version[0] ? libs[i].version : "version unknown");
-	if (orphans)
+	}
+	if (sv->keys.st.records > named)
 		log_info("%" PRIu64 " secret records name a library the journals do not describe",
-			 orphans);
-	free(count);
+			 sv->keys.st.records - named);
 }
 
 void survey_report(struct survey *sv, const struct source *src)
@@ -216,7 +177,7 @@ void survey_report(struct survey *sv, const struct source *src)
 			 sv->tls == 1 ? "" : "s", sv->with_secrets);
 	report_unmatched_conns(sv);
 	if (sv->unmatched)
-		log_warn("secrets of %zu TLS connection%s match no connection in these packets",
+		log_warn("secrets of %" PRIu64 " TLS connection%s match no connection in these packets",
 			 sv->unmatched, sv->unmatched == 1 ? "" : "s");
 	if (source_secrets_lost(src))
 		log_warn("tlsrec lost %" PRIu64 " TLS secret records while recording: connections may lack secrets",
@@ -233,7 +194,7 @@ void survey_report(struct survey *sv, const struct source *src)
 	if (st->conflicts)
 		log_warn("%" PRIu64 " key log lines recorded again with another secret: the first is kept",
 			 st->conflicts);
-	report_libraries(src);
+	report_libraries(sv, src);
 }
 
 /* All of len bytes of p to fd. 0 or -errno. */
@@ -254,24 +215,17 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-int survey_write_keylog(const struct survey *sv, int fd)
+int survey_write_keylog(struct survey *sv, int fd)
 {
-	char buf[64 * KEYLOG_LINE_MAX];
-	size_t i = 0;
+	const char *text;
+	uint64_t before;
+	size_t len;
+	/* With a selection, the lines of the selected connections: their DSBs'. */
+	int ret = keylog_read_start(&sv->keys, sv->opts.want ? KEYLOG_PLANNED : KEYLOG_ALL);
 
-	if (sv->opts.want) /* the lines of the selected connections: their DSBs' */
-		return write_all(fd, sv->text, sv->text_len);
-	while (i < sv->keys.n) {
-		size_t len = 0;
-		int ret;
-
-		for (; i < sv->keys.n && len + KEYLOG_LINE_MAX <= sizeof(buf); i++)
-			len += keylog_format(&sv->keys.lines[i], buf + len);
-		ret = write_all(fd, buf, len);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	while (!ret && (ret = keylog_read(&sv->keys, WRITE_MAX, &before, &text, &len)) > 0)
+		ret = write_all(fd, text, len);
+	return ret;
 }
 
 void survey_packet_meta(void *ctx, uint64_t index, const struct packet_view *v,
@@ -309,7 +263,5 @@ void survey_free(struct survey *sv)
 	owners_free(&sv->owners);
 	tlsconn_free(&sv->conns);
 	keylog_free(&sv->keys);
-	free(sv->dsb);
-	free(sv->text);
 	memset(sv, 0, sizeof(*sv));
 }

@@ -44,24 +44,31 @@ struct survey {
 	struct owners owners;
 	struct survey_opts opts; /* survey_run's */
 	char comment[128];  /* survey_packet_meta's last comment */
-	struct keylog keys; /* sorted */
+	struct keylog keys; /* the lines, and the DSBs planned: one per client random that has
+			     * lines, before the first connection that has it */
 	uint64_t packets;
-	struct convert_dsb *dsb; /* by first packet: one per client random that has lines, before
-				  * the first connection that has it */
-	size_t n_dsb;
+	size_t n_dsb;        /* DSBs planned */
+	bool reading_dsbs;   /* survey_next_dsb has started reading them */
 	size_t with_secrets; /* connections whose client random has lines */
-	char *text; /* the lines of every DSB, back to back; dsb[i].lines points into it */
-	size_t text_len;
-	uint64_t tls;       /* connections that start with a TLS handshake record */
-	size_t unmatched;   /* client randoms with lines but no connection in the packets */
+	uint64_t tls;        /* connections that start with a TLS handshake record */
+	uint64_t unmatched;  /* client randoms with lines but no connection in the packets */
+	uint64_t listed;     /* survey_report's: TLS connections without secrets */
 };
 
 /*
- * Read every packet of src from its current place, then its SECRET, SOCKET and PROCESS records
- * (and o's, when o is not NULL); find the owners, derive the key log, make the selection and plan
- * the DSBs. Returns 0 or -errno (after a message); sv is to be freed with survey_free either way.
+ * Read every packet of src from its current place, deriving the key log from the SECRET records
+ * as they are read (source_on_secret), then its SOCKET and PROCESS records (and o's, when o is not
+ * NULL); find the owners, make the selection and plan the DSBs. Returns 0 or -errno (after a
+ * message); sv is to be freed with survey_free either way.
  */
 int survey_run(struct source *src, struct survey *sv, const struct survey_opts *o);
+
+/*
+ * convert_opts.next_dsb for the second pass (ctx is the survey): the DSBs planned, in the order of
+ * their packets, in pieces of at most PCAPNG_DSB_MAX bytes (whole lines, as many as fit: what
+ * convert_pcapng would cut one DSB into).
+ */
+int survey_next_dsb(void *ctx, struct convert_dsb *out);
 
 /*
  * convert_meta_fn for the second pass (ctx is the survey): leaves out the packets of connections
@@ -78,9 +85,9 @@ void survey_packet_meta(void *ctx, uint64_t index, const struct packet_view *v,
  */
 void survey_report(struct survey *sv, const struct source *src);
 
-/* Write every key log line (with a selection, those of the selected connections) to fd (not
- * closed). Returns 0 or -errno. */
-int survey_write_keylog(const struct survey *sv, int fd);
+/* Write every key log line (with a selection, those of the selected connections, DSB by DSB) to
+ * fd (not closed). Returns 0 or -errno. */
+int survey_write_keylog(struct survey *sv, int fd);
 
 void survey_free(struct survey *sv);
 

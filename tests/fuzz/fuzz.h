@@ -65,7 +65,10 @@ static void convert_and_check(char *path)
 		source_rewind(src);
 		out = memfd_create("pcapng", 0);
 	}
-	if (out >= 0 && convert_pcapng(src, out, &(struct convert_opts){ .dsb = sv.dsb, .n_dsb = sv.n_dsb }, &st) == 0) {
+	if (out >= 0 &&
+	    convert_pcapng(src, out,
+			   &(struct convert_opts){ .next_dsb = survey_next_dsb, .ctx = &sv },
+			   &st) == 0) {
 		off_t n = lseek(out, 0, SEEK_END);
 
 		if (n > 0) {

@@ -15,9 +15,13 @@
  *   seqwrap    N chunks (default 4) of a few packets, numbered across 2^64
  *   conns      N TCP connections (default 1000) of 4 packets each (SYN, SYN-ACK, ACK, RST), for
  *              measuring what a connection costs
+ *   secrets    N SECRET records (default 1000) of TLS 1.3 connections, each with a client random
+ *              of its own (their key log: 5 lines each); the first SIZE of them (default 0) also
+ *              with a TCP connection in the packets whose ClientHello carries it (SYN, SYN-ACK,
+ *              ACK, ClientHello), so that each gets a DSB
  *
  * The measured sizes of the issue: overlap 80 270000, sockets 5000000, procs 20000 60000,
- * keyupdate 40 65536.
+ * keyupdate 40 65536, secrets 1000000.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +30,7 @@
 
 #include "journal.h"
 #include "keylog.h"
+#include "table.h"
 
 #define NS UINT64_C(1000000000)
 #define WALL0 (UINT64_C(1700000000) * NS)
@@ -141,24 +146,29 @@ static int packet(struct out *o, uint64_t rel, uint32_t len)
 	return add(o, rec, sizeof(p) + len);
 }
 
-/* An Ethernet frame with an IPv4 TCP segment of no payload from a:ap to b:bp, at BOOT0 + rel. */
+/* An Ethernet frame with an IPv4 TCP segment from a:ap to b:bp, sequence number seq, carrying len
+ * bytes of data (at most 256), at BOOT0 + rel. */
 static int tcp_packet(struct out *o, uint64_t rel, uint32_t a, uint16_t ap, uint32_t b, uint16_t bp,
-		      uint8_t flags)
+		      uint8_t flags, uint32_t seq, const uint8_t *data, uint32_t len)
 {
-	uint8_t rec[sizeof(struct tr_packet) + 54] = { 0 }, *f = rec + sizeof(struct tr_packet);
+	uint8_t rec[sizeof(struct tr_packet) + 54 + 256] = { 0 };
+	uint8_t *f = rec + sizeof(struct tr_packet);
 	struct tr_packet p = { .hdr = { .type = TR_REC_PACKET,
-					.len = sizeof(rec),
+					.len = (uint32_t)sizeof(struct tr_packet) + 54 + len,
 					.ts = BOOT0 + rel },
-			       .cap_len = 54,
-			       .orig_len = 54,
+			       .cap_len = 54 + len,
+			       .orig_len = 54 + len,
 			       .ifindex = IFINDEX,
 			       .protocol = 0x0008,
 			       .dir = TR_DIR_INGRESS };
 
+	if (len > 256)
+		return -EINVAL;
 	memcpy(rec, &p, sizeof(p));
 	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00", 14);
 	f[14] = 0x45;
-	f[17] = 40;
+	f[16] = (uint8_t)((40 + len) >> 8);
+	f[17] = (uint8_t)(40 + len);
 	f[22] = 64;
 	f[23] = 6;
 	for (int i = 0; i < 4; i++) {
@@ -169,9 +179,13 @@ static int tcp_packet(struct out *o, uint64_t rel, uint32_t a, uint16_t ap, uint
 	f[35] = (uint8_t)ap;
 	f[36] = (uint8_t)(bp >> 8);
 	f[37] = (uint8_t)bp;
+	for (int i = 0; i < 4; i++)
+		f[38 + i] = (uint8_t)(seq >> (24 - 8 * i));
 	f[46] = 5 << 4;
 	f[47] = flags;
-	return add(o, rec, sizeof(rec));
+	if (len)
+		memcpy(f + 54, data, len);
+	return add(o, rec, p.hdr.len);
 }
 
 /* Connections from 10.x.y.z to 192.0.2.1:443, one after another. */
@@ -186,8 +200,8 @@ static int conns(struct out *o, unsigned long n)
 
 		for (int k = 0; !ret && k < 4; k++) {
 			o->rel += 1000;
-			ret = k % 2 ? tcp_packet(o, o->rel, b, 443, a, ap, flags[k])
-				    : tcp_packet(o, o->rel, a, ap, b, 443, flags[k]);
+			ret = k % 2 ? tcp_packet(o, o->rel, b, 443, a, ap, flags[k], 0, NULL, 0)
+				    : tcp_packet(o, o->rel, a, ap, b, 443, flags[k], 0, NULL, 0);
 		}
 	}
 	return ret ? ret : emit(o, 0);
@@ -278,34 +292,34 @@ static int procs(struct out *o, unsigned long n, unsigned long size)
 }
 
 /*
- * TLS 1.3 secrets (TLS_AES_128_GCM_SHA256) whose application traffic secrets are generation gen:
- * RFC 8446 section 7.2's "traffic upd" applied gen times to generation 0. One chain serves every
- * record; each has a client random of its own.
+ * A TLS 1.3 SECRET record (TLS_AES_128_GCM_SHA256) whose application traffic secrets are
+ * generation gen: RFC 8446 section 7.2's "traffic upd" applied gen times to generation 0. The
+ * client random is left for the caller. 0 or -errno.
  */
-static int keyupdate(struct out *o, unsigned long n, unsigned long gen)
+static int tls13_record(struct tr_secret *s, unsigned long gen)
 {
-	struct tr_secret s = { .hdr = { .type = TR_REC_SECRET, .len = sizeof(s) },
-			       .ssl = 0x1000,
-			       .pid = 100,
-			       .tid = 100,
-			       .cipher = 0x03001301,
-			       .version = 0x0304,
-			       .flags = TR_SEC_TLS13 };
 	const char *what[2] = { "c ap traffic", "s ap traffic" };
-	uint8_t *cur[2] = { s.client_app_secret, s.server_app_secret };
+	uint8_t *cur[2] = { s->client_app_secret, s->server_app_secret };
 	struct keylog k;
 	int ret = keylog_init(&k);
 
-	memset(s.handshake_secret, 0x11, 32);
-	memset(s.master_secret, 0x22, 32);
-	memset(s.handshake_traffic_hash, 0x33, 32);
-	memset(s.server_finished_hash, 0x44, 32);
-	memset(s.exporter_secret, 0x55, 32);
+	*s = (struct tr_secret){ .hdr = { .type = TR_REC_SECRET, .len = sizeof(*s) },
+				 .ssl = 0x1000,
+				 .pid = 100,
+				 .tid = 100,
+				 .cipher = 0x03001301,
+				 .version = 0x0304,
+				 .flags = TR_SEC_TLS13 };
+	memset(s->handshake_secret, 0x11, 32);
+	memset(s->master_secret, 0x22, 32);
+	memset(s->handshake_traffic_hash, 0x33, 32);
+	memset(s->server_finished_hash, 0x44, 32);
+	memset(s->exporter_secret, 0x55, 32);
 	for (int side = 0; !ret && side < 2; side++) {
 		uint8_t next[32];
 
-		ret = keylog_expand_label(&k, "SHA256", s.master_secret, 32, what[side],
-					  s.server_finished_hash, 32, cur[side], 32);
+		ret = keylog_expand_label(&k, "SHA256", s->master_secret, 32, what[side],
+					  s->server_finished_hash, 32, cur[side], 32);
 		for (unsigned long g = 0; !ret && g < gen; g++) {
 			ret = keylog_expand_label(&k, "SHA256", cur[side], 32, "traffic upd", NULL,
 						  0, next, 32);
@@ -313,6 +327,16 @@ static int keyupdate(struct out *o, unsigned long n, unsigned long gen)
 		}
 	}
 	keylog_free(&k);
+	return ret;
+}
+
+/* Records of TLS 1.3 secrets at generation gen; one chain serves every record, each has a client
+ * random of its own. */
+static int keyupdate(struct out *o, unsigned long n, unsigned long gen)
+{
+	struct tr_secret s;
+	int ret = tls13_record(&s, gen);
+
 	if (!ret)
 		ret = begin(o, 1000);
 	for (unsigned long i = 0; !ret && i < n; i++) {
@@ -321,6 +345,72 @@ static int keyupdate(struct out *o, unsigned long n, unsigned long gen)
 		o->rel += 1000;
 		s.hdr.ts = BOOT0 + o->rel;
 		ret = add(o, &s, sizeof(s));
+	}
+	return ret ? ret : emit(o, 0);
+}
+
+/* A TLS 1.3 ClientHello record with this random (and the cipher suite of tls13_record) into out
+ * (52 bytes). Returns its length. */
+static uint32_t client_hello(uint8_t *out, const uint8_t random[32])
+{
+	static const uint8_t head[] = { 0x16, 0x03, 0x01, 0x00, 0x2f, 0x01, 0x00, 0x00, 0x2b,
+					0x03, 0x03 };
+	static const uint8_t tail[] = { 0x00, 0x00, 0x02, 0x13, 0x01, 0x01, 0x00, 0x00, 0x00 };
+
+	memcpy(out, head, sizeof(head));
+	memcpy(out + sizeof(head), random, 32);
+	memcpy(out + sizeof(head) + 32, tail, sizeof(tail));
+	return sizeof(head) + 32 + sizeof(tail);
+}
+
+/* The start of connection i from 10.x.y.z to 192.0.2.1:443: SYN, SYN-ACK, ACK, and a ClientHello
+ * carrying client random cr, each 1 us after the last. */
+static int hello_conn(struct out *o, unsigned long i, const uint8_t cr[32])
+{
+	uint32_t a = 0x0a000000 | (uint32_t)(i / 50000), b = 0xc0000201;
+	uint16_t ap = (uint16_t)(10000 + i % 50000);
+	uint8_t hello[64];
+	int ret;
+
+	o->rel += 1000;
+	ret = tcp_packet(o, o->rel, a, ap, b, 443, 0x02, 1000, NULL, 0);
+	o->rel += 1000;
+	if (!ret)
+		ret = tcp_packet(o, o->rel, b, 443, a, ap, 0x12, 5000, NULL, 0);
+	o->rel += 1000;
+	if (!ret)
+		ret = tcp_packet(o, o->rel, a, ap, b, 443, 0x10, 1001, NULL, 0);
+	o->rel += 1000;
+	if (!ret)
+		ret = tcp_packet(o, o->rel, a, ap, b, 443, 0x18, 1001, hello,
+				 client_hello(hello, cr));
+	return ret;
+}
+
+/*
+ * n records of TLS 1.3 secrets at generation 0, each with a client random of its own (from a hash
+ * of its number, as random as a real one); the first nconns of them after the start of their
+ * connection in the packets (hello_conn).
+ */
+static int secrets(struct out *o, unsigned long n, unsigned long nconns)
+{
+	struct tr_secret s;
+	int ret = tls13_record(&s, 0);
+
+	if (!ret)
+		ret = begin(o, 1000);
+	for (unsigned long i = 0; !ret && i < n; i++) {
+		for (int w = 0; w < 4; w++) {
+			uint64_t h = table_hash(4 * (uint64_t)i + (uint64_t)w + 1);
+
+			memcpy(s.client_random + 8 * w, &h, 8);
+		}
+		if (i < nconns)
+			ret = hello_conn(o, i, s.client_random);
+		o->rel += 1000;
+		s.hdr.ts = BOOT0 + o->rel;
+		if (!ret)
+			ret = add(o, &s, sizeof(s));
 	}
 	return ret ? ret : emit(o, 0);
 }
@@ -358,12 +448,14 @@ static int body(struct out *o, const char *kind, unsigned long n, unsigned long 
 		return seqwrap(o, n ? n : 4);
 	if (!strcmp(kind, "conns"))
 		return conns(o, n ? n : 1000);
+	if (!strcmp(kind, "secrets"))
+		return secrets(o, n ? n : 1000, size);
 	return -EINVAL;
 }
 
 int main(int argc, char **argv)
 {
-	static const char usage[] = "usage: hostile overlap|sockets|procs|keyupdate|seqwrap|conns OUT [N [SIZE [LEN]]]\n";
+	static const char usage[] = "usage: hostile overlap|sockets|procs|keyupdate|seqwrap|conns|secrets OUT [N [SIZE [LEN]]]\n";
 	const char *kind = argc > 1 ? argv[1] : "";
 	unsigned long n = argc > 3 ? strtoul(argv[3], NULL, 0) : 0;
 	unsigned long size = argc > 4 ? strtoul(argv[4], NULL, 0) : 0;

@@ -88,6 +88,29 @@ conns)
 	[ "$rows" -eq 300000 ] || fail "$rows connections of 4 packets indexed, not 300000"
 	bounded 160 240 --db "$dir/index.db" --port 443 "$j" -o /dev/null
 	;;
+secrets)
+	# 200,000 SECRET records (5 key log lines each), 2,000 of them with a connection and a DSB:
+	# 240 MiB converted, 160 MiB indexed, when every record and line is kept in memory.
+	"$HOSTILE" secrets "$j" 200000 2000
+	bounded 100 60 "$j" -o "$dir/out.pcapng"
+	grep -q "2000 TLS connections in the packets, 2000 with secrets" "$dir/err" &&
+		grep -q "secrets of 198000 TLS connections match no connection" "$dir/err" ||
+		fail "not the connections and secrets there are: $(cat "$dir/err")"
+	info=$(capinfos -c -D "$dir/out.pcapng") || fail "capinfos cannot read $dir/out.pcapng"
+	grep -q "Number of decryption secrets in file: *2000\$" <<<"$info" ||
+		fail "not 2000 DSBs: $info"
+	bounded 100 60 "$j" --keylog "$dir/keys"
+	lines=$(wc -l <"$dir/keys")
+	[ "$lines" -eq 1000000 ] || fail "$lines key log lines, not 1000000"
+	awk '{ print $2 }' "$dir/keys" | LC_ALL=C sort -c || fail "key log lines not by client random"
+	bounded 100 60 index --db "$dir/index.db" "$j"
+	rows=$(python3 -c 'import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM secrets").fetchone()[0])' \
+		"$dir/index.db")
+	[ "$rows" -eq 200000 ] || fail "$rows secrets rows in the index, not 200000"
+	# The key log's database was SQLite's temporary file in $TMPDIR, gone with it.
+	[ -z "$(find "$dir" -name 'etilqs_*')" ] || fail "SQLite's temporary files are left in $dir"
+	;;
 seqwrap)
 	"$HOSTILE" seqwrap "$j" 4
 	bounded 60 10 "$j" -o /dev/null

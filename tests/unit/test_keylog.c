@@ -9,6 +9,10 @@
  *   - Key updates, SHA-384 and the other suites against an HKDF-Expand written here with HMAC
  *     (RFC 5869 section 2.3: one block is enough for 32 or 48 bytes).
  *   - TLS 1.2, all-zero secrets, duplicates, conflicts, a walk that never arrives, the budget.
+ *   - Reading: every line sorted by client random, label and generation (numerically); the plan
+ *     (which client random's lines go before which packet: the first plan of each kept, none
+ *     without lines) read back DSB by DSB in the order of their packets; the client randoms left
+ *     unplanned; pieces of at most what the caller takes, cut at line ends, as full as they go.
  */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -169,17 +173,38 @@ static void rfc_record(struct tr_secret *s)
 	unhex(rfc_exp, s->exporter_secret, TR_SECRET_LEN);
 }
 
+/* Everything a reading of kl gives (with pieces of at most max bytes) into a string the caller
+ * frees; each piece is whole lines. */
+static char *read_all(enum keylog_which which, size_t max)
+{
+	size_t len = 0, cap = 1 << 16, n;
+	char *text = malloc(cap), *more;
+	const char *piece;
+	uint64_t before;
+	int ret;
+
+	if (!CHECK(text != NULL) || !CHECK_EQ_INT(keylog_read_start(&kl, which), 0)) {
+		free(text);
+		return NULL;
+	}
+	while ((ret = keylog_read(&kl, max, &before, &piece, &n)) > 0) {
+		CHECK(n > 0 && n <= max && piece[n - 1] == '\n');
+		if (len + n + 1 > cap && (more = realloc(text, cap = 2 * (len + n + 1))))
+			text = more;
+		if (!CHECK(len + n + 1 <= cap))
+			break;
+		memcpy(text + len, piece, n);
+		len += n;
+	}
+	CHECK_EQ_INT(ret, 0);
+	text[len] = '\0';
+	return text;
+}
+
 /* All lines of kl, formatted, into a string the caller frees. */
 static char *all_lines(void)
 {
-	char *text = malloc(kl.n * KEYLOG_LINE_MAX + 1), *p = text;
-
-	if (!CHECK(text != NULL))
-		return NULL;
-	for (size_t i = 0; i < kl.n; i++)
-		p += keylog_format(&kl.lines[i], p);
-	*p = '\0';
-	return text;
+	return read_all(KEYLOG_ALL, 4096);
 }
 
 static void check_text(const char *want)
@@ -216,7 +241,6 @@ static void test_rfc8448_record(void)
 		return;
 	rfc_record(&s);
 	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
-	keylog_sort(&kl);
 	rfc_line(want, sizeof(want), "CLIENT_HANDSHAKE_TRAFFIC_SECRET", rfc_c_hs);
 	rfc_line(want, sizeof(want), "SERVER_HANDSHAKE_TRAFFIC_SECRET", rfc_s_hs);
 	rfc_line(want, sizeof(want), "CLIENT_TRAFFIC_SECRET_0", rfc_c_ap);
@@ -340,7 +364,6 @@ static void test_key_update(void)
 	random_record(&s, 0x03001301, 3, 1);
 	want_of(want, sizeof(want), &s, EVP_sha256(), 3, 1);
 	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
-	keylog_sort(&kl);
 	CHECK_EQ_U64(kl.n, 2 + 4 + 2 + 1);
 	check_text(want);
 	CHECK_EQ_U64(kl.st.walk_failed, 0);
@@ -361,10 +384,7 @@ static void test_suites(void)
 	random_record(&s, 0x03001302, 2, 2);
 	want_of(want, sizeof(want), &s, EVP_sha384(), 2, 2);
 	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
-	keylog_sort(&kl);
-	check_text(want);
-	for (size_t i = 0; i < kl.n; i++)
-		CHECK_EQ_U64(kl.lines[i].len, 48);
+	check_text(want); /* 48-byte secrets: want_of's lines */
 	for (size_t c = 0; c < sizeof(sha256) / sizeof(sha256[0]); c++) {
 		check_ctx("cipher 0x%08x", sha256[c]);
 		if (!kl_init())
@@ -373,7 +393,6 @@ static void test_suites(void)
 		random_record(&s, sha256[c], 1, 0);
 		want_of(want, sizeof(want), &s, EVP_sha256(), 1, 0);
 		CHECK_EQ_INT(keylog_add(&kl, &s), 0);
-		keylog_sort(&kl);
 		check_text(want);
 	}
 	check_ctx("an unknown cipher suite");
@@ -405,7 +424,6 @@ static void test_tls12(void)
 	rnd_bytes(s.handshake_secret, TR_SECRET_LEN);
 	add_want(want, sizeof(want), "CLIENT_RANDOM", &s, s.master_key, 48);
 	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
-	keylog_sort(&kl);
 	CHECK_EQ_U64(kl.n, 1);
 	check_text(want);
 }
@@ -485,7 +503,6 @@ static void test_dedup(void)
 	CHECK_EQ_INT(keylog_add(&kl, &other), 0);
 	CHECK_EQ_U64(kl.n, 11);
 	CHECK_EQ_U64(kl.st.conflicts, 3); /* exporter, and each side's generation 0 */
-	keylog_sort(&kl);
 	want[0] = '\0';
 	want_of(want, sizeof(want), &s, EVP_sha256(), 4, 2);
 	check_text(want);
@@ -557,34 +574,163 @@ static void test_walk_limits(void)
 	check_ctx("%s", "");
 }
 
-/* keylog_find: the lines of one client random, among many; none for an unknown one. */
-static void test_find(void)
+/* A record and the generations of its application traffic secrets. */
+struct made {
+	struct tr_secret s;
+	unsigned cgen, sgen;
+};
+
+static int cmp_made(const void *a, const void *b)
 {
-	struct tr_secret s[40];
+	return memcmp(((const struct made *)a)->s.client_random,
+		      ((const struct made *)b)->s.client_random, 32);
+}
+
+/*
+ * Every line, by client random, then label (TLS 1.2's CLIENT_RANDOM last), then generation as a
+ * number (2 before 10): the records' lines in the order of their client randoms. keylog_has
+ * knows the client randoms that have lines and no other.
+ */
+static void test_read_all(void)
+{
+	static char want[1 << 16];
+	struct made m[12];
 	uint8_t unknown[32];
-	size_t first, n;
 
 	rnd_seed(0xF1D0);
 	if (!kl_init())
 		return;
-	for (int i = 0; i < 40; i++) {
-		random_record(&s[i], 0x03001301, (unsigned)i % 3, 0);
-		CHECK_EQ_INT(keylog_add(&kl, &s[i]), 0);
+	want[0] = '\0';
+	for (unsigned i = 0; i < 12; i++) {
+		m[i].cgen = i;
+		m[i].sgen = 11 - i;
+		random_record(&m[i].s, 0x03001301, m[i].cgen, m[i].sgen);
+		if (i == 5) { /* TLS 1.2 and 1.3 fields both filled */
+			m[i].s.flags |= TR_SEC_TLS12;
+			rnd_bytes(m[i].s.master_key, sizeof(m[i].s.master_key));
+		}
+		CHECK_EQ_INT(keylog_add(&kl, &m[i].s), 0);
 	}
-	keylog_sort(&kl);
-	for (int i = 0; i < 40; i++) {
-		check_ctx("record %d", i);
-		n = keylog_find(&kl, s[i].client_random, &first);
-		if (!CHECK_EQ_U64(n, 2 + 1 + (unsigned)i % 3 + 1 + 1))
-			continue;
-		for (size_t k = first; k < first + n; k++)
-			CHECK_MEM(kl.lines[k].client_random, s[i].client_random, 32);
-		CHECK_EQ_U64(kl.lines[first].label, KEYLOG_CLIENT_HANDSHAKE);
-		CHECK_EQ_U64(kl.lines[first + n - 1].label, KEYLOG_EXPORTER);
+	qsort(m, 12, sizeof(m[0]), cmp_made);
+	for (int i = 0; i < 12; i++) {
+		want_of(want, sizeof(want), &m[i].s, EVP_sha256(), m[i].cgen, m[i].sgen);
+		if (m[i].s.flags & TR_SEC_TLS12)
+			add_want(want, sizeof(want), "CLIENT_RANDOM", &m[i].s, m[i].s.master_key, 48);
+		CHECK_EQ_INT(keylog_has(&kl, m[i].s.client_random), 1);
+	}
+	check_text(want);
+	CHECK_EQ_U64(kl.n, 12 * (2 + 13 + 1) + 1);
+	rnd_bytes(unknown, 32);
+	CHECK_EQ_INT(keylog_has(&kl, unknown), 0);
+}
+
+/*
+ * The plan: a DSB per client random planned (the first plan kept; none for one without lines,
+ * nor a second before one packet), read back in the order of the packets they go before, each
+ * with its client random's lines only; the client randoms left unplanned counted.
+ * keylog_read_start starts again from the first.
+ */
+static void test_plan(void)
+{
+	static const uint64_t before[6] = { 700, 30, 5, 12000, 31, 0 };
+	static const int order[6] = { 5, 2, 1, 4, 0, 3 }; /* by before */
+	static char want[6][4096];
+	struct tr_secret s[10];
+	uint8_t unknown[32];
+	uint64_t n = 0, at;
+	const char *text;
+	size_t len;
+	int i = 0;
+
+	rnd_seed(0x91A5);
+	if (!kl_init())
+		return;
+	for (int r = 0; r < 10; r++) {
+		random_record(&s[r], 0x03001301, (unsigned)r % 3, 1);
+		CHECK_EQ_INT(keylog_add(&kl, &s[r]), 0);
+	}
+	CHECK_EQ_INT(keylog_unplanned(&kl, &n), 0);
+	CHECK_EQ_U64(n, 10);
+	for (int r = 0; r < 6; r++) {
+		want[r][0] = '\0';
+		want_of(want[r], sizeof(want[r]), &s[r], EVP_sha256(), (unsigned)r % 3, 1);
+		CHECK_EQ_INT(keylog_plan(&kl, s[r].client_random, before[r]), 1);
+	}
+	/* Planned already: the first plan stays; one DSB per packet. */
+	CHECK_EQ_INT(keylog_plan(&kl, s[3].client_random, 1), 0);
+	CHECK_EQ_INT(keylog_plan(&kl, s[7].client_random, before[2]), 0);
+	rnd_bytes(unknown, 32);
+	CHECK_EQ_INT(keylog_plan(&kl, unknown, 2), 0);
+	CHECK_EQ_INT(keylog_unplanned(&kl, &n), 0);
+	CHECK_EQ_U64(n, 4);
+	for (int pass = 0; pass < 2; pass++) {
+		check_ctx("pass %d", pass);
+		i = 0;
+		CHECK_EQ_INT(keylog_read_start(&kl, KEYLOG_PLANNED), 0);
+		while (keylog_read(&kl, 1 << 16, &at, &text, &len) > 0 && CHECK(i < 6)) {
+			CHECK_EQ_U64(at, before[order[i]]);
+			CHECK_MSG(len == strlen(want[order[i]]) && !memcmp(text, want[order[i]], len),
+				  "DSB %d:\n%.*s\nwant:\n%s", i, (int)len, text, want[order[i]]);
+			i++;
+		}
+		CHECK_EQ_INT(i, 6);
+		/* At the end it stays at the end. */
+		CHECK_EQ_INT(keylog_read(&kl, 1 << 16, &at, &text, &len), 0);
 	}
 	check_ctx("%s", "");
-	rnd_bytes(unknown, 32);
-	CHECK_EQ_U64(keylog_find(&kl, unknown, &first), 0);
+}
+
+/*
+ * Pieces of at most max bytes: one client random's 2 + 41 + 41 + 1 lines (about 6.5 KB) in pieces
+ * of at most max bytes (from a line's length to a few of them), each as full as whole lines make
+ * it, the next DSB in a piece of its own; all of them together are the DSBs' lines. A max smaller
+ * than the longest line is refused.
+ */
+static void test_pieces(void)
+{
+	static char want[1 << 15];
+	struct tr_secret big, small;
+	const char *text;
+	size_t len, wanted;
+	uint64_t at;
+
+	rnd_seed(0x9EC5);
+	if (!kl_init())
+		return;
+	random_record(&big, 0x03001301, 40, 40);
+	random_record(&small, 0x03001301, 0, 0);
+	CHECK_EQ_INT(keylog_add(&kl, &big), 0);
+	CHECK_EQ_INT(keylog_add(&kl, &small), 0);
+	CHECK_EQ_INT(keylog_plan(&kl, big.client_random, 10), 1);
+	CHECK_EQ_INT(keylog_plan(&kl, small.client_random, 11), 1);
+	want[0] = '\0';
+	want_of(want, sizeof(want), &big, EVP_sha256(), 40, 40);
+	wanted = strlen(want);
+	want_of(want, sizeof(want), &small, EVP_sha256(), 0, 0);
+	CHECK_EQ_INT(keylog_read_start(&kl, KEYLOG_PLANNED), 0);
+	CHECK_EQ_INT(keylog_read(&kl, KEYLOG_LINE_MAX - 1, &at, &text, &len), -EINVAL);
+	for (size_t max = KEYLOG_LINE_MAX; max < 1200; max += 7) {
+		size_t total = 0, pieces = 0;
+
+		check_ctx("max %zu", max);
+		CHECK_EQ_INT(keylog_read_start(&kl, KEYLOG_PLANNED), 0);
+		while (keylog_read(&kl, max, &at, &text, &len) > 0) {
+			const char *next = want + total + len;
+
+			pieces++;
+			if (!CHECK(len <= max && text[len - 1] == '\n') ||
+			    !CHECK(!memcmp(text, want + total, len)))
+				break;
+			CHECK_EQ_U64(at, total < wanted ? 10 : 11);
+			total += len;
+			/* Full: the next line of the same DSB would not have fit. */
+			if (total < wanted)
+				CHECK(len + (size_t)(strchr(next, '\n') + 1 - next) > max);
+		}
+		CHECK_EQ_U64(total, strlen(want));
+		CHECK(pieces >= wanted / max + 2);
+	}
+	check_ctx("%s", "");
 }
 
 int main(void)
@@ -597,7 +743,9 @@ int main(void)
 	CHECK_RUN(test_zero);
 	CHECK_RUN(test_dedup);
 	CHECK_RUN(test_walk_limits);
-	CHECK_RUN(test_find);
+	CHECK_RUN(test_read_all);
+	CHECK_RUN(test_plan);
+	CHECK_RUN(test_pieces);
 	keylog_free(&kl);
 	return check_exit();
 }

@@ -454,7 +454,11 @@ static bool assemble_one(const char *out, const char *keylog, size_t n_dsb)
 	source_rewind(src);
 	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ok = ok && CHECK(fd >= 0) &&
-	     CHECK_EQ_INT(convert_pcapng(src, fd, &(struct convert_opts){ .dsb = sv.dsb, .n_dsb = sv.n_dsb }, &st), 0);
+	     CHECK_EQ_INT(convert_pcapng(src, fd,
+					 &(struct convert_opts){ .next_dsb = survey_next_dsb,
+								 .ctx = &sv },
+					 &st),
+			  0);
 	ok = ok && CHECK_EQ_U64(st.packets, n_packets);
 	if (fd >= 0)
 		close(fd);
@@ -726,9 +730,27 @@ static void test_placement(void)
 	check_wireshark(out1);
 }
 
+/* convert_opts.next_dsb of one DSB, then no more. */
+struct one_dsb {
+	struct convert_dsb d;
+	bool given;
+};
+
+static int next_one(void *ctx, struct convert_dsb *out)
+{
+	struct one_dsb *o = ctx;
+
+	if (o->given)
+		return 0;
+	o->given = true;
+	*out = o->d;
+	return 1;
+}
+
 /*
  * A connection after 1500 key updates each way: its 3005 lines (about 570 KB) are more than one
- * DSB takes; they go in several, cut at line ends, all before its SYN.
+ * DSB takes; they go in several, cut at line ends, all before its SYN. convert_pcapng given them
+ * all as one DSB cuts it into the very same blocks.
  */
 static void test_large_dsb(void)
 {
@@ -807,14 +829,34 @@ static void test_large_dsb(void)
 	}
 	CHECK(dsbs >= 3);
 	CHECK_EQ_U64(lines, 2 + (GEN + 1) * 2 + 1);
+	free(buf);
 	{
+		char *paths[1] = { journal }, whole[PATH_MAX];
+		struct one_dsb one = { .d = { .before = e.syn } };
+		struct convert_stats st;
+		struct source *src;
 		size_t klen;
 		uint8_t *kl = slurp(keys, &klen);
+		int fd;
 
-		CHECK_EQ_U64(total, klen);
+		tpath(whole, "large-whole.pcapng");
+		fd = open(whole, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (CHECK(kl != NULL) && CHECK_EQ_U64(total, klen) && CHECK(fd >= 0) &&
+		    CHECK_EQ_INT(source_open(paths, 1, &src), 0)) {
+			one.d.lines = (const char *)kl;
+			one.d.len = klen;
+			CHECK_EQ_INT(convert_pcapng(src, fd,
+						    &(struct convert_opts){ .next_dsb = next_one,
+									    .ctx = &one },
+						    &st),
+				     0);
+			source_close(src);
+			same_file(out, whole);
+		}
+		if (fd >= 0)
+			close(fd);
 		free(kl);
 	}
-	free(buf);
 }
 
 /*
@@ -854,11 +896,14 @@ static void test_repeated_random(void)
 	if (!ok || !CHECK_EQ_INT(source_open(paths, 1, &src), 0))
 		return;
 	if (CHECK_EQ_INT(survey_run(src, &sv, NULL), 0)) {
+		struct convert_dsb dsb;
+
 		CHECK_EQ_U64(sv.tls, 5);
 		CHECK_EQ_U64(sv.with_secrets, 5);
 		CHECK_EQ_U64(sv.n_dsb, 1);
-		CHECK_EQ_U64(sv.dsb[0].before, e[0].syn);
-		CHECK_EQ_U64(sv.text_len, sv.dsb[0].len);
+		CHECK_EQ_INT(survey_next_dsb(&sv, &dsb), 1);
+		CHECK_EQ_U64(dsb.before, e[0].syn);
+		CHECK_EQ_INT(survey_next_dsb(&sv, &dsb), 0);
 	}
 	survey_free(&sv);
 	source_close(src);

@@ -5,7 +5,8 @@
  * wall-clock time is known, then read back with source_open/source_next. Every packet handed out
  * is checked: which one it is (its socket cookie is its number), its wall time, its interface and
  * recording, its lengths and every data byte; and the order of all of them. Warnings go to a file
- * for the duration of a read, and are checked too.
+ * for the duration of a read, and are checked too. SECRET records go to the consumer
+ * source_on_secret sets, each once, in the order read, with where and when it is from.
  */
 #include "array.h"
 #include "check.h"
@@ -981,6 +982,124 @@ static void test_unknown_interface(void)
 	readback_free(&rb);
 }
 
+/* A SECRET record of library lib at rel, its client random all byte b. */
+static bool put_secret(struct jrec *j, uint64_t rel, uint32_t lib, uint8_t b)
+{
+	struct tr_secret s = { .hdr = { .type = TR_REC_SECRET, .len = sizeof(s) } };
+
+	s.hdr.ts = boot_at(j, rel);
+	s.lib = lib;
+	s.flags = TR_SEC_TLS12;
+	memset(s.client_random, b, sizeof(s.client_random));
+	return CHECK_EQ_INT(chunkbuf_add(&cb, &s, sizeof(s)), 0);
+}
+
+/* What the consumer was given. */
+struct taken {
+	unsigned n;
+	struct src_secret sec[8];
+	uint64_t packets_before[8]; /* packets handed out when it came */
+	uint64_t packets;
+	int fail_at; /* return -ECANCELED on this call (1 is the first), or 0 */
+};
+
+static int take(void *ctx, const struct src_secret *sec)
+{
+	struct taken *t = ctx;
+
+	if (t->n < 8) {
+		t->sec[t->n] = *sec;
+		t->packets_before[t->n] = t->packets;
+	}
+	return ++t->n == (unsigned)t->fail_at ? -ECANCELED : 0;
+}
+
+/*
+ * SECRET records in two chunks (the second written first, but later in time), handed to the
+ * consumer as their chunks are read: each once, in the order read, with its recording, its
+ * library, its chunk and its wall-clock time, and counted by the library that names it (the one
+ * LIBRARY record names two of the three); not again after source_rewind. A consumer's error stops
+ * the reading.
+ */
+static void test_secret_consumer(void)
+{
+	uint8_t lib[sizeof(struct tr_library) + 64];
+	struct tr_library l = { .hdr = { .type = TR_REC_LIBRARY }, .index = 7, .kind = 1 };
+	const struct src_library *libs;
+	struct taken t = { 0 };
+	char *paths[1];
+	struct packet_view v;
+	struct src_chunk c;
+	struct source *s;
+	size_t off = sizeof(l);
+	struct jrec j;
+	int ret;
+	bool ok;
+
+	wants_reset();
+	jrec_init(&j, "secrets.lz4", 0xC5, "unit-host", 1000 * NS, 0);
+	jrec_iface(&j, 2, "eth0");
+	CHECK_EQ_INT(tlv_put(lib, sizeof(lib), &off, TR_LIB_PATH, "/usr/lib/libssl.so.3"), 0);
+	l.hdr.len = (uint32_t)off;
+	l.hdr.ts = boot_at(&j, 100);
+	memcpy(lib, &l, sizeof(l));
+	ok = jrec_open(&j) && chunk_open(&j, 5000);
+	ok = ok && put_packet(&j, 5100, 2, 10, true) && put_secret(&j, 5200, 7, 0xB0) &&
+	     put_secret(&j, 5300, 8, 0xB1) && put_packet(&j, 5400, 2, 10, true) && chunk_close(&j);
+	ok = ok && chunk_open(&j, 100) && CHECK_EQ_INT(chunkbuf_add(&cb, lib, off), 0) &&
+	     put_packet(&j, 150, 2, 10, true) && put_secret(&j, 200, 7, 0xA0) && chunk_close(&j);
+	ok = jrec_close(&j) && ok;
+	paths[0] = j.path;
+	if (!ok || !CHECK_EQ_INT(source_open(paths, 1, &s), 0))
+		return;
+	source_on_secret(s, take, &t);
+	while ((ret = source_next(s, &v)) > 0)
+		t.packets++;
+	CHECK_EQ_INT(ret, 0);
+	CHECK_EQ_U64(t.packets, 3);
+	if (CHECK_EQ_U64(t.n, 3)) {
+		static const uint8_t random[3] = { 0xA0, 0xB0, 0xB1 };
+		static const uint64_t rel[3] = { 200, 5200, 5300 };
+		static const uint64_t seq[3] = { 2, 1, 1 }; /* the head chunk is 0 */
+
+		for (int i = 0; i < 3; i++) {
+			check_ctx("secret %d", i);
+			CHECK_EQ_U64(t.sec[i].s.client_random[0], random[i]);
+			CHECK_EQ_U64(t.sec[i].wall, wall_at(&j, rel[i]));
+			CHECK_EQ_U64(t.sec[i].rec, 0);
+			source_chunk(s, t.sec[i].chunk, &c);
+			CHECK_EQ_U64(c.meta->seq, seq[i]);
+			CHECK_EQ_INT(t.sec[i].lib, i < 2 ? 0 : -1);
+		}
+		check_ctx("%s", "");
+		/* Each chunk's records are taken when it is read, before its packets go out. */
+		CHECK_EQ_U64(t.packets_before[0], 0);
+		CHECK_EQ_U64(t.packets_before[1], 1);
+	}
+	if (CHECK_EQ_U64(source_libraries(s, &libs), 1))
+		CHECK_EQ_U64(libs[0].secrets, 2);
+	source_rewind(s);
+	while ((ret = source_next(s, &v)) > 0)
+		;
+	CHECK_EQ_INT(ret, 0);
+	CHECK_EQ_U64(t.n, 3);
+	CHECK_EQ_U64(libs[0].secrets, 2);
+	source_close(s);
+
+	check_ctx("a consumer that fails");
+	memset(&t, 0, sizeof(t));
+	t.fail_at = 2;
+	if (!CHECK_EQ_INT(source_open(paths, 1, &s), 0))
+		return;
+	source_on_secret(s, take, &t);
+	while ((ret = source_next(s, &v)) > 0)
+		;
+	CHECK_EQ_INT(ret, -ECANCELED);
+	CHECK_EQ_U64(t.n, 2);
+	source_close(s);
+	check_ctx("%s", "");
+}
+
 int main(void)
 {
 	if (!tmpdir_make("tlsasm-source"))
@@ -997,6 +1116,7 @@ int main(void)
 	CHECK_RUN(test_losses_overlapping_chunks);
 	CHECK_RUN(test_damaged_chunks);
 	CHECK_RUN(test_unknown_interface);
+	CHECK_RUN(test_secret_consumer);
 	chunkbuf_free(&cb);
 	chunk_encoder_free(&enc);
 	tmpdir_remove();
