@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * jrecords JOURNAL...: one text line per SOCKET, PROCESS, PACKET, SECRET, LOSS, END and IFGONE
- * record, for tests to grep.
+ * jrecords JOURNAL...: one text line per HEADER, SOCKET, PROCESS, PACKET, SECRET, LOSS, END and
+ * IFGONE record, for tests to grep.
  *
+ *   HEADER format=1.5 no_secrets=cannot_load_their_programs:_... no_owners=...
  *   SOCKET how=CONNECT pid=1 tid=1 uid=0 gid=0 comm=curl cgroup=1 netns=4026531840 cookie=7
  *          proto=tcp family=4 local=10.0.0.1:5000 remote=10.0.0.2:80
  *   PROCESS how=EXEC pid=1 ppid=0 uid=0 gid=0 start=1000 comm=curl exit=0 exe=/usr/bin/curl
@@ -168,6 +169,27 @@ static void ifgone_line(const uint8_t *rec, const struct tr_rec *h)
 	putchar('\n');
 }
 
+/* The format, and what the recording lacks (tags 7 and 8, when present). */
+static void header_line(const uint8_t *rec, const struct tr_rec *h)
+{
+	struct tr_header hd;
+	struct tlv_iter it;
+	const char *val;
+	uint16_t tag, len;
+
+	if (rec_fixed(rec, h, &hd, sizeof(hd)))
+		return;
+	printf("HEADER format=%u.%u", hd.major, hd.minor);
+	it = (struct tlv_iter){ .p = rec + sizeof(hd), .end = rec + h->len };
+	while (tlv_next(&it, &tag, &val, &len) == 1) {
+		if (tag != TR_TAG_NO_SECRETS && tag != TR_TAG_NO_OWNERS)
+			continue;
+		printf(tag == TR_TAG_NO_SECRETS ? " no_secrets=" : " no_owners=");
+		text(val, len, '_');
+	}
+	putchar('\n');
+}
+
 static int dump(const char *path)
 {
 	struct journal_reader *r;
@@ -193,7 +215,9 @@ static int dump(const char *path)
 		while (rec_next(&it, &h, &rec) == 1) {
 			struct tr_iface ifc;
 
-			if (h.type == TR_REC_IFACE && !rec_fixed(rec, &h, &ifc, sizeof(ifc)))
+			if (h.type == TR_REC_HEADER)
+				header_line(rec, &h);
+			else if (h.type == TR_REC_IFACE && !rec_fixed(rec, &h, &ifc, sizeof(ifc)))
 				linktypes[ifc.ifindex & 0xffff] = ifc.linktype;
 			else if (h.type == TR_REC_SOCKET)
 				socket_line(rec, &h);
