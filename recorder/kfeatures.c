@@ -10,6 +10,24 @@
 #define MAP(part, type, name, since) { part, KNEED_MAP, 0, type, name, since }
 #define HELPER(part, prog, fn, since) { part, KNEED_HELPER, prog, BPF_FUNC_##fn, "bpf_" #fn, since }
 
+/* What every part's programs call: its maps, the time, and the ring buffer. */
+#define RECORD_HELPERS(part, prog)                               \
+	HELPER(part, prog, map_lookup_elem, "3.19"),             \
+	HELPER(part, prog, map_update_elem, "3.19"),             \
+	HELPER(part, prog, ktime_get_boot_ns, "5.8"),            \
+	HELPER(part, prog, ringbuf_output, "5.8"),               \
+	HELPER(part, prog, ringbuf_query, "5.8")
+
+/* What the sockets programs call to name the current thread as an owner. */
+#define OWNER_HELPERS(prog)                                      \
+	RECORD_HELPERS(KPART_OWNERS, prog),                      \
+	HELPER(KPART_OWNERS, prog, get_current_pid_tgid, "4.2"), \
+	HELPER(KPART_OWNERS, prog, get_current_uid_gid, "4.2"),  \
+	HELPER(KPART_OWNERS, prog, get_current_comm, "4.2"),     \
+	HELPER(KPART_OWNERS, prog, get_current_task, "4.8"),     \
+	HELPER(KPART_OWNERS, prog, get_current_cgroup_id, "4.18"), \
+	HELPER(KPART_OWNERS, prog, probe_read_kernel, "5.5")
+
 /* Versions from the kernel's history (the commit that brought each). Programs first, then maps,
  * then helpers: a kernel without a program type lacks its helpers too. */
 static const struct kneed table[] = {
@@ -19,15 +37,11 @@ static const struct kneed table[] = {
 	MAP(KPART_PACKETS, BPF_MAP_TYPE_PROG_ARRAY, "program array", "4.2"),
 	MAP(KPART_PACKETS, BPF_MAP_TYPE_ARRAY, "array", "3.19"),
 	MAP(KPART_PACKETS, BPF_MAP_TYPE_PERCPU_HASH, "per-CPU hash", "4.6"),
+	RECORD_HELPERS(KPART_PACKETS, BPF_PROG_TYPE_SCHED_CLS),
 	HELPER(KPART_PACKETS, BPF_PROG_TYPE_SCHED_CLS, get_smp_processor_id, "4.1"),
-	HELPER(KPART_PACKETS, BPF_PROG_TYPE_SCHED_CLS, map_lookup_elem, "3.19"),
-	HELPER(KPART_PACKETS, BPF_PROG_TYPE_SCHED_CLS, map_update_elem, "3.19"),
 	HELPER(KPART_PACKETS, BPF_PROG_TYPE_SCHED_CLS, tail_call, "4.2"),
 	HELPER(KPART_PACKETS, BPF_PROG_TYPE_SCHED_CLS, skb_load_bytes, "4.5"),
 	HELPER(KPART_PACKETS, BPF_PROG_TYPE_SCHED_CLS, get_socket_cookie, "4.12"),
-	HELPER(KPART_PACKETS, BPF_PROG_TYPE_SCHED_CLS, ktime_get_boot_ns, "5.8"),
-	HELPER(KPART_PACKETS, BPF_PROG_TYPE_SCHED_CLS, ringbuf_output, "5.8"),
-	HELPER(KPART_PACKETS, BPF_PROG_TYPE_SCHED_CLS, ringbuf_query, "5.8"),
 
 	PROG(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, "uprobe programs", "4.1"),
 	MAP(KPART_SECRETS, BPF_MAP_TYPE_RINGBUF, "ring buffer", "5.8"),
@@ -37,16 +51,12 @@ static const struct kneed table[] = {
 	MAP(KPART_SECRETS, BPF_MAP_TYPE_ARRAY, "array", "3.19"),
 	MAP(KPART_SECRETS, BPF_MAP_TYPE_PERCPU_ARRAY, "per-CPU array", "4.6"),
 	MAP(KPART_SECRETS, BPF_MAP_TYPE_PERCPU_HASH, "per-CPU hash", "4.6"),
-	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, map_lookup_elem, "3.19"),
-	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, map_update_elem, "3.19"),
+	RECORD_HELPERS(KPART_SECRETS, BPF_PROG_TYPE_KPROBE),
 	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, map_delete_elem, "3.19"),
 	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, get_current_pid_tgid, "4.2"),
 	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, get_current_uid_gid, "4.2"),
 	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, get_current_ancestor_cgroup_id, "5.6"),
 	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, probe_read_user, "5.5"),
-	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, ktime_get_boot_ns, "5.8"),
-	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, ringbuf_output, "5.8"),
-	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, ringbuf_query, "5.8"),
 	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, get_current_task_btf, "5.11"),
 	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, task_storage_get, "5.11"),
 	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, get_attach_cookie, "5.15"),
@@ -58,26 +68,13 @@ static const struct kneed table[] = {
 	MAP(KPART_OWNERS, BPF_MAP_TYPE_LRU_HASH, "LRU hash", "4.10"),
 	MAP(KPART_OWNERS, BPF_MAP_TYPE_PERCPU_ARRAY, "per-CPU array", "4.6"),
 	MAP(KPART_OWNERS, BPF_MAP_TYPE_PERCPU_HASH, "per-CPU hash", "4.6"),
-#define OWNERS_HELPERS(prog)                                                    \
-	HELPER(KPART_OWNERS, prog, map_lookup_elem, "3.19"),                    \
-	HELPER(KPART_OWNERS, prog, map_update_elem, "3.19"),                    \
-	HELPER(KPART_OWNERS, prog, get_current_pid_tgid, "4.2"),                \
-	HELPER(KPART_OWNERS, prog, get_current_uid_gid, "4.2"),                 \
-	HELPER(KPART_OWNERS, prog, get_current_comm, "4.2"),                    \
-	HELPER(KPART_OWNERS, prog, get_current_task, "4.8"),                    \
-	HELPER(KPART_OWNERS, prog, get_current_cgroup_id, "4.18"),              \
-	HELPER(KPART_OWNERS, prog, probe_read_kernel, "5.5"),                   \
-	HELPER(KPART_OWNERS, prog, ktime_get_boot_ns, "5.8"),                   \
-	HELPER(KPART_OWNERS, prog, ringbuf_output, "5.8"),                      \
-	HELPER(KPART_OWNERS, prog, ringbuf_query, "5.8")
-	OWNERS_HELPERS(BPF_PROG_TYPE_CGROUP_SOCK),
+	OWNER_HELPERS(BPF_PROG_TYPE_CGROUP_SOCK),
 	HELPER(KPART_OWNERS, BPF_PROG_TYPE_CGROUP_SOCK, get_socket_cookie, "4.12"),
-	OWNERS_HELPERS(BPF_PROG_TYPE_TRACEPOINT),
-	OWNERS_HELPERS(BPF_PROG_TYPE_RAW_TRACEPOINT),
+	OWNER_HELPERS(BPF_PROG_TYPE_TRACEPOINT),
+	OWNER_HELPERS(BPF_PROG_TYPE_RAW_TRACEPOINT),
 	HELPER(KPART_OWNERS, BPF_PROG_TYPE_RAW_TRACEPOINT, map_delete_elem, "3.19"),
 	HELPER(KPART_OWNERS, BPF_PROG_TYPE_RAW_TRACEPOINT, probe_read_kernel_str, "5.5"),
 	HELPER(KPART_OWNERS, BPF_PROG_TYPE_RAW_TRACEPOINT, probe_read_user, "5.5"),
-#undef OWNERS_HELPERS
 };
 
 const struct kneed *kfeatures_table(size_t *n)
