@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "array.h"
@@ -248,4 +249,20 @@ void catalog_free(struct catalog *c)
 	table_free(&c->iface_index);
 	table_free(&c->lib_index);
 	memset(c, 0, sizeof(*c));
+}
+
+char *recording_lacks(const struct recording *r, char *buf, size_t len)
+{
+	int n = 0;
+
+	buf[0] = '\0';
+	if (r->no_secrets[0])
+		n = snprintf(buf, len,
+			     "no TLS secrets: its TLS traffic cannot be decrypted (tlsrec could not record them: %s)",
+			     r->no_secrets);
+	if (r->no_owners[0] && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n,
+			 "%sno socket owners: its packets name no process, and --pid, --comm and tlsasm procs find none (tlsrec could not record which process owns each socket: %s)",
+			 n ? "; " : "", r->no_owners);
+	return buf;
 }

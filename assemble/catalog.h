@@ -20,6 +20,10 @@ struct recording {
 	char machine[64];
 	char version[64];
 	char *filter;     /* the capture filter tlsrec applied (HEADER tag 6), or NULL; owned */
+	/* Why tlsrec could not record TLS secrets (HEADER tag 7), SOCKET and PROCESS records
+	 * (tag 8); "" when it did. Control characters as '?'. */
+	char no_secrets[320];
+	char no_owners[320];
 	uint32_t snaplen; /* TR_MAX_SNAPLEN until the HEADER says otherwise */
 	uint64_t start_ns;
 	bool ended;      /* an END record was seen: tlsrec stopped cleanly */
@@ -137,6 +141,12 @@ int catalog_find_library(const struct catalog *c, unsigned rec, uint32_t lib);
 /* Add library l (its rec and index), unless one with its recording and index is known. Returns 0
  * or -ENOMEM. */
 int catalog_add_library(struct catalog *c, const struct src_library *l);
+
+/*
+ * What output made from recording r lacks because tlsrec could not record it (HEADER tags 7 and 8),
+ * and why, as sentences in buf (len bytes); "" when it lacks nothing. Returns buf.
+ */
+char *recording_lacks(const struct recording *r, char *buf, size_t len);
 
 void catalog_free(struct catalog *c);
 

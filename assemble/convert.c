@@ -15,7 +15,7 @@ static int write_shb(struct pcapng *w, const struct source *src)
 {
 	const struct recording *recs, *r = NULL;
 	unsigned n = source_recordings(src, &recs);
-	char os[192], appl[512];
+	char os[192], appl[512], lacks[1024] = "", comment[1100] = "";
 
 	for (unsigned i = 0; i < n && !r; i++)
 		if (recs[i].have_header)
@@ -26,9 +26,18 @@ static int write_shb(struct pcapng *w, const struct source *src)
 		snprintf(appl, sizeof(appl), "tlsasm %s, from a journal of tlsrec %s on %s",
 			 TLSREC_VERSION, r->version, r->host);
 	}
+	/* What the capture lacks, said where Wireshark shows the capture's properties. */
+	for (unsigned i = 0; i < n; i++) {
+		size_t off = strlen(comment);
+
+		if (recording_lacks(&recs[i], lacks, sizeof(lacks))[0] && off < sizeof(comment))
+			snprintf(comment + off, sizeof(comment) - off, "%sThe recording%s%s has %s.",
+				 off ? "\n" : "", recs[i].host[0] ? " on " : "", recs[i].host, lacks);
+	}
 	return pcapng_shb(w, &(struct pcapng_shb){ .hardware = r ? r->machine : NULL,
 						    .os = r ? os : NULL,
-						    .userappl = appl });
+						    .userappl = appl,
+						    .comment = comment[0] ? comment : NULL });
 }
 
 static int write_idb(struct pcapng *w, const struct source *src, const struct src_iface *it)

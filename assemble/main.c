@@ -267,10 +267,16 @@ static void report_recordings(const struct source *src)
 	unsigned n = source_recordings(src, &recs);
 	struct src_iface *ifs;
 
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
+		char lacks[1024];
+
 		if (!recs[i].ended)
 			log_info("the recording%s%s has no END record: tlsrec was stopped abruptly, or its last file is not among the inputs",
 				 recs[i].host[0] ? " on " : "", recs[i].host);
+		if (recording_lacks(&recs[i], lacks, sizeof(lacks))[0])
+			log_warn("the recording%s%s has %s", recs[i].host[0] ? " on " : "",
+				 recs[i].host, lacks);
+	}
 	n = source_interfaces(src, &ifs);
 	for (unsigned i = 0; i < n; i++) {
 		time_t t = (time_t)(ifs[i].gone_wall / 1000000000ULL);

@@ -161,7 +161,8 @@ struct pcapng *pcapng_open(int fd)
 
 int pcapng_shb(struct pcapng *w, const struct pcapng_shb *s)
 {
-	size_t opts = str_opt_size(s->hardware) + str_opt_size(s->os) + str_opt_size(s->userappl);
+	size_t opts = str_opt_size(s->comment) + str_opt_size(s->hardware) + str_opt_size(s->os) +
+		      str_opt_size(s->userappl);
 	uint32_t total = (uint32_t)(28 + opts + (opts ? 4 : 0));
 	uint8_t *p = reserve(w, total);
 	uint16_t ver[2] = { 1, 0 };
@@ -175,6 +176,7 @@ int pcapng_shb(struct pcapng *w, const struct pcapng_shb *s)
 	memcpy(p, ver, 4);
 	memcpy(p + 4, &section_len, 8);
 	p += 12;
+	p = put_str_opt(p, OPT_COMMENT, s->comment);
 	p = put_str_opt(p, SHB_HARDWARE, s->hardware);
 	p = put_str_opt(p, SHB_OS, s->os);
 	p = put_str_opt(p, SHB_USERAPPL, s->userappl);

@@ -22,6 +22,7 @@ struct pcapng_shb {
 	const char *hardware; /* shb_hardware, or NULL */
 	const char *os;       /* shb_os, or NULL */
 	const char *userappl; /* shb_userappl, or NULL */
+	const char *comment;  /* opt_comment, or NULL */
 };
 
 struct pcapng_idb {

@@ -99,6 +99,15 @@ static void copy_str(char *dst, size_t size, const char *src, uint16_t len)
 	dst[n] = '\0';
 }
 
+/* copy_str, with control characters as '?': for text tlsasm prints. */
+static void copy_text(char *dst, size_t size, const char *src, uint16_t len)
+{
+	copy_str(dst, size, src, len);
+	for (; *dst; dst++)
+		if ((unsigned char)*dst < 0x20 || *dst == 0x7f)
+			*dst = '?';
+}
+
 /* A copy of len bytes of val as a NUL-terminated string, or NULL. */
 static char *dup_str(const char *val, uint16_t len)
 {
@@ -149,6 +158,10 @@ static int parse_header(struct recording *r, const uint8_t *raw, const struct tr
 			copy_str(r->version, sizeof(r->version), val, len);
 		else if (tag == TR_TAG_FILTER && !r->filter && !(r->filter = dup_str(val, len)))
 			return -ENOMEM;
+		else if (tag == TR_TAG_NO_SECRETS)
+			copy_text(r->no_secrets, sizeof(r->no_secrets), val, len);
+		else if (tag == TR_TAG_NO_OWNERS)
+			copy_text(r->no_owners, sizeof(r->no_owners), val, len);
 	}
 	return ret;
 }

@@ -98,7 +98,9 @@ static __always_inline int record_packet(struct __sk_buff *skb, __u8 dir)
 		len = snaplen;
 	/* Keep the bound check on the register the helper receives (clang would check a copy). */
 	barrier_var(len);
-	if (len < 1)
+	/* A signed test: clang makes an unsigned len < 1 into len == 0, from which 6.18's verifier
+	 * learns len >= 1 and 6.1's does not (it rejects the copy as possibly empty). */
+	if ((__s64)len < 1)
 		return TC_ACT_UNSPEC;
 
 	p->hdr.type = TR_REC_PACKET;

@@ -13,7 +13,7 @@
 #endif
 
 #define TR_FORMAT_MAJOR 1
-#define TR_FORMAT_MINOR 4
+#define TR_FORMAT_MINOR 5
 
 enum tr_rec_type {
 	TR_REC_HEADER = 1,
@@ -45,6 +45,8 @@ enum tr_header_tag {
 	TR_TAG_VERSION = 4,
 	TR_TAG_ARG = 5,
 	TR_TAG_FILTER = 6, /* the capture filter expression (format 1.3) */
+	TR_TAG_NO_SECRETS = 7, /* TLS secrets could not be recorded: why (format 1.5) */
+	TR_TAG_NO_OWNERS = 8,  /* SOCKET and PROCESS records could not be made: why (format 1.5) */
 };
 
 struct tr_header {

@@ -10,7 +10,8 @@
  *   owner is kept until the socket leaves SYN_SENT (established or failed), when its addresses are
  *   known: CONNECT.
  * - sys_exit_accept4/accept: the accepted socket, through the caller's file table: ACCEPT.
- * - sched_process_exec/exit: PROCESS records (exec's is completed from /proc by user space).
+ * - sched_process_exec/exit: PROCESS records (exec's is completed from /proc by user space; exit's
+ *   is written once per process, when its last thread exits).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -290,13 +291,20 @@ int BPF_PROG(tlsrec_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	return 0;
 }
 
+/*
+ * Every thread's exit. Only the first argument is read: recent kernels (6.18) give the tracepoint a
+ * second one (group_dead), older ones (6.1) do not, and a program that reads it does not attach
+ * there. The last thread is told by the thread group's live count instead: do_exit brings it down
+ * before this tracepoint (in 6.1 and 6.18 alike), and it is 0 once the last thread has begun to
+ * exit. Two threads that exit at once can both see 0: user space writes the process's EXIT once
+ * (recorder/procs.c).
+ */
 SEC("raw_tp/sched_process_exit")
-int BPF_PROG(tlsrec_exit, struct task_struct *p, bool group_dead)
+int BPF_PROG(tlsrec_exit, struct task_struct *p)
 {
 	struct tr_process r;
 
-	/* The last thread of the group: the process is gone. */
-	if (!group_dead)
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
 	process_of(&r, p, TR_PROC_EXIT);
 	r.exit_code = BPF_CORE_READ(p, exit_code);

@@ -22,6 +22,7 @@
 #include "exitcode.h"
 #include "filter.h"
 #include "ifaces.h"
+#include "kfeatures.h"
 #include "journal.h"
 #include "log.h"
 #include "mmapwatch.h"
@@ -67,6 +68,9 @@ struct run {
 	struct session s;
 	bool session_up;
 	unsigned libs_hooked;
+	/* Why TLS secrets, and socket and process records, are not recorded ("" when they are):
+	 * said when found, and in the journal's HEADER. */
+	char no_secrets[320], no_owners[320];
 	uint64_t t0; /* CLOCK_MONOTONIC ns at the start */
 };
 
@@ -252,7 +256,9 @@ static int open_journal(int argc, char **argv, struct run *r)
 	ifrecs = calloc(r->n_sel ? r->n_sel : 1, sizeof(*ifrecs));
 	if (!ifrecs)
 		return -ENOMEM;
-	ret = build_header(argc, argv, &r->o, rid, &header, &header_len);
+	ret = build_header(argc, argv, &r->o,
+			   &(struct lacks){ .secrets = r->no_secrets, .owners = r->no_owners }, rid,
+			   &header, &header_len);
 	if (ret) {
 		free(ifrecs);
 		return ret;
@@ -488,11 +494,59 @@ static void print_losses(const struct session *s, bool packets)
 			log_warn("%llu lost: %s", (unsigned long long)s->lost_by[i], why[i]);
 }
 
-/* Load what records packets and secrets, and attach to the interfaces. An exit status, or -1. */
+/* Why part's programs did not load (err): what the kernel lacks, when it says, else err. Returns
+ * buf. */
+static const char *load_why(enum kpart part, int err, char *buf, size_t len)
+{
+	if (kfeatures_explain(part, buf, len) != 1)
+		snprintf(buf, len, "%s", strerror(-err));
+	return buf;
+}
+
+/* Attach the sockets programs: a program that does not attach costs the owners only, with a
+ * warning. Done before the journal is started, so that its HEADER says what it lacks. */
+static void attach_owners(struct run *r)
+{
+	const char *what;
+	int ret = sockets_attach(r->socks, !r->o.secrets_only, &what);
+
+	if (!ret)
+		return;
+	snprintf(r->no_owners, sizeof(r->no_owners), "cannot attach to %s: %s", what,
+		 strerror(-ret));
+	log_warn("not recording which process owns each socket: %s", r->no_owners);
+	sockets_close(r->socks);
+	r->socks = NULL;
+	procs_close(r->procs);
+	r->procs = NULL;
+}
+
+/* Stale filters removed, then the packet programs attached to every interface selected. An exit
+ * status, or -1. */
+static int attach_packets(struct run *r)
+{
+	int ret;
+
+	for (size_t i = 0; i < r->n_all; i++)
+		tc_remove_stale((int)r->all[i].rec.ifindex, r->all[i].rec.name);
+	r->hooks = calloc(r->n_sel, sizeof(*r->hooks));
+	if (!r->hooks)
+		return EXIT_FAIL;
+	/* Attach first, so that the journal's IFACE records say what is really recorded; until
+	 * the reader starts, the ring buffers hold what arrives. */
+	ret = attach_all(r);
+	if (ret == -ENODEV)
+		log_err("no interface could be attached");
+	return ret == -ENOEXEC ? EXIT_USAGE : ret ? EXIT_FAIL : -1;
+}
+
+/* Load what records packets, secrets and owners, and attach to the interfaces and to what tells
+ * the owners. An exit status, or -1. */
 static int start_kernel_side(struct run *r)
 {
 	struct secrets_scope scope = { .pids = (const __u32 *)r->o.pids, .n_pids = r->o.n_pids,
 				       .by_uid = r->o.by_uid, .uid = r->o.uid };
+	char why[256];
 	size_t n_hooks = 0;
 	int ret;
 
@@ -516,7 +570,8 @@ static int start_kernel_side(struct run *r)
 		if (ret) {
 			if (libbpf_warnings)
 				fputs(libbpf_warnings, stderr);
-			log_err("cannot load the BPF programs: %s", strerror(-ret));
+			log_err("cannot load the BPF programs: %s",
+				load_why(KPART_PACKETS, ret, why, sizeof(why)));
 			return EXIT_FAIL;
 		}
 		if (r->o.filter &&
@@ -526,58 +581,52 @@ static int start_kernel_side(struct run *r)
 	}
 	ret = r->o.no_secrets ? 0 : secrets_open(&scope, &r->sec);
 	if (ret) {
+		load_why(KPART_SECRETS, ret, why, sizeof(why));
 		if (r->o.secrets_only) {
 			if (libbpf_warnings)
 				fputs(libbpf_warnings, stderr);
-			log_err("cannot load the TLS secrets programs: %s", strerror(-ret));
+			log_err("cannot load the TLS secrets programs: %s", why);
 			return EXIT_FAIL;
 		}
-		log_warn("recording packets without TLS secrets: cannot load their programs: %s",
-			 strerror(-ret));
+		snprintf(r->no_secrets, sizeof(r->no_secrets), "cannot load their programs: %s",
+			 why);
+		log_warn("recording packets without TLS secrets: %s", r->no_secrets);
 	}
 	ret = sockets_open(&r->socks);
 	if (!ret)
 		ret = procs_open(&r->procs);
 	if (ret) {
-		log_warn("not recording which process owns each socket: cannot load the programs: %s",
-			 strerror(-ret));
+		snprintf(r->no_owners, sizeof(r->no_owners), "cannot load the programs: %s",
+			 load_why(KPART_OWNERS, ret, why, sizeof(why)));
+		log_warn("not recording which process owns each socket: %s", r->no_owners);
 		sockets_close(r->socks);
 		r->socks = NULL;
+		procs_close(r->procs);
+		r->procs = NULL;
 	}
 	if (r->sec) {
 		ret = find_libraries(r);
 		if (ret >= 0)
 			return ret;
 	}
-	if (!r->cap)
-		return -1;
-	for (size_t i = 0; i < r->n_all; i++)
-		tc_remove_stale((int)r->all[i].rec.ifindex, r->all[i].rec.name);
-	r->hooks = calloc(r->n_sel, sizeof(*r->hooks));
-	if (!r->hooks)
-		return EXIT_FAIL;
-	/* Attach first, so that the journal's IFACE records say what is really recorded; until
-	 * the reader starts, the ring buffers hold what arrives. */
-	ret = attach_all(r);
-	if (ret == -ENODEV)
-		log_err("no interface could be attached");
-	return ret == -ENOEXEC ? EXIT_USAGE : ret ? EXIT_FAIL : -1;
+	if (r->cap) {
+		ret = attach_packets(r);
+		if (ret >= 0)
+			return ret;
+	}
+	if (r->socks)
+		attach_owners(r);
+	return -1;
 }
 
-/* Attach the sockets programs, then seed the journal with the processes and sockets there are.
- * A program that does not attach costs the owners only, with a warning. 0 or -errno. */
+/* Seed the journal with the processes and sockets there are (the sockets programs are attached
+ * already, so that nothing falls between). 0 or -errno. */
 static int record_owners(struct run *r)
 {
 	uint64_t t = clock_ns(CLOCK_MONOTONIC);
 	size_t n_procs, n_socks;
-	const char *what;
-	int ret = sockets_attach(r->socks, !r->o.secrets_only, &what);
+	int ret;
 
-	if (ret) {
-		log_warn("not recording which process owns each socket: cannot attach to %s: %s", what,
-			 strerror(-ret));
-		return 0;
-	}
 	if (!procs_host_pids())
 		log_warn("not in the initial pid namespace: the processes and sockets there are now are not recorded, only those that come later");
 	ret = procs_seed(r->procs, !r->o.secrets_only, session_append, &r->s, &n_procs, &n_socks);

@@ -25,9 +25,11 @@
 #define RECORD_MAX (sizeof(struct tr_process) + 4 + PATH_MAX + 4 + CMDLINE_MAX)
 
 /* pid -> start_ns of the process the journal has described under that pid; 0: none (it exited,
- * or never was). Open addressing; pid 0 marks a free slot. */
+ * or never was). exited: the EXIT of the process that started at start was written (start is
+ * then kept, and known_start says 0). Open addressing; pid 0 marks a free slot. */
 struct known {
 	__u32 pid;
+	bool exited;
 	__u64 start;
 };
 
@@ -51,10 +53,13 @@ static struct known *slot(const struct procs *p, __u32 pid)
 
 static __u64 known_start(const struct procs *p, __u32 pid)
 {
-	return p->cap ? slot(p, pid)->start : 0;
+	const struct known *k = p->cap ? slot(p, pid) : NULL;
+
+	return k && !k->exited ? k->start : 0;
 }
 
-static int set_known(struct procs *p, __u32 pid, __u64 start)
+/* Describe pid as the process that started at start (exited: whose EXIT was written). */
+static int set_known(struct procs *p, __u32 pid, __u64 start, bool exited)
 {
 	struct known *k;
 
@@ -78,7 +83,16 @@ static int set_known(struct procs *p, __u32 pid, __u64 start)
 	p->used += !k->pid;
 	k->pid = pid;
 	k->start = start;
+	k->exited = exited;
 	return 0;
+}
+
+/* Whether the EXIT of the process of pid that started at start was written already. */
+static bool exit_written(const struct procs *p, __u32 pid, __u64 start)
+{
+	const struct known *k = p->cap ? slot(p, pid) : NULL;
+
+	return k && k->pid == pid && k->exited && k->start == start;
 }
 
 int procs_open(struct procs **out)
@@ -204,7 +218,7 @@ int procs_seen(struct procs *p, __u32 pid, procs_emit_fn emit, void *ctx)
 	len = process_record(p, pid, TR_PROC_SEEN, &o);
 	if (len < 0)
 		return len == -ENOMEM ? -ENOMEM : 0;
-	if (set_known(p, pid, o.start))
+	if (set_known(p, pid, o.start, false))
 		return -ENOMEM;
 	return emit(ctx, p->rec, (size_t)len);
 }
@@ -249,7 +263,7 @@ static int on_exec(struct procs *p, const struct sock_exec *e, procs_emit_fn emi
 		return ret;
 	r.hdr.len = (__u32)off;
 	memcpy(p->rec, &r, sizeof(r));
-	ret = set_known(p, r.pid, r.start_ns);
+	ret = set_known(p, r.pid, r.start_ns, false);
 	return ret ? ret : emit(ctx, p->rec, off);
 }
 
@@ -286,8 +300,12 @@ int procs_event(struct procs *p, const void *data, size_t size, procs_emit_fn em
 	}
 	if (proc.how != TR_PROC_EXIT || size != sizeof(proc))
 		return -EBADMSG;
-	/* Forget it only if it is the process described under that pid. */
-	if (known_start(p, proc.pid) == proc.start_ns && set_known(p, proc.pid, 0))
+	/* Two threads that exit at once can both be seen as the last one: one EXIT per process. A
+	 * process that was described under that pid is forgotten; one that was not is remembered
+	 * only as exited. */
+	if (exit_written(p, proc.pid, proc.start_ns))
+		return 0;
+	if (set_known(p, proc.pid, proc.start_ns, true))
 		return -ENOMEM;
 	return emit(ctx, data, size);
 }
@@ -511,7 +529,7 @@ int procs_seed(struct procs *p, bool sockets, procs_emit_fn emit, void *ctx, siz
 			ret = len == -ENOMEM ? -ENOMEM : 0; /* gone since listed */
 			continue;
 		}
-		ret = set_known(p, o->pid, o->start);
+		ret = set_known(p, o->pid, o->start, false);
 		if (!ret)
 			ret = emit(ctx, p->rec, (size_t)len);
 		if (ret)

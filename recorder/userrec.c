@@ -12,8 +12,8 @@
 #include "userrec.h"
 
 /* The HEADER record, in a buffer the caller frees. */
-int build_header(int argc, char **argv, const struct opts *o, const __u8 rid[16],
-			void **out, size_t *len)
+int build_header(int argc, char **argv, const struct opts *o, const struct lacks *l,
+		 const __u8 rid[16], void **out, size_t *len)
 {
 	struct tr_header h = { .hdr = { .type = TR_REC_HEADER } };
 	struct utsname u;
@@ -27,6 +27,7 @@ int build_header(int argc, char **argv, const struct opts *o, const __u8 rid[16]
 		cap += 4 + strlen(argv[i]);
 	if (o->filter)
 		cap += 4 + strlen(o->filter);
+	cap += (l->secrets ? 4 + strlen(l->secrets) : 0) + (l->owners ? 4 + strlen(l->owners) : 0);
 	buf = calloc(1, cap);
 	if (!buf)
 		return -ENOMEM;
@@ -50,6 +51,10 @@ int build_header(int argc, char **argv, const struct opts *o, const __u8 rid[16]
 		ret |= tlv_put(buf, cap, &off, TR_TAG_ARG, argv[i]);
 	if (o->filter)
 		ret |= tlv_put(buf, cap, &off, TR_TAG_FILTER, o->filter);
+	if (l->secrets && l->secrets[0])
+		ret |= tlv_put(buf, cap, &off, TR_TAG_NO_SECRETS, l->secrets);
+	if (l->owners && l->owners[0])
+		ret |= tlv_put(buf, cap, &off, TR_TAG_NO_OWNERS, l->owners);
 	if (ret) {
 		free(buf);
 		return -ENOSPC;

@@ -79,20 +79,34 @@ for v in 1_2 1_3; do
 		fail "s_client -reconnect did not reconnect 5 times"
 done
 
+# lines_in FILE PATTERN N: until FILE has N lines matching PATTERN, 60 s at most (the caller
+# checks what came).
+lines_in() {
+	local i n
+	for ((i = 0; i < 1200; i++)); do
+		n=$(grep -c -- "$2" "$1" 2>/dev/null) || true
+		[ "${n:-0}" -ge "$3" ] && return 0
+		sleep 0.05
+	done
+}
+
 # KeyUpdate from the client (s_client's k and K commands): two that the server need not answer
 # (client keys reach generation 2), and one that it must answer with its own (generation 1 each).
+# Each command goes once s_client has done the one before (two in one read would be sent as
+# data), and its input ends once the response has come: however slow the machine (qemu).
 # keyupdate NAME SUITE COMMANDS...
 keyupdate() {
-	local name=$1 suite=$2
+	local name=$1 suite=$2 n=0
 	shift 2
 	(
 		for c in "$@"; do
 			printf '%s\n' "$c"
-			sleep 0.3
+			n=$((n + 1))
+			lines_in "$d/$name.out" "^KEYUPDATE" $n
 		done
 		printf 'GET /%s HTTP/1.0\r\n\r\n' "$name"
-		sleep 3
-	) | in_cg "$ns" timeout 10 openssl s_client -connect 127.0.0.1:4433 -keylogfile "$d/$name.txt" \
+		lines_in "$d/$name.out" "^HTTP/1.0 200 ok" 1
+	) | in_cg "$ns" timeout 120 openssl s_client -connect 127.0.0.1:4433 -keylogfile "$d/$name.txt" \
 		-tls1_3 -ciphersuites "$suite" >"$d/$name.out" 2>&1 || true
 	grep -q "^HTTP/1.0 200 ok" "$d/$name.out" ||
 		fail "no response after KeyUpdate: $(tail -3 "$d/$name.out")"

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * jrecords JOURNAL...: one text line per SOCKET, PROCESS, PACKET, SECRET, LOSS, END and IFGONE
- * record, for tests to grep.
+ * jrecords JOURNAL...: one text line per HEADER, SOCKET, PROCESS, PACKET, SECRET, LOSS, END and
+ * IFGONE record, for tests to grep.
  *
+ *   HEADER format=1.5 no_secrets=cannot_load_their_programs:_... no_owners=...
  *   SOCKET how=CONNECT pid=1 tid=1 uid=0 gid=0 comm=curl cgroup=1 netns=4026531840 cookie=7
  *          proto=tcp family=4 local=10.0.0.1:5000 remote=10.0.0.2:80
  *   PROCESS how=EXEC pid=1 ppid=0 uid=0 gid=0 start=1000 comm=curl exit=0 exe=/usr/bin/curl
@@ -70,12 +71,32 @@ static void socket_line(const uint8_t *rec, const struct tr_rec *h)
 	putchar('\n');
 }
 
+/* The strings after the fixed part (fixed bytes) of rec, each named by name(tag) (NULL: left
+ * out), with NULs as sep; then the end of the line. */
+static void strings_line(const uint8_t *rec, const struct tr_rec *h, size_t fixed,
+			 const char *(*name)(uint16_t tag), char sep)
+{
+	struct tlv_iter it = { .p = rec + fixed, .end = rec + h->len };
+	const char *v, *n;
+	uint16_t tag, len;
+
+	while (tlv_next(&it, &tag, &v, &len) == 1) {
+		if (!(n = name(tag)))
+			continue;
+		printf(" %s=", n);
+		text(v, len, sep);
+	}
+	putchar('\n');
+}
+
+static const char *process_tag(uint16_t tag)
+{
+	return tag == TR_PROC_EXE ? "exe" : tag == TR_PROC_CMDLINE ? "cmdline" : "tag";
+}
+
 static void process_line(const uint8_t *rec, const struct tr_rec *h)
 {
 	struct tr_process p;
-	struct tlv_iter it;
-	const char *v;
-	uint16_t tag, len;
 
 	if (rec_fixed(rec, h, &p, sizeof(p)))
 		return;
@@ -84,12 +105,7 @@ static void process_line(const uint8_t *rec, const struct tr_rec *h)
 	       (unsigned long long)p.start_ns);
 	text(p.comm, strnlen(p.comm, sizeof(p.comm)), '_');
 	printf(" exit=%d", p.exit_code);
-	it = (struct tlv_iter){ .p = rec + sizeof(p), .end = rec + h->len };
-	while (tlv_next(&it, &tag, &v, &len) == 1) {
-		printf(tag == TR_PROC_EXE ? " exe=" : tag == TR_PROC_CMDLINE ? " cmdline=" : " tag%u=", tag);
-		text(v, len, ',');
-	}
-	putchar('\n');
+	strings_line(rec, h, sizeof(p), process_tag, ',');
 }
 
 static void packet_line(const uint8_t *rec, const struct tr_rec *h)
@@ -168,6 +184,22 @@ static void ifgone_line(const uint8_t *rec, const struct tr_rec *h)
 	putchar('\n');
 }
 
+static const char *header_tag(uint16_t tag)
+{
+	return tag == TR_TAG_NO_SECRETS ? "no_secrets" : tag == TR_TAG_NO_OWNERS ? "no_owners" : NULL;
+}
+
+/* The format, and what the recording lacks (tags 7 and 8, when present). */
+static void header_line(const uint8_t *rec, const struct tr_rec *h)
+{
+	struct tr_header hd;
+
+	if (rec_fixed(rec, h, &hd, sizeof(hd)))
+		return;
+	printf("HEADER format=%u.%u", hd.major, hd.minor);
+	strings_line(rec, h, sizeof(hd), header_tag, '_');
+}
+
 static int dump(const char *path)
 {
 	struct journal_reader *r;
@@ -193,7 +225,9 @@ static int dump(const char *path)
 		while (rec_next(&it, &h, &rec) == 1) {
 			struct tr_iface ifc;
 
-			if (h.type == TR_REC_IFACE && !rec_fixed(rec, &h, &ifc, sizeof(ifc)))
+			if (h.type == TR_REC_HEADER)
+				header_line(rec, &h);
+			else if (h.type == TR_REC_IFACE && !rec_fixed(rec, &h, &ifc, sizeof(ifc)))
 				linktypes[ifc.ifindex & 0xffff] = ifc.linktype;
 			else if (h.type == TR_REC_SOCKET)
 				socket_line(rec, &h);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* The /proc parsers behind PROCESS and SOCKET SEED records, on crafted text. */
+/* The /proc parsers behind PROCESS and SOCKET SEED records, on crafted text; EXIT events. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -152,6 +152,56 @@ static void test_unmap(void)
 	CHECK_EQ_U64(r.local[10], 0xff);
 }
 
+struct written {
+	unsigned n;
+	struct tr_process last;
+};
+
+static int keep(void *ctx, const void *rec, size_t len)
+{
+	struct written *w = ctx;
+
+	w->n++;
+	if (len == sizeof(w->last))
+		memcpy(&w->last, rec, len);
+	return 0;
+}
+
+static int exit_event(struct procs *p, __u32 pid, __u64 start, struct written *w)
+{
+	struct tr_process r = { .hdr = { .type = TR_REC_PROCESS, .len = sizeof(r) },
+				.start_ns = start, .pid = pid, .how = TR_PROC_EXIT };
+
+	return procs_event(p, &r, sizeof(r), keep, w);
+}
+
+/* Two threads that exit at once can both be taken for the last one (kernels whose exit
+ * tracepoint does not say, 6.1): the process's EXIT is written once; a later process with the
+ * same pid has its own. */
+static void test_exit_once(void)
+{
+	struct written w = { 0 };
+	struct procs *p;
+
+	if (!CHECK(procs_open(&p) == 0))
+		return;
+	CHECK_EQ_INT(exit_event(p, 4242, 30000000, &w), 0);
+	CHECK_EQ_INT(exit_event(p, 4242, 30000000, &w), 0);
+	CHECK_EQ_INT(w.n, 1);
+	CHECK_EQ_INT(w.last.pid, 4242);
+	CHECK_EQ_INT(w.last.how, TR_PROC_EXIT);
+	CHECK_EQ_INT(exit_event(p, 4242, 90000000, &w), 0);
+	CHECK_EQ_INT(exit_event(p, 4243, 30000000, &w), 0);
+	CHECK_EQ_INT(exit_event(p, 4242, 90000000, &w), 0);
+	CHECK_EQ_INT(w.n, 3);
+	for (__u32 pid = 10000; pid < 15000; pid++) /* the table grows */
+		CHECK_EQ_INT(exit_event(p, pid, 10000000, &w), 0);
+	CHECK_EQ_INT(exit_event(p, 4242, 90000000, &w), 0);
+	CHECK_EQ_INT(exit_event(p, 10017, 10000000, &w), 0);
+	CHECK_EQ_INT(w.n, 3 + 5000);
+	procs_close(p);
+}
+
 int main(void)
 {
 	CHECK_RUN(test_stat);
@@ -160,5 +210,6 @@ int main(void)
 	CHECK_RUN(test_socket_inode);
 	CHECK_RUN(test_unmap);
 	CHECK_RUN(test_cpu_list);
+	CHECK_RUN(test_exit_once);
 	return check_exit();
 }

@@ -8,8 +8,12 @@
  * for the duration of a read, and are checked too. SECRET records go to the consumer
  * source_on_secret sets, each once, in the order read, with where and when it is from.
  */
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "array.h"
 #include "check.h"
+#include "convert.h"
 #include "journal.h"
 #include "source.h"
 #include "util.h"
@@ -1100,6 +1104,71 @@ static void test_secret_consumer(void)
 	check_ctx("%s", "");
 }
 
+/* Whether the n bytes at hay hold needle. */
+static bool holds(const uint8_t *hay, size_t n, const char *needle)
+{
+	size_t k = strlen(needle);
+
+	for (size_t i = 0; i + k <= n; i++)
+		if (!memcmp(hay + i, needle, k))
+			return true;
+	return false;
+}
+
+/* A recording that could not record TLS secrets nor socket owners (HEADER tags 7 and 8, format
+ * 1.5): the catalog has why, control characters as '?', and the pcapng's section header says what
+ * the capture lacks. */
+static void test_lacks(void)
+{
+	static const char *const secrets = "cannot load their programs: no\ncookie";
+	static const char *const owners = "cannot attach to tlsrec_exit: Invalid argument";
+	const struct recording *recs;
+	char *paths[1];
+	struct convert_stats st;
+	struct source *src;
+	char out[PATH_MAX], text[1024];
+	uint8_t buf[8192];
+	struct tr_header h;
+	struct jrec j;
+	ssize_t n;
+	int fd;
+
+	jrec_init(&j, "lacks.lz4", 0xA7, "unit-host", 1000 * NS, 0);
+	CHECK_EQ_INT(tlv_put(j.header, sizeof(j.header), &j.header_len, TR_TAG_NO_SECRETS, secrets),
+		     0);
+	CHECK_EQ_INT(tlv_put(j.header, sizeof(j.header), &j.header_len, TR_TAG_NO_OWNERS, owners),
+		     0);
+	memcpy(&h, j.header, sizeof(h));
+	h.hdr.len = (uint32_t)j.header_len;
+	memcpy(j.header, &h, sizeof(h));
+	j.cfg.header_len = j.header_len;
+	jrec_iface(&j, 2, "eth0");
+	if (!jrec_open(&j) || !jrec_close(&j))
+		return;
+	paths[0] = j.path;
+	if (!CHECK_EQ_INT(source_open(paths, 1, &src), 0))
+		return;
+	if (CHECK_EQ_INT(source_recordings(src, &recs), 1)) {
+		CHECK(!strcmp(recs[0].no_secrets, "cannot load their programs: no?cookie"));
+		CHECK(!strcmp(recs[0].no_owners, owners));
+		recording_lacks(&recs[0], text, sizeof(text));
+		CHECK_MSG(strstr(text, "no TLS secrets: its TLS traffic cannot be decrypted") &&
+				  strstr(text, "no socket owners: its packets name no process") &&
+				  strstr(text, owners),
+			  "%s", text);
+	}
+	tpath(out, "lacks.pcapng");
+	fd = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (CHECK(fd >= 0)) {
+		CHECK_EQ_INT(convert_pcapng(src, fd, &(struct convert_opts){ 0 }, &st), 0);
+		n = pread(fd, buf, sizeof(buf), 0);
+		CHECK(n > 0 && holds(buf, (size_t)n, "The recording on unit-host has no TLS secrets"));
+		CHECK(n > 0 && holds(buf, (size_t)n, owners));
+		close(fd);
+	}
+	source_close(src);
+}
+
 int main(void)
 {
 	if (!tmpdir_make("tlsasm-source"))
@@ -1117,6 +1186,7 @@ int main(void)
 	CHECK_RUN(test_damaged_chunks);
 	CHECK_RUN(test_unknown_interface);
 	CHECK_RUN(test_secret_consumer);
+	CHECK_RUN(test_lacks);
 	chunkbuf_free(&cb);
 	chunk_encoder_free(&enc);
 	tmpdir_remove();
