@@ -28,6 +28,7 @@
 #define CLIENT_HELLO_NEED (HELLO_RANDOM + 32)
 #define EXT_SERVER_NAME 0
 #define EXT_ALPN 16
+#define EXT_SESSION_TICKET 35
 
 /* A TCP segment or UDP datagram, as far as it was captured. */
 struct segment {
@@ -380,6 +381,8 @@ static void parse_hello(struct tls_conn *c, const uint8_t *d, uint32_t len)
 			for (size_t i = 0; i < n; i++)
 				c->alpn[i] = e[3 + i] > ' ' && e[3 + i] < 0x7f ? (char)e[3 + i] : '?';
 			c->alpn[n] = '\0';
+		} else if (type == EXT_SESSION_TICKET) {
+			session_client_ticket(&c->sess, e, elen);
 		}
 	}
 }
@@ -438,7 +441,7 @@ static void gather_hello(struct tlsconn *t, struct tls_conn *c, uint32_t rel,
 }
 
 /* Keep what s carries of the first TLSCONN_KEEP bytes of side's stream (and of the client's
- * first record). */
+ * first record), and walk the server's stream (session.h). */
 static void take_data(struct tlsconn *t, struct tls_conn *c, int side, const struct segment *s)
 {
 	uint32_t seq = s->seq + ((s->flags & TCP_SYN) ? 1 : 0); /* of the first data byte */
@@ -457,6 +460,8 @@ static void take_data(struct tlsconn *t, struct tls_conn *c, int side, const str
 		hello_end(t, c);
 	else if (c->client_known && side == c->client && c->state != TLSCONN_UNKNOWN)
 		gather_hello(t, c, rel, s);
+	else if (c->client_known && side != c->client)
+		session_server_data(&c->sess, rel, s->data, s->len);
 }
 
 static size_t live_max(const struct tlsconn *t)
@@ -729,7 +734,8 @@ int tlsconn_add(struct tlsconn *t, const struct tlsconn_pkt *p, struct tls_conn 
 		}
 	}
 	if (s.len && !c->resumed && c->state != TLSCONN_NOT_TLS &&
-	    (c->have[side] < TLSCONN_KEEP || c->hello))
+	    (c->have[side] < TLSCONN_KEEP || c->hello ||
+	     (c->client_known && side != c->client && c->sess.walk == SESSION_WALKING)))
 		take_data(t, c, side, &s);
 	*conn = c;
 	*side_out = side;
@@ -1069,6 +1075,53 @@ uint16_t tlsconn_version(const struct tls_conn *c)
 	if (d[HELLO_RANDOM + 33 + sid] == 0x13) /* TLS_AES_128_GCM_SHA256 and the others of 1.3 */
 		return 0x0304;
 	return be16(d + 9);
+}
+
+/* The session ID of side's hello, as far as it was kept: its length (at most 32), 0 for none. */
+static uint8_t hello_sid(const struct tls_conn *c, int side, const uint8_t **sid)
+{
+	const uint8_t *d = c->data[side];
+	uint8_t n = c->have[side], len;
+
+	if (n < HELLO_RANDOM + 33)
+		return 0;
+	len = d[HELLO_RANDOM + 32];
+	if (len > 32 || n < HELLO_RANDOM + 33 + len)
+		return 0;
+	*sid = d + HELLO_RANDOM + 33;
+	return len;
+}
+
+bool tlsconn_abbreviated(const struct tls_conn *c)
+{
+	uint16_t v = tlsconn_version(c);
+	const uint8_t *a, *b;
+	uint8_t n;
+
+	if (v < 0x0300 || v > 0x0303 || c->state != TLSCONN_HELLO || c->sess.full)
+		return false;
+	if (c->sess.abbreviated)
+		return true;
+	n = hello_sid(c, !c->client, &b);
+	return n && hello_sid(c, c->client, &a) == n && !memcmp(a, b, n);
+}
+
+size_t tlsconn_session(const struct tls_conn *c, int which, uint8_t out[SESSION_KEY_MAX])
+{
+	const uint8_t *sid;
+	uint8_t n;
+
+	if (!c->client_known)
+		return 0;
+	switch (which) {
+	case 0:
+		return session_key_ticket(&c->sess.sent, out);
+	case 2:
+		return session_key_ticket(&c->sess.got, out);
+	default:
+		n = hello_sid(c, which == 1 ? c->client : !c->client, &sid);
+		return n ? session_key_id(sid, n, out) : 0;
+	}
 }
 
 static void format_endpoint(char *buf, size_t size, uint8_t family, const uint8_t *addr,

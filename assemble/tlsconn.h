@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "session.h"
 #include "table.h"
 
 #define LINKTYPE_ETHERNET 1
@@ -96,6 +97,7 @@ struct tls_conn {
 	bool syn[2];         /* isn[side] comes from a SYN */
 	uint8_t have[2];     /* bytes of data[side] held, from the start of the stream */
 	uint8_t data[2][TLSCONN_KEEP];
+	struct tls_session sess; /* the server's stream, walked for TLS 1.2 session resumption */
 	/* The caller's: while packets are added, kept with the connection (the store keeps it too);
 	 * once sealed, for tlsconn_find's callers (owners_packet: memo_set, memo[0] and [1]; survey:
 	 * memo[2]), zero whenever it is read back. */
@@ -214,6 +216,20 @@ const uint8_t *tlsconn_client_random(const struct tls_conn *c);
  * version field), or 0 when no ServerHello was seen.
  */
 uint16_t tlsconn_version(const struct tls_conn *c);
+
+/*
+ * TLS 1.2 session resumption (session.h). Whether c's handshake was an abbreviated one (TLS 1.2 or
+ * older): the server's ChangeCipherSpec came before any Certificate, or else its ServerHello gave
+ * back the ClientHello's session ID.
+ */
+bool tlsconn_abbreviated(const struct tls_conn *c);
+
+/*
+ * The sessions c's handshake names, as session_key_* write them into out: which = 0 the ticket
+ * the client offered and 1 the session ID it offered; which = 2 the ticket the server sent and 3
+ * the session ID its ServerHello gave. Returns the length, 0 when there is none.
+ */
+size_t tlsconn_session(const struct tls_conn *c, int which, uint8_t out[SESSION_KEY_MAX]);
 
 /* The side that opened the connection: the client when known, else the sender of its first
  * packet (0). */

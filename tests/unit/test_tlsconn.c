@@ -5,9 +5,13 @@
  * a ClientHello in one segment, split across segments, retransmitted, out of order, cut by the
  * snapshot length, or in the SYN (TCP Fast Open); a 4-tuple reused by a new connection; a capture
  * that starts after the SYN; connections that are not TLS; Ethernet padding that looks like TLS;
- * then random frames, which must not crash anything.
+ * TLS 1.2 session resumption, by ticket and by session ID, on real handshakes that OpenSSL makes
+ * in memory (its own view of the session is the truth); then random frames, which must not crash
+ * anything.
  */
 #include <arpa/inet.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "check.h"
 #include "tlsconn.h"
@@ -674,6 +678,249 @@ static void test_random_frames(void)
 	reset();
 }
 
+/* TLS endpoints of OpenSSL in memory, and what each wrote, fed to the tracker as it comes. */
+struct tls_ends {
+	SSL *ssl[2]; /* client, server */
+	BIO *in[2], *out[2];
+};
+
+/* A server context with a fresh P-256 key and self-signed certificate, TLS 1.2 at most unless
+ * tls13; without tickets when no_ticket. */
+static SSL_CTX *server_ctx(bool tls13, bool no_ticket)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *name = x ? X509_get_subject_name(x) : NULL;
+	bool ok = ctx && key && name && X509_set_version(x, 2) &&
+		  ASN1_INTEGER_set(X509_get_serialNumber(x), 1) &&
+		  X509_gmtime_adj(X509_getm_notBefore(x), 0) &&
+		  X509_gmtime_adj(X509_getm_notAfter(x), 3600) && X509_set_pubkey(x, key) &&
+		  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const uint8_t *)"t", -1, -1,
+					     0) &&
+		  X509_set_issuer_name(x, name) && X509_sign(x, key, EVP_sha256()) &&
+		  SSL_CTX_use_certificate(ctx, x) && SSL_CTX_use_PrivateKey(ctx, key) &&
+		  (tls13 || SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION));
+
+	if (ok && no_ticket)
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	if (!CHECK(ok)) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* Move what side wrote to the other side, and to the tracker in segments of piece bytes. */
+static void carry(struct play *p, struct tls_ends *e, int side, size_t piece)
+{
+	uint8_t buf[2048];
+	int n;
+
+	while ((n = BIO_read(e->out[side], buf, (int)sizeof(buf))) > 0) {
+		BIO_write(e->in[!side], buf, n);
+		for (size_t at = 0; at < (size_t)n; at += piece)
+			send_data(p, side, buf + at, (size_t)n - at < piece ? (size_t)n - at : piece);
+	}
+}
+
+/*
+ * One TLS handshake over p between a client of cctx (resuming resume, when not NULL) and a server
+ * of sctx. Returns the client's session (SSL_get1_session), with *reused, or NULL.
+ */
+static SSL_SESSION *tls_handshake(struct play *p, SSL_CTX *cctx, SSL_CTX *sctx,
+				  SSL_SESSION *resume, size_t piece, bool *reused)
+{
+	struct tls_ends e = { .ssl = { SSL_new(cctx), SSL_new(sctx) } };
+	SSL_SESSION *got = NULL;
+	int round;
+
+	handshake(p);
+	for (int side = 0; side < 2; side++) {
+		e.in[side] = BIO_new(BIO_s_mem());
+		e.out[side] = BIO_new(BIO_s_mem());
+		if (!CHECK(e.ssl[side] && e.in[side] && e.out[side]))
+			goto out;
+		SSL_set_bio(e.ssl[side], e.in[side], e.out[side]);
+	}
+	SSL_set_connect_state(e.ssl[0]);
+	SSL_set_accept_state(e.ssl[1]);
+	if (resume && !CHECK(SSL_set_session(e.ssl[0], resume)))
+		goto out;
+	for (round = 0; round < 10; round++) {
+		for (int side = 0; side < 2; side++) {
+			SSL_do_handshake(e.ssl[side]);
+			carry(p, &e, side, piece);
+		}
+		if (SSL_is_init_finished(e.ssl[0]) && SSL_is_init_finished(e.ssl[1]))
+			break;
+	}
+	if (CHECK_MSG(round < 10, "the handshake did not end")) {
+		*reused = SSL_session_reused(e.ssl[0]);
+		got = SSL_get1_session(e.ssl[0]);
+	}
+out:
+	for (int side = 0; side < 2; side++) {
+		/* Freed without a shutdown, a session is made not resumable. */
+		if (e.ssl[side])
+			SSL_set_shutdown(e.ssl[side], SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+		SSL_free(e.ssl[side]);
+	}
+	return got;
+}
+
+/* The session key (session.h) of sess's ticket, or of its ID when id. */
+static size_t key_of(SSL_SESSION *sess, bool id, uint8_t out[SESSION_KEY_MAX])
+{
+	struct session_ticket t = { 0 };
+	const unsigned char *b;
+	unsigned int idlen;
+	size_t len;
+
+	if (id) {
+		b = SSL_SESSION_get_id(sess, &idlen);
+		return session_key_id(b, (uint8_t)idlen, out);
+	}
+	SSL_SESSION_get0_ticket(sess, &b, &len);
+	if (!len || len > UINT16_MAX)
+		return 0;
+	memcpy(t.head, b, len < SESSION_TICKET_HEAD ? len : SESSION_TICKET_HEAD);
+	t.hash = xxh32(b, len, 0);
+	t.len = (uint16_t)len;
+	return session_key_ticket(&t, out);
+}
+
+/* tlsconn_session(c, which) is want (wlen bytes; 0: none). */
+static void check_key(const struct tls_conn *c, int which, const uint8_t *want, size_t wlen)
+{
+	uint8_t got[SESSION_KEY_MAX];
+	size_t n = c ? tlsconn_session(c, which, got) : 0;
+
+	if (CHECK_MSG(n == wlen, "session %d: %zu bytes, want %zu", which, n, wlen) && n)
+		CHECK_MEM(got, want, n);
+}
+
+/*
+ * A full handshake, then one resuming its session, each stream in segments of piece bytes: the
+ * tracker sees what OpenSSL says. By ticket, or by session ID with a server that sends none.
+ */
+static void resume_twice(bool by_id, size_t piece)
+{
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method()), *sctx = server_ctx(false, by_id);
+	SSL_SESSION *full = NULL, *again = NULL;
+	uint8_t key[SESSION_KEY_MAX];
+	const struct tls_conn *c;
+	struct play p;
+	uint64_t first;
+	bool reused = true;
+	size_t n;
+
+	check_ctx("%s, segments of %zu bytes", by_id ? "session ID" : "ticket", piece);
+	if (!CHECK(cctx && sctx))
+		goto out;
+	SSL_CTX_set_max_proto_version(cctx, TLS1_2_VERSION);
+	play_init(&p, 4, ETH, 40000);
+	full = tls_handshake(&p, cctx, sctx, NULL, piece, &reused);
+	if (!full || !CHECK(!reused))
+		goto out;
+	play_init(&p, 4, ETH, 40001);
+	first = next_index;
+	again = tls_handshake(&p, cctx, sctx, full, piece, &reused);
+	if (!again || !CHECK(reused))
+		goto out;
+
+	c = conn_at(0);
+	CHECK(c && !tlsconn_abbreviated(c));
+	n = key_of(full, by_id, key);
+	CHECK(n > 0);
+	check_key(c, by_id ? 3 : 2, key, n);
+	if (by_id)
+		check_key(c, 2, NULL, 0);
+	c = conn_at(first);
+	CHECK(c && tlsconn_abbreviated(c));
+	check_key(c, by_id ? 1 : 0, key, n);
+	if (by_id) {
+		check_key(c, 0, NULL, 0);
+		check_key(c, 3, key, n);
+	}
+out:
+	SSL_SESSION_free(full);
+	SSL_SESSION_free(again);
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+	reset();
+	check_ctx("%s", "");
+}
+
+/* TLS 1.3's compatibility ChangeCipherSpec comes right after its ServerHello: not an abbreviated
+ * TLS 1.2 handshake. */
+static void tls13_not_abbreviated(void)
+{
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method()), *sctx = server_ctx(true, false);
+	SSL_SESSION *s = NULL;
+	struct play p;
+	bool reused;
+
+	if (CHECK(cctx && sctx)) {
+		play_init(&p, 4, ETH, 40002);
+		s = tls_handshake(&p, cctx, sctx, NULL, 1400, &reused);
+		if (CHECK(s) && CHECK_EQ_U64(tlsconn_version(conn_at(0)), 0x0304))
+			CHECK(!tlsconn_abbreviated(conn_at(0)));
+	}
+	SSL_SESSION_free(s);
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+	reset();
+}
+
+/* The server's stream walked as it comes: bytes after a gap wait, a walk is bounded, and a stream
+ * that does not start with a ServerHello is not walked. */
+static void walk_bounds(void)
+{
+	struct tls_session s = { 0 };
+	static uint8_t rec[5 + 16384];
+
+	/* A ServerHello that claims 16 MiB, in full records: stopped at SESSION_WALK_MAX. */
+	memcpy(rec, "\x16\x03\x03\x40\x00\x02\xff\xff\xff", 9);
+	session_server_data(&s, 0, rec, sizeof(rec));
+	rec[5] = 0;
+	for (uint32_t at = sizeof(rec); at < 2 * SESSION_WALK_MAX; at += sizeof(rec))
+		session_server_data(&s, at, rec, sizeof(rec));
+	CHECK_EQ_U64(s.walk, SESSION_STOPPED);
+	CHECK_EQ_U64(s.walked, SESSION_WALK_MAX);
+
+	/* Bytes after a gap are not read until the gap is filled. */
+	memset(&s, 0, sizeof(s));
+	session_server_data(&s, 3, (const uint8_t *)"\x03\x00\x04", 3);
+	CHECK_EQ_U64(s.walked, 0);
+	session_server_data(&s, 0, (const uint8_t *)"\x16\x03\x03\x00\x04", 5);
+	CHECK_EQ_U64(s.walked, 5);
+	CHECK_EQ_U64(s.walk, SESSION_WALKING);
+
+	/* A Certificate first, or an alert: not a server's handshake to follow. */
+	memset(&s, 0, sizeof(s));
+	session_server_data(&s, 0, (const uint8_t *)"\x16\x03\x03\x00\x04\x0b\x00\x00\x00", 9);
+	CHECK_EQ_U64(s.walk, SESSION_STOPPED);
+	memset(&s, 0, sizeof(s));
+	session_server_data(&s, 0, (const uint8_t *)"\x15\x03\x03\x00\x02\x02\x28", 7);
+	CHECK_EQ_U64(s.walk, SESSION_STOPPED);
+	CHECK(!s.abbreviated);
+}
+
+static void test_resumption(void)
+{
+	static const size_t pieces[] = { 1, 7, 100, 1400 };
+
+	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		resume_twice(false, pieces[i]);
+		resume_twice(true, pieces[i]);
+	}
+	tls13_not_abbreviated();
+	walk_bounds();
+}
+
 int main(void)
 {
 	CHECK_RUN(test_links);
@@ -683,6 +930,7 @@ int main(void)
 	CHECK_RUN(test_no_syn);
 	CHECK_RUN(test_not_tls);
 	CHECK_RUN(test_many);
+	CHECK_RUN(test_resumption);
 	CHECK_RUN(test_random_frames);
 	return check_exit();
 }

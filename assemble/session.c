@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Records: RFC 5246 section 6.2.1 (content types 20 ChangeCipherSpec and 22 handshake, a length
+ * of at most 2^14 + 2048). Handshake messages: section 7.4 (type, 24-bit length; one message can
+ * span records). NewSessionTicket: RFC 5077 section 3.3 (lifetime hint, then the ticket as an
+ * opaque <0..2^16-1>).
+ */
+#include <string.h>
+
+#include "session.h"
+
+#define REC_CCS 20
+#define REC_HANDSHAKE 22
+#define REC_MAX (16384 + 2048)
+#define HS_SERVER_HELLO 2
+#define HS_NEW_SESSION_TICKET 4
+#define HS_CERTIFICATE 11
+#define HS_SERVER_KEY_EXCHANGE 12
+#define HS_CERTIFICATE_REQUEST 13
+#define HS_SERVER_HELLO_DONE 14
+/* A NewSessionTicket's body: lifetime hint (4), ticket length (2), then the ticket. */
+#define NST_TICKET 6
+
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
+void session_client_ticket(struct tls_session *s, const uint8_t *ext, uint16_t len)
+{
+	memset(&s->sent, 0, sizeof(s->sent));
+	if (!len)
+		return; /* an empty extension only says the client takes tickets */
+	memcpy(s->sent.head, ext, min_u32(len, SESSION_TICKET_HEAD));
+	s->sent.hash = xxh32(ext, len, 0);
+	s->sent.len = len;
+}
+
+static void msg_start(struct tls_session *s)
+{
+	const uint8_t *h = s->msg_head;
+
+	s->msg_type = h[0];
+	s->msg_left = (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+	s->msg_read = 0;
+	s->in_msg = true;
+	if (!s->hello) {
+		if (s->msg_type != HS_SERVER_HELLO) {
+			s->walk = SESSION_STOPPED;
+			return;
+		}
+		s->hello = true;
+	}
+	switch (s->msg_type) {
+	case HS_CERTIFICATE:
+	case HS_SERVER_KEY_EXCHANGE:
+	case HS_CERTIFICATE_REQUEST:
+	case HS_SERVER_HELLO_DONE:
+		s->full = true;
+		break;
+	case HS_NEW_SESSION_TICKET:
+		memset(&s->got, 0, sizeof(s->got));
+		s->ticket_len = 0;
+		xxh32_reset(&s->hash, 0);
+		break;
+	}
+}
+
+/* Body bytes p (n of them) of a NewSessionTicket, from body offset s->msg_read. */
+static void ticket_bytes(struct tls_session *s, const uint8_t *p, uint32_t n)
+{
+	for (uint32_t i = 0; i < n;) {
+		uint32_t at = s->msg_read + i, k;
+
+		if (at < NST_TICKET) {
+			if (at == NST_TICKET - 2)
+				s->ticket_len = (uint16_t)(p[i] << 8);
+			else if (at == NST_TICKET - 1)
+				s->ticket_len |= p[i];
+			i++;
+			continue;
+		}
+		k = n - i;
+		if (at - NST_TICKET < SESSION_TICKET_HEAD)
+			memcpy(s->got.head + (at - NST_TICKET), p + i,
+			       min_u32(k, SESSION_TICKET_HEAD - (at - NST_TICKET)));
+		xxh32_update(&s->hash, p + i, k);
+		i += k;
+	}
+}
+
+static void msg_end(struct tls_session *s)
+{
+	s->in_msg = false;
+	if (s->msg_type != HS_NEW_SESSION_TICKET)
+		return;
+	if (s->ticket_len && s->msg_read == (uint32_t)NST_TICKET + s->ticket_len) {
+		if (s->ticket_len < SESSION_TICKET_HEAD)
+			memset(s->got.head + s->ticket_len, 0, SESSION_TICKET_HEAD - s->ticket_len);
+		s->got.hash = xxh32_digest(&s->hash);
+		s->got.len = s->ticket_len;
+	} else {
+		memset(&s->got, 0, sizeof(s->got));
+	}
+}
+
+/* Handshake bytes p (n of them): the payload of handshake records, one after the other. */
+static void handshake(struct tls_session *s, const uint8_t *p, uint32_t n)
+{
+	while (n && s->walk == SESSION_WALKING) {
+		uint32_t k;
+
+		if (!s->in_msg) {
+			k = min_u32(n, sizeof(s->msg_head) - s->msg_have);
+			memcpy(s->msg_head + s->msg_have, p, k);
+			s->msg_have += k;
+			p += k;
+			n -= k;
+			if (s->msg_have < sizeof(s->msg_head))
+				return;
+			s->msg_have = 0;
+			msg_start(s);
+		} else {
+			k = min_u32(n, s->msg_left);
+			if (s->msg_type == HS_NEW_SESSION_TICKET)
+				ticket_bytes(s, p, k);
+			s->msg_read += k;
+			s->msg_left -= k;
+			p += k;
+			n -= k;
+		}
+		if (s->in_msg && !s->msg_left)
+			msg_end(s);
+	}
+}
+
+/* A record header is whole in s->rec_head. */
+static void record_start(struct tls_session *s)
+{
+	const uint8_t *h = s->rec_head;
+	uint16_t len = (uint16_t)(h[3] << 8 | h[4]);
+
+	s->rec_have = 0;
+	if (h[1] != 3 || !len || len > REC_MAX) {
+		s->walk = SESSION_STOPPED;
+	} else if (h[0] == REC_CCS) {
+		s->abbreviated = s->hello && !s->full;
+		s->walk = SESSION_DONE;
+	} else if (h[0] != REC_HANDSHAKE) {
+		s->walk = SESSION_STOPPED;
+	} else {
+		s->record_left = len;
+	}
+}
+
+static void walk(struct tls_session *s, const uint8_t *p, uint32_t n)
+{
+	while (n && s->walk == SESSION_WALKING) {
+		uint32_t k;
+
+		if (!s->record_left) {
+			k = min_u32(n, sizeof(s->rec_head) - s->rec_have);
+			memcpy(s->rec_head + s->rec_have, p, k);
+			s->rec_have += k;
+			if (s->rec_have == sizeof(s->rec_head))
+				record_start(s);
+		} else {
+			k = min_u32(n, s->record_left);
+			handshake(s, p, k);
+			s->record_left -= k;
+		}
+		p += k;
+		n -= k;
+	}
+}
+
+void session_server_data(struct tls_session *s, uint32_t rel, const uint8_t *data, uint32_t len)
+{
+	uint32_t skip, n;
+
+	if (s->walk != SESSION_WALKING || rel > s->walked)
+		return;
+	skip = s->walked - rel;
+	if (skip >= len)
+		return;
+	n = min_u32(len - skip, SESSION_WALK_MAX - s->walked);
+	walk(s, data + skip, n);
+	s->walked += n;
+	if (s->walk == SESSION_WALKING && s->walked >= SESSION_WALK_MAX)
+		s->walk = SESSION_STOPPED;
+}
+
+size_t session_key_id(const uint8_t *sid, uint8_t sid_len, uint8_t out[SESSION_KEY_MAX])
+{
+	if (!sid_len || sid_len > 32)
+		return 0;
+	out[0] = 1;
+	memcpy(out + 1, sid, sid_len);
+	return 1 + (size_t)sid_len;
+}
+
+size_t session_key_ticket(const struct session_ticket *t, uint8_t out[SESSION_KEY_MAX])
+{
+	if (!t->len)
+		return 0;
+	out[0] = 2;
+	memcpy(out + 1, t->head, SESSION_TICKET_HEAD);
+	for (int i = 0; i < 4; i++)
+		out[1 + SESSION_TICKET_HEAD + i] = (uint8_t)(t->hash >> (8 * i));
+	out[1 + SESSION_TICKET_HEAD + 4] = (uint8_t)t->len;
+	out[1 + SESSION_TICKET_HEAD + 5] = (uint8_t)(t->len >> 8);
+	return SESSION_KEY_MAX;
+}
