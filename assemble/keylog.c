@@ -35,6 +35,7 @@ static const char schema[] =
 	"CREATE TABLE lines (cr BLOB NOT NULL, label INTEGER NOT NULL, gen INTEGER NOT NULL, "
 	"secret BLOB NOT NULL, top INTEGER NOT NULL, PRIMARY KEY (cr, label, gen)) WITHOUT ROWID;"
 	"CREATE TABLE plan (cr BLOB PRIMARY KEY, packet INTEGER NOT NULL UNIQUE) WITHOUT ROWID;"
+	"CREATE TABLE sessions (id BLOB PRIMARY KEY, cr BLOB NOT NULL) WITHOUT ROWID;"
 	"BEGIN;";
 
 /* What SQLite said, after what was being done: -ENOSPC for a full disk, else -EIO. */
@@ -158,6 +159,10 @@ static int open_db(struct keylog *k)
 			      "INSERT OR IGNORE INTO plan SELECT ?1, ?2 "
 			      "WHERE EXISTS (SELECT 1 FROM lines WHERE cr = ?1)",
 			      &k->plan);
+	if (!ret)
+		ret = prepare(k, "INSERT OR REPLACE INTO sessions VALUES (?1, ?2)", &k->session_put);
+	if (!ret)
+		ret = prepare(k, "SELECT cr FROM sessions WHERE id = ?1", &k->session_get);
 	return ret;
 }
 
@@ -436,6 +441,37 @@ int keylog_plan(struct keylog *k, const uint8_t cr[32], uint64_t before)
 	return ret < 0 ? ret : sqlite3_changes(k->db) > 0;
 }
 
+int keylog_session(struct keylog *k, const uint8_t *id, size_t len, const uint8_t cr[32])
+{
+	sqlite3_bind_blob(k->session_put, 1, id, (int)len, SQLITE_STATIC);
+	sqlite3_bind_blob(k->session_put, 2, cr, 32, SQLITE_STATIC);
+	return step(k, k->session_put, "keeping a session of");
+}
+
+int keylog_resume(struct keylog *k, const uint8_t cr[32], const uint8_t *id, size_t len)
+{
+	uint8_t from[32], ms[TR_SECRET_LEN];
+	size_t ms_len;
+	int ret;
+
+	sqlite3_bind_blob(k->session_get, 1, id, (int)len, SQLITE_STATIC);
+	ret = step(k, k->session_get, "reading a session of");
+	if (ret != 1)
+		return ret;
+	ret = sqlite3_column_bytes(k->session_get, 0) == 32;
+	if (ret)
+		memcpy(from, sqlite3_column_blob(k->session_get, 0), 32);
+	sqlite3_reset(k->session_get);
+	if (ret)
+		ret = get_line(k, from, KEYLOG_CLIENT_RANDOM, 0, ms, &ms_len, NULL);
+	if (ret != 1)
+		return ret;
+	ret = add_line(k, cr, KEYLOG_CLIENT_RANDOM, 0, ms, ms_len);
+	if (!ret)
+		k->st.resumed++;
+	return ret < 0 ? ret : !ret;
+}
+
 int keylog_unplanned(struct keylog *k, uint64_t *n)
 {
 	sqlite3_stmt *st;
@@ -521,6 +557,8 @@ void keylog_free(struct keylog *k)
 	sqlite3_finalize(k->set_top);
 	sqlite3_finalize(k->has);
 	sqlite3_finalize(k->plan);
+	sqlite3_finalize(k->session_put);
+	sqlite3_finalize(k->session_get);
 	sqlite3_finalize(k->read);
 	sqlite3_close(k->db);
 	EVP_KDF_CTX_free(k->kdf);

@@ -50,6 +50,7 @@ struct keylog_stats {
 	uint64_t walk_failed;    /* application secrets not reached from the generations known */
 	uint64_t no_budget;      /* walks not tried: KEYLOG_STEP_BUDGET was spent */
 	uint64_t conflicts;      /* a label and client random seen again with another secret */
+	uint64_t resumed;        /* TLS 1.2 client randoms given their session's master secret */
 };
 
 /* Which lines keylog_read gives. */
@@ -66,13 +67,15 @@ struct sqlite3_stmt;
  * The lines and the plan live in a private temporary SQLite database (sqlite3_open_v2 with the
  * name ""): a file SQLite makes, unlinked, in the first writable one of $SQLITE_TMPDIR, $TMPDIR,
  * /var/tmp, /usr/tmp and /tmp once its page cache (KEYLOG_CACHE_KIB) is full, and that goes with
- * keylog_free. Tables: lines (client random, label, generation) -> secret, and plan (client
- * random) -> the packet its DSB goes before. The statements are the key log's; the text
+ * keylog_free. Tables: lines (client random, label, generation) -> secret, plan (client
+ * random) -> the packet its DSB goes before, and sessions (a TLS 1.2 session ID or ticket) -> the
+ * client random of a handshake that has its master secret. The statements are the key log's; the text
  * keylog_read gives is in its buffer.
  */
 struct keylog {
 	struct sqlite3 *db;
 	struct sqlite3_stmt *add, *get, *set_top, *has, *plan; /* prepared once */
+	struct sqlite3_stmt *session_put, *session_get;
 	struct sqlite3_stmt *read;                             /* keylog_read's, or NULL */
 	bool row;   /* read stands on a row keylog_read has not given yet */
 	char *text; /* keylog_read's last piece */
@@ -105,6 +108,20 @@ int keylog_has(struct keylog *k, const uint8_t cr[32]);
  * keylog_add.
  */
 int keylog_plan(struct keylog *k, const uint8_t cr[32], uint64_t before);
+
+/*
+ * TLS 1.2 sessions (session.h): id (len bytes, as session_key_* write it) names the session of
+ * client random cr, whose CLIENT_RANDOM line holds its master secret. A later id replaces an
+ * earlier one. 0 or -errno as keylog_add.
+ */
+int keylog_session(struct keylog *k, const uint8_t *id, size_t len, const uint8_t cr[32]);
+
+/*
+ * An abbreviated TLS 1.2 handshake of client random cr resumed the session id names: give cr a
+ * CLIENT_RANDOM line with that session's master secret. Returns 1 when it was added, 0 when the
+ * session is not known (or cr has another line already), or -errno as keylog_add.
+ */
+int keylog_resume(struct keylog *k, const uint8_t cr[32], const uint8_t *id, size_t len);
 
 /* How many client randoms have lines but no DSB planned: 0 and *n, or -errno as keylog_add. */
 int keylog_unplanned(struct keylog *k, uint64_t *n);

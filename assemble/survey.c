@@ -20,6 +20,31 @@ static bool wanted(const struct survey *sv, const struct tls_conn *c)
 	return !sv->opts.want || sv->opts.want(sv->opts.ctx, c);
 }
 
+/*
+ * TLS 1.2 session resumption, for every TLS connection whether written or not, in the order of
+ * their first packets: an abbreviated handshake with no lines of its own takes the master secret
+ * of the session it offered (ticket first), and a handshake with a master secret names its
+ * sessions (a ticket the server sent, the session ID it gave) for later ones. 0 or -errno.
+ */
+static int follow_session(struct survey *sv, const struct tls_conn *c, const uint8_t cr[32])
+{
+	uint8_t key[SESSION_KEY_MAX];
+	uint16_t v = tlsconn_version(c);
+	size_t len;
+	int has, ret;
+
+	if (v < 0x0300 || v > 0x0303)
+		return 0;
+	has = keylog_has(&sv->keys, cr);
+	for (int which = 0; !has && which < 2 && tlsconn_abbreviated(c); which++)
+		if ((len = tlsconn_session(c, which, key)))
+			has = keylog_resume(&sv->keys, cr, key, len);
+	for (int which = 2; has > 0 && which < 4; which++)
+		if ((len = tlsconn_session(c, which, key)) && (ret = keylog_session(&sv->keys, key, len, cr)))
+			return ret;
+	return has < 0 ? has : 0;
+}
+
 /* plan's, for each connection in the order of their first packets: the TLS connections, and a
  * DSB before the first connection that has each client random with lines. */
 static int plan_conn(void *ctx, const struct tls_conn *c)
@@ -28,8 +53,12 @@ static int plan_conn(void *ctx, const struct tls_conn *c)
 	const uint8_t *cr = tlsconn_client_random(c);
 	int ret;
 
+	if (c->state != TLSCONN_TLS && c->state != TLSCONN_HELLO)
+		return 0;
+	if (cr && (ret = follow_session(sv, c, cr)))
+		return ret;
 	/* Whether it is written is asked last: with a selection, that is a lookup in the index. */
-	if ((c->state != TLSCONN_TLS && c->state != TLSCONN_HELLO) || !wanted(sv, c))
+	if (!wanted(sv, c))
 		return 0;
 	sv->tls++;
 	if (!cr || (ret = keylog_has(&sv->keys, cr)) <= 0)
@@ -191,6 +220,9 @@ void survey_report(struct survey *sv, const struct source *src)
 	if (st->no_budget)
 		log_warn("%" PRIu64 " key updates not followed: the %" PRIu64 " HKDF steps a run may take are spent",
 			 st->no_budget, KEYLOG_STEP_BUDGET);
+	if (st->resumed)
+		log_info("%" PRIu64 " resumed TLS 1.2 connection%s given the master secret of the session %s resumed",
+			 st->resumed, st->resumed == 1 ? "" : "s", st->resumed == 1 ? "it" : "they");
 	if (st->conflicts)
 		log_warn("%" PRIu64 " key log lines recorded again with another secret: the first is kept",
 			 st->conflicts);

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# TLS 1.2 session resumption: a resumed handshake whose secret was not recorded (as Go and GnuTLS
+# log none) is decrypted with the master secret of the full handshake it resumes, tied to it by the
+# ticket or the session ID the captured handshakes show. Client A, in the test's cgroup and so in
+# tlsrec's scope, makes a full handshake and saves its session; client B, out of scope, resumes it.
+# Twice: by ticket (RFC 5077), and by session ID with a server that sends no tickets. B's own key
+# log is the truth for the line tlsasm derives; tshark decrypts B's request from tlsasm's output of
+# B's connection alone, with no key file.
+. "$(dirname "$0")/lib.sh"
+e2e_init
+need openssl tshark
+
+make_netns resume
+ns=$NETNS
+d=$E2E_DIR
+make_cert "$d"
+make_cgroup
+
+start "$ns" "$d/tickets.log" openssl s_server -accept 4433 -cert "$d/cert.pem" -key "$d/key.pem" \
+	-www -quiet -tls1_2
+start "$ns" "$d/ids.log" openssl s_server -accept 4434 -cert "$d/cert.pem" -key "$d/key.pem" \
+	-www -quiet -tls1_2 -no_ticket
+wait_port "$ns" 4433
+wait_port "$ns" 4434
+
+# get NAME PORT IN_CGROUP OPENSSL-OPTION...: a request for /NAME on PORT with openssl s_client
+# (TLS 1.2), in the test's cgroup when IN_CGROUP is yes; its key log in NAME.keys, and "New" or
+# "Reused" in HANDSHAKE.
+get() {
+	local name=$1 port=$2 run=(ip netns exec "$ns")
+	[ "$3" = yes ] && run=(in_cg "$ns")
+	shift 3
+	printf 'GET /%s HTTP/1.0\r\n\r\n' "$name" |
+		"${run[@]}" timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_2 -ign_eof \
+			-keylogfile "$d/$name.keys" "$@" >"$d/$name.out" 2>&1 ||
+		fail "s_client for /$name exited with status $?: $(cat "$d/$name.out")"
+	HANDSHAKE=$(sed -n 's/^\(New\|Reused\), TLSv1\.2.*/\1/p' "$d/$name.out" | head -1)
+}
+
+# check KIND PORT: A's full handshake in scope, B's resumption out of it, recorded and checked.
+check() {
+	local kind=$1 port=$2 a=full-$1 b=resumed-$1 cport
+	record_tls "$ns"
+	get "$a" "$port" yes -sess_out "$d/$kind.sess"
+	[ "$HANDSHAKE" = New ] || fail "$a: not a full handshake: $(cat "$d/$a.out")"
+	get "$b" "$port" no -sess_in "$d/$kind.sess"
+	[ "$HANDSHAKE" = Reused ] || fail "$b: not resumed: $(cat "$d/$b.out")"
+	sleep 0.3
+	stop "$REC" || fail "$kind: tlsrec exited with status $?: $(cat "$d/tlsrec.log")"
+	mv "$d/journal.lz4" "$d/$kind.lz4"
+
+	# The journal has A's secret only: B's must come from the session.
+	"$TLSASM" -v "$d/$kind.lz4" -o "$d/$kind.pcapng" --keylog "$d/$kind.got" 2>"$d/$kind.asm" ||
+		fail "$kind: tlsasm exited with status $?: $(cat "$d/$kind.asm")"
+	grep -q "1 resumed TLS 1.2 connection given the master secret of the session it resumed" \
+		"$d/$kind.asm" || fail "$kind: tlsasm did not resume B's session: $(cat "$d/$kind.asm")"
+	cat "$d/$a.keys" "$d/$b.keys" >"$d/$kind.truth"
+	same_keylog "$d/$kind.truth" "$d/$kind.got"
+	http_seen "$d/$kind.pcapng" | grep -qx "/$b" ||
+		fail "$kind: tshark does not decrypt the resumed request"
+
+	# B's connection alone: its DSB holds its own line, derived.
+	cport=$(tshark -r "$d/$kind.pcapng" -Y "http.request.uri == \"/$b\"" -T fields \
+		-e tcp.srcport 2>/dev/null | head -1)
+	[ -n "$cport" ] || fail "$kind: no port for B's connection"
+	"$TLSASM" "$d/$kind.lz4" -o "$d/$kind-b.pcapng" "tcp port $cport" 2>"$d/$kind-b.asm" ||
+		fail "$kind: tlsasm of B's connection exited with status $?: $(cat "$d/$kind-b.asm")"
+	[ "$(http_seen "$d/$kind-b.pcapng" | grep -c '^/')" = 1 ] &&
+		http_seen "$d/$kind-b.pcapng" | grep -qx "/$b" ||
+		fail "$kind: tshark does not decrypt B's connection alone: $(http_seen "$d/$kind-b.pcapng")"
+	note "$kind: ok"
+}
+
+check ticket 4433
+check id 4434
