@@ -137,12 +137,26 @@ stop() {
 # record_both NS IFACE: tcpdump (to $E2E_DIR/ref.pcap) and tlsrec (to $E2E_DIR/journal.lz4) on
 # IFACE in NS at the same time, both ready; sets DUMP and REC to their PIDs.
 record_both() {
-	start "$1" "$E2E_DIR/tcpdump.log" tcpdump --immediate-mode -i "$2" -w "$E2E_DIR/ref.pcap"
+	start "$1" "$E2E_DIR/tcpdump.log" tcpdump --immediate-mode -U -i "$2" -w "$E2E_DIR/ref.pcap"
 	DUMP=$STARTED
 	start "$1" "$E2E_DIR/tlsrec.log" "$TLSREC" -i "$2" -w "$E2E_DIR/journal.lz4"
 	REC=$STARTED
 	wait_for "$E2E_DIR/tcpdump.log" "listening on $2"
 	wait_for "$E2E_DIR/tlsrec.log" "recording on $2 "
+}
+
+# stop_both: stop record_both's tlsrec, then its tcpdump once tcpdump's file holds as many frames
+# as tlsrec says it recorded, or 10 s later: tcpdump drops what its ring buffer still holds when it
+# is stopped, which on a busy machine can be the last packets of a test.
+stop_both() {
+	local n i
+	stop "$REC" || fail "tlsrec exited with status $?: $(cat "$E2E_DIR/tlsrec.log")"
+	n=$(sed -n 's/^\([0-9]*\) packets recorded.*/\1/p' "$E2E_DIR/tlsrec.log")
+	for ((i = 0; i < 50; i++)); do
+		[ "$(count "$E2E_DIR/ref.pcap")" -ge "${n:-0}" ] && break
+		sleep 0.2
+	done
+	stop "$DUMP" || true
 }
 
 # wait_port NS PORT: until something listens on TCP PORT in NS.

@@ -24,8 +24,7 @@ for i in range(20):
     s.sendto(b'tun %d' % i, ('10.77.0.2', 9999))
     s.recvfrom(100)" || fail "the echo over tun0 did not answer"
 sleep 0.3
-stop "$REC" || fail "tlsrec exited with status $?"
-stop "$DUMP" || true
+stop_both
 grep -q "^40 packets recorded" "$d/tlsrec.log" || fail "$(cat "$d/tlsrec.log")"
 
 "$TLSASM" "$d/journal.lz4" -o "$d/out.pcapng" || fail "tlsasm exited with status $?"

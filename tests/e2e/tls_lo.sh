@@ -24,8 +24,7 @@ ip netns exec "$ns" curl -sk --tlsv1.2 --tls-max 1.2 -o /dev/null https://127.0.
 	fail "curl TLS 1.2 request failed"
 sleep 0.5
 
-stop "$REC" || fail "tlsrec exited with status $?"
-stop "$DUMP" || true
+stop_both
 grep -q "packets recorded" "$d/tlsrec.log" || fail "tlsrec did not report its counts"
 grep -q "^0 packets lost" "$d/tlsrec.log" || fail "tlsrec lost packets: $(cat "$d/tlsrec.log")"
 no_tc_leftovers "$ns" lo

@@ -26,8 +26,7 @@ for i in 1 2 3; do
 		fail "curl request $i failed"
 done
 sleep 0.5
-stop "$REC" || fail "tlsrec exited with status $?"
-stop "$DUMP" || true
+stop_both
 grep -q "^0 packets lost" "$d/tlsrec.log" || fail "tlsrec lost packets: $(cat "$d/tlsrec.log")"
 no_tc_leftovers "$cli" "$dev"
 
