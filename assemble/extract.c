@@ -132,12 +132,28 @@ static bool want(void *ctx, const struct tls_conn *c)
 
 	source_recordings(x->src, &recs);
 	return index_selected(x->ix, recs[c->rec].id, c->proto, c->family, c->addr, c->port,
-			      c->first_wall) == 1;
+			      c->first_wall, NULL, NULL) == 1;
+}
+
+/* survey_opts.resumes: the index tied c to the session it resumes. */
+static bool resumes(void *ctx, const struct tls_conn *c, uint8_t root[32])
+{
+	struct extract *x = ctx;
+	const struct recording *recs;
+	bool got = false;
+
+	source_recordings(x->src, &recs);
+	return index_selected(x->ix, recs[c->rec].id, c->proto, c->family, c->addr, c->port,
+			      c->first_wall, &got, root) == 1 &&
+	       got;
 }
 
 struct survey_opts extract_survey_opts(struct extract *x)
 {
-	return (struct survey_opts){ .add = add, .want = x->select ? want : NULL, .ctx = x };
+	return (struct survey_opts){ .add = add,
+				     .want = x->select ? want : NULL,
+				     .resumes = x->select ? resumes : NULL,
+				     .ctx = x };
 }
 
 size_t extract_selected(const struct extract *x)

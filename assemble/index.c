@@ -934,7 +934,65 @@ struct put {
 	struct run *r;
 	struct index_stats *st;
 	sqlite3_stmt *add, *upd, *own, *rows;
+	sqlite3_stmt *has_secret, *session_get, *session_put; /* follow_session's */
 };
+
+/* Step st with id (len bytes) and text t bound, in that order: as step. */
+static int step_with(struct index *ix, sqlite3_stmt *st, const uint8_t *id, size_t len,
+		     const char *t)
+{
+	if (id)
+		sqlite3_bind_blob(st, 1, id, (int)len, SQLITE_STATIC);
+	if (t)
+		sqlite3_bind_text(st, id ? 2 : 1, t, -1, SQLITE_STATIC);
+	return step(ix, st);
+}
+
+/*
+ * TLS 1.2 session resumption (survey.c does the same for a conversion): a handshake with a SECRET
+ * record names its sessions (a ticket the server sent, the session ID it gave) in sessions; an
+ * abbreviated one without takes the client random of the session it offered (ticket first) into
+ * root, which then names its sessions in turn, so that root is always a client random with a
+ * SECRET record. root is "" when c (client random crx) is not such a resumed connection. 0 or
+ * -errno.
+ */
+static int follow_session(struct put *w, const struct tls_conn *c, const char *crx, char root[65])
+{
+	struct index *ix = w->r->ix;
+	uint8_t key[SESSION_KEY_MAX];
+	uint16_t v = tlsconn_version(c);
+	size_t len;
+	int has;
+
+	root[0] = '\0';
+	if (v < 0x0300 || v > 0x0303)
+		return 0;
+	has = step_with(ix, w->has_secret, NULL, 0, crx);
+	if (has == 1) {
+		sqlite3_reset(w->has_secret);
+		snprintf(root, 65, "%s", crx);
+	}
+	for (int which = 0; !has && which < 2 && tlsconn_abbreviated(c); which++) {
+		if (!(len = tlsconn_session(c, which, key)))
+			continue;
+		has = step_with(ix, w->session_get, key, len, NULL);
+		if (has == 1) {
+			const unsigned char *t = sqlite3_column_text(w->session_get, 0);
+
+			snprintf(root, 65, "%s", t ? (const char *)t : "");
+			sqlite3_reset(w->session_get);
+		}
+	}
+	for (int which = 2; has == 1 && which < 4; which++)
+		if ((len = tlsconn_session(c, which, key)) &&
+		    step_with(ix, w->session_put, key, len, root) < 0)
+			has = -EIO;
+	if (has < 0)
+		return has;
+	if (!strcmp(root, crx))
+		root[0] = '\0';
+	return 0;
+}
 
 /* Connection c: added, or brought up to date when taken up again. 0 or -errno. */
 static int put_conn(void *ctx, const struct tls_conn *c)
@@ -946,7 +1004,7 @@ static int put_conn(void *ctx, const struct tls_conn *c)
 	sqlite3_stmt *q = row ? w->upd : w->add, *own = w->own;
 	const uint8_t *cr = tlsconn_client_random(c);
 	uint16_t version = tlsconn_version(c);
-	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], crx[65];
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], crx[65], root[65] = "";
 	uint8_t *stream = NULL;
 	size_t stream_len = 0;
 
@@ -992,8 +1050,10 @@ static int put_conn(void *ctx, const struct tls_conn *c)
 		sqlite3_bind_null(q, 20);
 	bind_text(q, 21, c->sni);
 	bind_text(q, 22, c->alpn);
-	if (cr)
+	if (cr) {
 		hex(crx, cr, 32);
+		ret = ret ? ret : follow_session(w, c, crx, root);
+	}
 	bind_text(q, 23, cr ? crx : NULL);
 	sqlite3_bind_text(q, 24, tlsconn_conn_state(c), -1, SQLITE_STATIC);
 	sqlite3_bind_int(q, 25, c->state);
@@ -1008,6 +1068,7 @@ static int put_conn(void *ctx, const struct tls_conn *c)
 		sqlite3_bind_blob(q, 31, stream, (int)stream_len, free);
 	else
 		sqlite3_bind_null(q, 31);
+	bind_text(q, 34, root[0] ? root : NULL);
 	if (row) {
 		/* A row taken up again had its orig as side 0. */
 		sqlite3_bind_int64(q, 32, row);
@@ -1040,7 +1101,7 @@ static int put_conns(struct run *r, struct index_stats *st)
 		"netns2, orig_process, orig_tid, resp_process, resp_tid, first_ns, last_ns, "
 		"orig_packets, orig_bytes, resp_packets, resp_bytes, tls_version, sni, alpn, "
 		"client_random, conn_state, tls_state, orig_known, orig_flags, resp_flags, "
-		"orig_cookie, resp_cookie, stream";
+		"orig_cookie, resp_cookie, stream, resumes";
 	char sql[1024];
 	sqlite3_stmt *add = NULL, *upd = NULL, *own = NULL, *rows = NULL;
 	int ret;
@@ -1048,7 +1109,7 @@ static int put_conns(struct run *r, struct index_stats *st)
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO connections(%s) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
 		 "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
-		 "?29, ?30, ?31)",
+		 "?29, ?30, ?31, ?34)",
 		 cols);
 	ret = prepare(r->ix, sql, &add);
 	/* ?33: orig and resp change places (the client became known): the owners known go with
@@ -1069,8 +1130,8 @@ static int put_conns(struct run *r, struct index_stats *st)
 			      "sni = coalesce(?21, sni), alpn = coalesce(?22, alpn), "
 			      "client_random = coalesce(?23, client_random), conn_state = ?24, "
 			      "tls_state = ?25, orig_known = ?26, orig_flags = ?27, "
-			      "resp_flags = ?28, orig_cookie = ?29, resp_cookie = ?30, stream = ?31 "
-			      "WHERE id = ?32",
+			      "resp_flags = ?28, orig_cookie = ?29, resp_cookie = ?30, stream = ?31, "
+			      "resumes = coalesce(?34, resumes) WHERE id = ?32",
 			      &upd);
 	if (!ret)
 		ret = prepare(r->ix,
@@ -1081,15 +1142,22 @@ static int put_conns(struct run *r, struct index_stats *st)
 			      &own);
 	if (!ret)
 		ret = prepare(r->ix, "INSERT INTO temp.run_rows VALUES(?1, ?2)", &rows);
-	if (!ret) {
-		struct put w = { .r = r, .st = st, .add = add, .upd = upd, .own = own, .rows = rows };
+	struct put w = { .r = r, .st = st, .add = add, .upd = upd, .own = own, .rows = rows };
 
+	if (!ret)
+		ret = prepare_all(r->ix, "SELECT 1 FROM secrets WHERE client_random = ?1 LIMIT 1",
+				  &w.has_secret, "SELECT client_random FROM sessions WHERE id = ?1",
+				  &w.session_get, "INSERT OR REPLACE INTO sessions VALUES(?1, ?2)",
+				  &w.session_put, NULL);
+	if (!ret)
 		ret = tlsconn_each(&r->t, put_conn, &w);
-	}
 	sqlite3_finalize(add);
 	sqlite3_finalize(upd);
 	sqlite3_finalize(own);
 	sqlite3_finalize(rows);
+	sqlite3_finalize(w.has_secret);
+	sqlite3_finalize(w.session_get);
+	sqlite3_finalize(w.session_put);
 	return ret;
 }
 
@@ -1358,7 +1426,8 @@ again:
 	if (!ret)
 		ret = exec(ix,
 			   "UPDATE connections SET has_secrets = 1 WHERE has_secrets = 0 AND "
-			   "client_random IN (SELECT client_random FROM secrets)",
+			   "(client_random IN (SELECT client_random FROM secrets) OR "
+			   "resumes IS NOT NULL)",
 			   "matching secrets");
 commit:
 	if (ret)
@@ -1610,13 +1679,13 @@ static const char *intern(struct index_selection *s, size_t *cap, const char *pa
 	return s->paths[s->npaths++];
 }
 
-/* 32 hex digits into a recording id. 0 or -EPROTO. */
-static int unhex_id(const char *hex, uint8_t id[16])
+/* 2 * n hex digits into n bytes. 0 or -EPROTO. */
+static int unhex(const unsigned char *hex, uint8_t *out, size_t n)
 {
-	if (strlen(hex) != 32)
+	if (strlen((const char *)hex) != 2 * n)
 		return -EPROTO;
-	for (int i = 0; i < 16; i++)
-		if (sscanf(hex + 2 * i, "%2hhx", &id[i]) != 1)
+	for (size_t i = 0; i < n; i++)
+		if (sscanf((const char *)hex + 2 * i, "%2hhx", &out[i]) != 1)
 			return -EPROTO;
 	return 0;
 }
@@ -1642,13 +1711,15 @@ int index_select(struct index *ix, const struct index_filter *f, struct index_se
 		   "DROP TABLE IF EXISTS temp.selected; "
 		   "CREATE TEMP TABLE selected(id INTEGER PRIMARY KEY, recording_id TEXT, "
 		   "protocol TEXT, family INTEGER, orig_addr TEXT, orig_port INTEGER, "
-		   "resp_addr TEXT, resp_port INTEGER, first_ns INTEGER, client_random TEXT)",
+		   "resp_addr TEXT, resp_port INTEGER, first_ns INTEGER, client_random TEXT, "
+		   "resumes TEXT)",
 		   "keeping the selection");
 	if (ret)
 		return ret;
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO temp.selected SELECT c.id, rc.recording_id, c.protocol, c.family, "
-		 "c.orig_addr, c.orig_port, c.resp_addr, c.resp_port, c.first_ns, c.client_random %s",
+		 "c.orig_addr, c.orig_port, c.resp_addr, c.resp_port, c.first_ns, c.client_random, "
+		 "c.resumes %s",
 		 where);
 	ret = prepare(ix, sql, &st);
 	if (ret)
@@ -1668,7 +1739,9 @@ int index_select(struct index *ix, const struct index_filter *f, struct index_se
 		      "(SELECT journal, offset FROM conn_chunks "
 		      "WHERE conn IN (SELECT id FROM temp.selected) "
 		      "UNION SELECT journal, offset FROM secrets "
-		      "WHERE client_random IN (SELECT client_random FROM temp.selected)) x "
+		      "WHERE client_random IN (SELECT client_random FROM temp.selected) "
+		      "UNION SELECT journal, offset FROM secrets "
+		      "WHERE client_random IN (SELECT resumes FROM temp.selected)) x "
 		      "JOIN chunks k ON k.journal = x.journal AND k.offset = x.offset "
 		      "JOIN recordings r ON r.id = k.recording "
 		      "LEFT JOIN journals j ON j.id = x.journal ORDER BY j.path, x.offset",
@@ -1693,7 +1766,7 @@ int index_select(struct index *ix, const struct index_filter *f, struct index_se
 			.seq = (uint64_t)sqlite3_column_int64(st, 3),
 		};
 		out->missing += !path;
-		if (!rid || unhex_id((const char *)rid, k->recording_id)) {
+		if (!rid || unhex(rid, k->recording_id, 16)) {
 			log_err("%s: a chunk with a malformed recording id", ix->path);
 			ret = -EPROTO;
 			break;
@@ -1710,14 +1783,16 @@ int index_select(struct index *ix, const struct index_filter *f, struct index_se
 }
 
 int index_selected(struct index *ix, const uint8_t recording_id[16], uint8_t proto, uint8_t family,
-		   const uint8_t addr[2][16], const uint16_t port[2], uint64_t first_ns)
+		   const uint8_t addr[2][16], const uint16_t port[2], uint64_t first_ns,
+		   bool *resumes, uint8_t root[32])
 {
 	char rid[33], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	const unsigned char *r;
 	int ret;
 
 	if (!ix->selected &&
 	    prepare(ix,
-		    "SELECT 1 FROM temp.selected WHERE first_ns = ?1 AND recording_id = ?2 AND "
+		    "SELECT resumes FROM temp.selected WHERE first_ns = ?1 AND recording_id = ?2 AND "
 		    "protocol = ?3 AND family = ?4 AND ((orig_addr = ?5 AND orig_port = ?6 AND "
 		    "resp_addr = ?7 AND resp_port = ?8) OR (orig_addr = ?7 AND orig_port = ?8 AND "
 		    "resp_addr = ?5 AND resp_port = ?6)) LIMIT 1",
@@ -1735,6 +1810,10 @@ int index_selected(struct index *ix, const uint8_t recording_id[16], uint8_t pro
 	sqlite3_bind_text(ix->selected, 7, b, -1, SQLITE_STATIC);
 	sqlite3_bind_int(ix->selected, 8, port[1]);
 	ret = step(ix, ix->selected);
+	if (ret == 1 && resumes) {
+		r = sqlite3_column_text(ix->selected, 0);
+		*resumes = r && unhex(r, root, 32) == 0;
+	}
 	sqlite3_reset(ix->selected);
 	return ret;
 }

@@ -22,7 +22,7 @@
 #include "source.h"
 
 /* PRAGMA user_version of schema/index.sql: an index of another version is built again. */
-#define INDEX_SCHEMA_VERSION 3
+#define INDEX_SCHEMA_VERSION 4
 
 /* How long a connection may be idle and still be continued by packets of a later run. */
 #define INDEX_RESUME_NS (600ULL * 1000000000ULL)
@@ -145,10 +145,13 @@ int index_select(struct index *ix, const struct index_filter *f, struct index_se
 
 /*
  * Whether the connection of recording_id with these ends (either way round), protocol, family and
- * first time was selected by the last index_select: 1, 0, or -EIO after a message.
+ * first time was selected by the last index_select: 1, 0, or -EIO after a message. When resumes
+ * is not NULL, *resumes is set when the connection is a resumed TLS 1.2 one whose master secret is
+ * that of client random root (the index's connections.resumes).
  */
 int index_selected(struct index *ix, const uint8_t recording_id[16], uint8_t proto, uint8_t family,
-		   const uint8_t addr[2][16], const uint16_t port[2], uint64_t first_ns);
+		   const uint8_t addr[2][16], const uint16_t port[2], uint64_t first_ns,
+		   bool *resumes, uint8_t root[32]);
 void index_selection_free(struct index_selection *s);
 
 /*

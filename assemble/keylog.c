@@ -448,10 +448,27 @@ int keylog_session(struct keylog *k, const uint8_t *id, size_t len, const uint8_
 	return step(k, k->session_put, "keeping a session of");
 }
 
+int keylog_resume_from(struct keylog *k, const uint8_t cr[32], const uint8_t from[32])
+{
+	uint8_t ms[TR_SECRET_LEN];
+	size_t ms_len;
+	int ret = get_line(k, cr, KEYLOG_CLIENT_RANDOM, 0, NULL, &ms_len, NULL);
+
+	if (!ret)
+		ret = get_line(k, from, KEYLOG_CLIENT_RANDOM, 0, ms, &ms_len, NULL);
+	else if (ret == 1)
+		ret = 0; /* cr has its own */
+	if (ret != 1)
+		return ret;
+	ret = add_line(k, cr, KEYLOG_CLIENT_RANDOM, 0, ms, ms_len);
+	if (!ret)
+		k->st.resumed++;
+	return ret < 0 ? ret : !ret;
+}
+
 int keylog_resume(struct keylog *k, const uint8_t cr[32], const uint8_t *id, size_t len)
 {
-	uint8_t from[32], ms[TR_SECRET_LEN];
-	size_t ms_len;
+	uint8_t from[32];
 	int ret;
 
 	sqlite3_bind_blob(k->session_get, 1, id, (int)len, SQLITE_STATIC);
@@ -462,14 +479,7 @@ int keylog_resume(struct keylog *k, const uint8_t cr[32], const uint8_t *id, siz
 	if (ret)
 		memcpy(from, sqlite3_column_blob(k->session_get, 0), 32);
 	sqlite3_reset(k->session_get);
-	if (ret)
-		ret = get_line(k, from, KEYLOG_CLIENT_RANDOM, 0, ms, &ms_len, NULL);
-	if (ret != 1)
-		return ret;
-	ret = add_line(k, cr, KEYLOG_CLIENT_RANDOM, 0, ms, ms_len);
-	if (!ret)
-		k->st.resumed++;
-	return ret < 0 ? ret : !ret;
+	return ret ? keylog_resume_from(k, cr, from) : 0;
 }
 
 int keylog_unplanned(struct keylog *k, uint64_t *n)

@@ -69,8 +69,8 @@ struct sqlite3_stmt;
  * /var/tmp, /usr/tmp and /tmp once its page cache (KEYLOG_CACHE_KIB) is full, and that goes with
  * keylog_free. Tables: lines (client random, label, generation) -> secret, plan (client
  * random) -> the packet its DSB goes before, and sessions (a TLS 1.2 session ID or ticket) -> the
- * client random of a handshake that has its master secret. The statements are the key log's; the text
- * keylog_read gives is in its buffer.
+ * client random of a handshake that has its master secret. The statements are the key log's; the
+ * text keylog_read gives is in its buffer.
  */
 struct keylog {
 	struct sqlite3 *db;
@@ -122,6 +122,10 @@ int keylog_session(struct keylog *k, const uint8_t *id, size_t len, const uint8_
  * session is not known (or cr has another line already), or -errno as keylog_add.
  */
 int keylog_resume(struct keylog *k, const uint8_t cr[32], const uint8_t *id, size_t len);
+
+/* The same for a session known as that of client random from (an index tied them): 1, 0 when
+ * from has no CLIENT_RANDOM line (or cr has one already), or -errno. */
+int keylog_resume_from(struct keylog *k, const uint8_t cr[32], const uint8_t from[32]);
 
 /* How many client randoms have lines but no DSB planned: 0 and *n, or -errno as keylog_add. */
 int keylog_unplanned(struct keylog *k, uint64_t *n);

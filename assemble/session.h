@@ -36,7 +36,8 @@ struct session_ticket {
 	uint16_t len;                      /* 0: none */
 };
 
-/* An identifier of a session as session_key writes it: a kind byte, then the ticket or session ID. */
+/* An identifier of a session as session_key_* write it: a kind byte, then the ticket or the
+ * session ID. */
 #define SESSION_KEY_MAX (1 + SESSION_TICKET_HEAD + 4 + 2)
 
 enum session_walk {

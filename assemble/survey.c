@@ -23,12 +23,12 @@ static bool wanted(const struct survey *sv, const struct tls_conn *c)
 /*
  * TLS 1.2 session resumption, for every TLS connection whether written or not, in the order of
  * their first packets: an abbreviated handshake with no lines of its own takes the master secret
- * of the session it offered (ticket first), and a handshake with a master secret names its
+ * of the session it offered (ticket first), or else of the one opts.resumes names, and a handshake with a master secret names its
  * sessions (a ticket the server sent, the session ID it gave) for later ones. 0 or -errno.
  */
 static int follow_session(struct survey *sv, const struct tls_conn *c, const uint8_t cr[32])
 {
-	uint8_t key[SESSION_KEY_MAX];
+	uint8_t key[SESSION_KEY_MAX], root[32];
 	uint16_t v = tlsconn_version(c);
 	size_t len;
 	int has, ret;
@@ -39,6 +39,8 @@ static int follow_session(struct survey *sv, const struct tls_conn *c, const uin
 	for (int which = 0; !has && which < 2 && tlsconn_abbreviated(c); which++)
 		if ((len = tlsconn_session(c, which, key)))
 			has = keylog_resume(&sv->keys, cr, key, len);
+	if (!has && sv->opts.resumes && tlsconn_abbreviated(c) && sv->opts.resumes(sv->opts.ctx, c, root))
+		has = keylog_resume_from(&sv->keys, cr, root);
 	for (int which = 2; has > 0 && which < 4; which++)
 		if ((len = tlsconn_session(c, which, key)) && (ret = keylog_session(&sv->keys, key, len, cr)))
 			return ret;

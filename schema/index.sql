@@ -3,7 +3,7 @@
 -- `tlsasm conns`, `tlsasm procs` and filtered extraction read. Times are ns since the epoch (UTC),
 -- addresses are text as inet_ntop writes them. The index is a cache of the journals: a version
 -- this tlsasm does not write is not migrated, the index is built again.
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 
 -- One per recording (tlsrec run), by the recording id of its HEADER.
 CREATE TABLE recordings (
@@ -127,7 +127,9 @@ CREATE TABLE connections (
 	resp_flags INTEGER NOT NULL,
 	orig_cookie INTEGER NOT NULL,
 	resp_cookie INTEGER NOT NULL,
-	stream BLOB -- where reading the start of its streams stopped (tlsconn_stream_save), or NULL
+	stream BLOB, -- where reading the start of its streams stopped (tlsconn_stream_save), or NULL
+	resumes TEXT -- TLS 1.2: the client random of the handshake whose master secret this resumed
+	             -- one reuses (the library logged none for it), or NULL
 );
 CREATE INDEX connections_time ON connections(first_ns);
 CREATE INDEX connections_orig ON connections(orig_process);
@@ -148,6 +150,13 @@ CREATE TABLE secrets (
 	offset INTEGER NOT NULL                           -- what extraction reads for the DSBs
 );
 CREATE INDEX secrets_random ON secrets(client_random);
+
+-- TLS 1.2 sessions (a ticket, or a session ID, as assemble/session.h names them) named by
+-- handshakes whose master secret a SECRET record has: a later run's resumed handshakes find them.
+CREATE TABLE sessions (
+	id BLOB PRIMARY KEY,
+	client_random TEXT NOT NULL -- 64 hex digits, of a handshake with a SECRET record
+) WITHOUT ROWID;
 
 -- Which chunks hold each connection's packets, and how many.
 CREATE TABLE conn_chunks (

@@ -9,7 +9,7 @@
 # B's connection alone, with no key file.
 . "$(dirname "$0")/lib.sh"
 e2e_init
-need openssl tshark
+need openssl tshark sqlite3
 
 make_netns resume
 ns=$NETNS
@@ -38,20 +38,26 @@ get() {
 	HANDSHAKE=$(sed -n 's/^\(New\|Reused\), TLSv1\.2.*/\1/p' "$d/$name.out" | head -1)
 }
 
-# check KIND PORT: A's full handshake in scope, B's resumption out of it, recorded and checked.
+# check KIND PORT: A's full handshake in scope, recorded in one journal; B's resumption out of
+# scope, in another.
 check() {
-	local kind=$1 port=$2 a=full-$1 b=resumed-$1 cport
+	local kind=$1 port=$2 a=full-$1 b=resumed-$1 j cport
 	record_tls "$ns"
 	get "$a" "$port" yes -sess_out "$d/$kind.sess"
 	[ "$HANDSHAKE" = New ] || fail "$a: not a full handshake: $(cat "$d/$a.out")"
+	sleep 0.3
+	stop "$REC" || fail "$kind: tlsrec exited with status $?: $(cat "$d/tlsrec.log")"
+	mv "$d/journal.lz4" "$d/$kind-a.lz4"
+	record_tls "$ns"
 	get "$b" "$port" no -sess_in "$d/$kind.sess"
 	[ "$HANDSHAKE" = Reused ] || fail "$b: not resumed: $(cat "$d/$b.out")"
 	sleep 0.3
 	stop "$REC" || fail "$kind: tlsrec exited with status $?: $(cat "$d/tlsrec.log")"
-	mv "$d/journal.lz4" "$d/$kind.lz4"
+	mv "$d/journal.lz4" "$d/$kind-b.lz4"
+	j=("$d/$kind-a.lz4" "$d/$kind-b.lz4")
 
-	# The journal has A's secret only: B's must come from the session.
-	"$TLSASM" -v "$d/$kind.lz4" -o "$d/$kind.pcapng" --keylog "$d/$kind.got" 2>"$d/$kind.asm" ||
+	# The journals have A's secret only: B's must come from the session.
+	"$TLSASM" -v "${j[@]}" -o "$d/$kind.pcapng" --keylog "$d/$kind.got" 2>"$d/$kind.asm" ||
 		fail "$kind: tlsasm exited with status $?: $(cat "$d/$kind.asm")"
 	grep -q "1 resumed TLS 1.2 connection given the master secret of the session it resumed" \
 		"$d/$kind.asm" || fail "$kind: tlsasm did not resume B's session: $(cat "$d/$kind.asm")"
@@ -60,15 +66,24 @@ check() {
 	http_seen "$d/$kind.pcapng" | grep -qx "/$b" ||
 		fail "$kind: tshark does not decrypt the resumed request"
 
-	# B's connection alone: its DSB holds its own line, derived.
+	# B's connection alone, through a capture filter and through the index: its DSB holds its
+	# own line, derived. The index ties B to A's handshake, and counts B as having secrets.
 	cport=$(tshark -r "$d/$kind.pcapng" -Y "http.request.uri == \"/$b\"" -T fields \
 		-e tcp.srcport 2>/dev/null | head -1)
 	[ -n "$cport" ] || fail "$kind: no port for B's connection"
-	"$TLSASM" "$d/$kind.lz4" -o "$d/$kind-b.pcapng" "tcp port $cport" 2>"$d/$kind-b.asm" ||
-		fail "$kind: tlsasm of B's connection exited with status $?: $(cat "$d/$kind-b.asm")"
-	[ "$(http_seen "$d/$kind-b.pcapng" | grep -c '^/')" = 1 ] &&
-		http_seen "$d/$kind-b.pcapng" | grep -qx "/$b" ||
-		fail "$kind: tshark does not decrypt B's connection alone: $(http_seen "$d/$kind-b.pcapng")"
+	"$TLSASM" "${j[@]}" -o "$d/$kind-f.pcapng" "tcp port $cport" 2>"$d/$kind-f.asm" ||
+		fail "$kind: tlsasm of B's connection exited with status $?: $(cat "$d/$kind-f.asm")"
+	"$TLSASM" --port "$cport" "${j[@]}" -o "$d/$kind-i.pcapng" 2>"$d/$kind-i.asm" ||
+		fail "$kind: tlsasm --port exited with status $?: $(cat "$d/$kind-i.asm")"
+	for f in "$d/$kind-f.pcapng" "$d/$kind-i.pcapng"; do
+		[ "$(http_seen "$f" | grep -c '^/')" = 1 ] && http_seen "$f" | grep -qx "/$b" ||
+			fail "$kind: tshark does not decrypt B's connection alone in $f: $(http_seen "$f")"
+	done
+	[ "$(sqlite3 "${j[0]}.db" "SELECT resumes FROM connections WHERE orig_port = $cport")" = \
+	  "$(sqlite3 "${j[0]}.db" "SELECT client_random FROM connections WHERE resumes IS NULL AND tls_version = 771")" ] ||
+		fail "$kind: the index does not tie B to A: $(sqlite3 "${j[0]}.db" "SELECT orig_port, client_random, resumes FROM connections")"
+	has ",$cport,127\.0\.0\.1,$port,.*,1\.2,,,[0-9a-f]*,yes," "$TLSASM" conns --csv "${j[@]}" ||
+		fail "$kind: tlsasm conns does not say B has secrets: $("$TLSASM" conns --csv "${j[@]}")"
 	note "$kind: ok"
 }
 

@@ -428,6 +428,68 @@ static void test_tls12(void)
 	check_text(want);
 }
 
+/* TLS 1.2 sessions: a resumed client random takes the master secret of the handshake that named
+ * the session, through a chain of sessions too; nothing for an unknown session, nor over a line
+ * of its own. */
+static void test_sessions(void)
+{
+	struct tr_secret s = { .hdr = { .type = TR_REC_SECRET, .len = sizeof(s) } };
+	uint8_t r1[32], r2[32], r3[32], mine[48];
+	char want[1024] = "";
+
+	rnd_seed(0x5E55);
+	if (!kl_init())
+		return;
+	s.version = 0x0303;
+	s.cipher = 0x0300C02F;
+	s.flags = TR_SEC_TLS12;
+	rnd_bytes(s.client_random, 32);
+	rnd_bytes(s.master_key, sizeof(s.master_key));
+	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
+	add_want(want, sizeof(want), "CLIENT_RANDOM", &s, s.master_key, 48);
+	CHECK_EQ_INT(keylog_session(&kl, (const uint8_t *)"\2ticket-1", 9, s.client_random), 0);
+
+	rnd_bytes(r1, 32);
+	rnd_bytes(r2, 32);
+	rnd_bytes(r3, 32);
+	CHECK_EQ_INT(keylog_resume(&kl, r1, (const uint8_t *)"\2ticket-2", 9), 0);
+	CHECK_EQ_INT(keylog_resume(&kl, r1, (const uint8_t *)"\2ticket-1", 9), 1);
+	/* r1 names a new session, which r2 resumes. */
+	CHECK_EQ_INT(keylog_session(&kl, (const uint8_t *)"\1id", 3, r1), 0);
+	CHECK_EQ_INT(keylog_resume(&kl, r2, (const uint8_t *)"\1id", 3), 1);
+	CHECK_EQ_INT(keylog_resume_from(&kl, r3, s.client_random), 1);
+	CHECK_EQ_U64(kl.st.resumed, 3);
+	{
+		/* Lines come by client random: these all have one label. */
+		char lines[4][256] = { "" };
+		const uint8_t *rs[3] = { r1, r2, r3 };
+
+		memcpy(lines[0], want, strlen(want) + 1);
+		for (int i = 0; i < 3; i++) {
+			memcpy(s.client_random, rs[i], 32);
+			add_want(lines[i + 1], sizeof(lines[i + 1]), "CLIENT_RANDOM", &s,
+				 s.master_key, 48);
+		}
+		qsort(lines, 4, sizeof(lines[0]), (int (*)(const void *, const void *))strcmp);
+		want[0] = '\0';
+		for (int i = 0; i < 4; i++)
+			strcat(want, lines[i]);
+	}
+	check_text(want);
+
+	/* A client random with a line of its own keeps it. */
+	memcpy(s.client_random, r1, 32);
+	rnd_bytes(mine, sizeof(mine));
+	memcpy(s.master_key, mine, sizeof(mine));
+	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
+	CHECK_EQ_U64(kl.st.conflicts, 1);
+	CHECK_EQ_INT(keylog_resume(&kl, r2, (const uint8_t *)"\1id", 3), 0);
+	CHECK_EQ_INT(keylog_resume_from(&kl, r2, r3), 0);
+	rnd_bytes(r3, 32);
+	CHECK_EQ_INT(keylog_resume_from(&kl, r1, r3), 0);
+	CHECK_EQ_U64(kl.st.resumed, 3);
+}
+
 /* All-zero secrets are not written, and nothing is derived from an all-zero input. */
 static void test_zero(void)
 {
@@ -740,6 +802,7 @@ int main(void)
 	CHECK_RUN(test_key_update);
 	CHECK_RUN(test_suites);
 	CHECK_RUN(test_tls12);
+	CHECK_RUN(test_sessions);
 	CHECK_RUN(test_zero);
 	CHECK_RUN(test_dedup);
 	CHECK_RUN(test_walk_limits);
