@@ -104,6 +104,17 @@ static void msg_end(struct tls_session *s)
 	}
 }
 
+/* Copy what fits of p (n bytes) into a header being gathered (size bytes, *have of them held).
+ * Returns the bytes taken. */
+static uint32_t gather(uint8_t *head, uint8_t *have, size_t size, const uint8_t *p, uint32_t n)
+{
+	uint32_t k = min_u32(n, (uint32_t)(size - *have));
+
+	memcpy(head + *have, p, k);
+	*have += (uint8_t)k;
+	return k;
+}
+
 /* Handshake bytes p (n of them): the payload of handshake records, one after the other. */
 static void handshake(struct tls_session *s, const uint8_t *p, uint32_t n)
 {
@@ -111,9 +122,7 @@ static void handshake(struct tls_session *s, const uint8_t *p, uint32_t n)
 		uint32_t k;
 
 		if (!s->in_msg) {
-			k = min_u32(n, sizeof(s->msg_head) - s->msg_have);
-			memcpy(s->msg_head + s->msg_have, p, k);
-			s->msg_have += k;
+			k = gather(s->msg_head, &s->msg_have, sizeof(s->msg_head), p, n);
 			p += k;
 			n -= k;
 			if (s->msg_have < sizeof(s->msg_head))
@@ -159,9 +168,7 @@ static void walk(struct tls_session *s, const uint8_t *p, uint32_t n)
 		uint32_t k;
 
 		if (!s->record_left) {
-			k = min_u32(n, sizeof(s->rec_head) - s->rec_have);
-			memcpy(s->rec_head + s->rec_have, p, k);
-			s->rec_have += k;
+			k = gather(s->rec_head, &s->rec_have, sizeof(s->rec_head), p, n);
 			if (s->rec_have == sizeof(s->rec_head))
 				record_start(s);
 		} else {

@@ -38,22 +38,24 @@ get() {
 	HANDSHAKE=$(sed -n 's/^\(New\|Reused\), TLSv1\.2.*/\1/p' "$d/$name.out" | head -1)
 }
 
+# recorded JOURNAL NAME PORT IN_CGROUP HANDSHAKE OPENSSL-OPTION...: get's request, recorded by
+# tlsrec into JOURNAL, and its handshake as expected.
+recorded() {
+	local journal=$1 name=$2 want=$5
+	record_tls "$ns"
+	get "$2" "$3" "$4" "${@:6}"
+	[ "$HANDSHAKE" = "$want" ] || fail "$name: not a handshake \"$want\": $(cat "$d/$name.out")"
+	sleep 0.3
+	stop "$REC" || fail "$name: tlsrec exited with status $?: $(cat "$d/tlsrec.log")"
+	mv "$d/journal.lz4" "$journal"
+}
+
 # check KIND PORT: A's full handshake in scope, recorded in one journal; B's resumption out of
 # scope, in another.
 check() {
 	local kind=$1 port=$2 a=full-$1 b=resumed-$1 j cport
-	record_tls "$ns"
-	get "$a" "$port" yes -sess_out "$d/$kind.sess"
-	[ "$HANDSHAKE" = New ] || fail "$a: not a full handshake: $(cat "$d/$a.out")"
-	sleep 0.3
-	stop "$REC" || fail "$kind: tlsrec exited with status $?: $(cat "$d/tlsrec.log")"
-	mv "$d/journal.lz4" "$d/$kind-a.lz4"
-	record_tls "$ns"
-	get "$b" "$port" no -sess_in "$d/$kind.sess"
-	[ "$HANDSHAKE" = Reused ] || fail "$b: not resumed: $(cat "$d/$b.out")"
-	sleep 0.3
-	stop "$REC" || fail "$kind: tlsrec exited with status $?: $(cat "$d/tlsrec.log")"
-	mv "$d/journal.lz4" "$d/$kind-b.lz4"
+	recorded "$d/$kind-a.lz4" "$a" "$port" yes New -sess_out "$d/$kind.sess"
+	recorded "$d/$kind-b.lz4" "$b" "$port" no Reused -sess_in "$d/$kind.sess"
 	j=("$d/$kind-a.lz4" "$d/$kind-b.lz4")
 
 	# The journals have A's secret only: B's must come from the session.
