@@ -1294,6 +1294,9 @@ static void report_drops(struct source *s)
 	if (c->strings_dropped)
 		log_warn("%" PRIu64 " PROCESS records are kept without their command line and executable: those kept already take %u MiB",
 			 c->strings_dropped, CATALOG_MAX_STRING_BYTES >> 20);
+	if (c->libs_dropped)
+		log_warn("%" PRIu64 " LIBRARY records past the first %u libraries are dropped: the SECRET records of the libraries they describe go without one",
+			 c->libs_dropped, CATALOG_MAX_LIBRARIES);
 }
 
 int source_next(struct source *s, struct packet_view *v)
