@@ -1331,6 +1331,7 @@ again:
 		ret = prepare(ix, "INSERT INTO secrets VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 			      &r.secret_add);
 	source_on_secret(r.src, put_secret, &r);
+	source_count_packets(r.src);
 	if (!ret)
 		ret = read_packets(&r, st);
 	if (!ret)

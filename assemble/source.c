@@ -23,6 +23,8 @@
 #define SPILL_READ (64u << 10)
 /* The page cache of the list of chunks: what it holds past this goes to its temporary file. */
 #define CHUNKS_CACHE_KIB 2048
+/* Chunks of the list read at once, in the order read. */
+#define CHUNK_WINDOW 256
 
 /*
  * The list of chunks, in a private temporary database (db_open_temp) so that memory does not grow
@@ -97,10 +99,11 @@ struct source {
 	unsigned nfiles;
 	struct catalog cat;
 	sqlite3 *db; /* the list of chunks */
-	sqlite3_stmt *scan_add, *get, *mark;
+	sqlite3_stmt *scan_add, *get, *window, *mark;
 	size_t nchunks, next_chunk;
-	struct chunk_ref next; /* chunk next_chunk, when have_next */
-	bool have_next;
+	struct chunk_ref win[CHUNK_WINDOW]; /* chunks win_start to win_start + win_n - 1 */
+	size_t win_start, win_n;
+	bool count_packets; /* source_count_packets */
 	struct loaded **heap; /* as many as are held at once */
 	size_t nheap, heap_cap;
 	uint64_t loaded_bytes;
@@ -625,7 +628,15 @@ static void column_chunk(sqlite3_stmt *st, int from, struct chunk_ref *cr)
 	cr->packets = (uint64_t)sqlite3_column_int64(st, from + 11);
 }
 
-/* Chunk number i (0 on) of the list into cr (with its recording's id). 0 or -errno. */
+/* The row st stands on, chunk number i (0 on) of the list, into cr (with its recording's id). */
+static void row_chunk(const struct source *s, sqlite3_stmt *st, size_t i, struct chunk_ref *cr)
+{
+	column_chunk(st, 0, cr);
+	cr->id = i;
+	memcpy(cr->c.meta.recording_id, s->cat.recs[cr->rec].id, 16);
+}
+
+/* Chunk number i (0 on) of the list into cr. 0 or -errno. */
 static int get_chunk(const struct source *s, size_t i, struct chunk_ref *cr)
 {
 	int ret;
@@ -636,10 +647,33 @@ static int get_chunk(const struct source *s, size_t i, struct chunk_ref *cr)
 		return ret;
 	if (!ret)
 		return list_fail(s, "a chunk missing from");
-	column_chunk(s->get, 0, cr);
+	row_chunk(s, s->get, i, cr);
 	sqlite3_reset(s->get);
-	cr->id = i;
-	memcpy(cr->c.meta.recording_id, s->cat.recs[cr->rec].id, 16);
+	return 0;
+}
+
+/* Chunk next_chunk (of those left), from the window, which is read again from it when it does
+ * not hold it: in *cr (valid until the next call). 0 or -errno. */
+static int peek(struct source *s, struct chunk_ref **cr)
+{
+	int ret = 0;
+
+	if (s->next_chunk - s->win_start >= s->win_n) {
+		s->win_start = s->next_chunk;
+		s->win_n = 0;
+		sqlite3_bind_int64(s->window, 1, (int64_t)s->next_chunk);
+		while (s->win_n < CHUNK_WINDOW &&
+		       (ret = list_step(s, s->window, "reading")) == 1) {
+			row_chunk(s, s->window, s->win_start + s->win_n, &s->win[s->win_n]);
+			s->win_n++;
+		}
+		sqlite3_reset(s->window);
+		if (ret < 0)
+			return ret;
+		if (!s->win_n)
+			return list_fail(s, "a chunk missing from");
+	}
+	*cr = &s->win[s->next_chunk - s->win_start];
 	return 0;
 }
 
@@ -862,6 +896,9 @@ int source_open(char *const *paths, unsigned n, struct source **out)
 				   &s->scan_add);
 	if (!ret)
 		ret = list_prepare(s, "SELECT " CHUNK_NAMES " FROM chunks WHERE id = ?1", &s->get);
+	if (!ret)
+		ret = list_prepare(s, "SELECT " CHUNK_NAMES " FROM chunks WHERE id > ?1 ORDER BY id",
+				   &s->window);
 	if (!ret)
 		ret = list_prepare(s, "UPDATE chunks SET damaged = ?2, packets = ?3 WHERE id = ?1",
 				   &s->mark);
@@ -1214,29 +1251,16 @@ static int merge_runs(struct source *s, unsigned level)
 	return ret;
 }
 
-/* Chunk next_chunk (of those left) in s->next. 0 or -errno. */
-static int peek(struct source *s)
-{
-	int ret;
-
-	if (s->have_next)
-		return 0;
-	ret = get_chunk(s, s->next_chunk, &s->next);
-	s->have_next = !ret;
-	return ret;
-}
-
 static int load_next(struct source *s)
 {
-	struct chunk_ref *cr = &s->next;
+	struct chunk_ref *cr;
 	struct loaded *l;
 	bool damaged;
-	int ret = peek(s);
+	int ret = peek(s, &cr);
 
 	if (ret)
 		return ret;
 	s->next_chunk++;
-	s->have_next = false;
 	damaged = cr->damaged;
 	l = calloc(1, sizeof(*l));
 	if (!l)
@@ -1248,8 +1272,9 @@ static int load_next(struct source *s)
 		l->order = cr->id;
 		ret = parse_chunk(s, cr, l->raw, l->raw_len, l);
 	}
-	if (!ret && (cr->damaged != damaged || cr->packets != l->n)) {
-		cr->packets = l->n;
+	if (!ret && (cr->damaged != damaged || (s->count_packets && cr->packets != l->n))) {
+		if (s->count_packets)
+			cr->packets = l->n;
 		ret = mark_chunk(s, cr);
 	}
 	if (!ret && l->n &&
@@ -1319,10 +1344,12 @@ int source_next(struct source *s, struct packet_view *v)
 		}
 	}
 	while (s->next_chunk < s->nchunks) {
-		ret = peek(s);
+		struct chunk_ref *cr;
+
+		ret = peek(s, &cr);
 		if (ret)
 			return ret;
-		if (s->nheap && s->next.c.meta.first_ns > head_wall(s->heap[0]))
+		if (s->nheap && cr->c.meta.first_ns > head_wall(s->heap[0]))
 			break;
 		ret = load_next(s);
 		if (ret)
@@ -1353,7 +1380,7 @@ void source_rewind(struct source *s)
 		free_loaded(s, s->heap[i]);
 	s->nheap = 0;
 	s->next_chunk = 0;
-	s->have_next = false;
+	s->win_n = 0;
 	s->chunks_read = 0;
 	s->again = true;
 	if (s->spill_fd >= 0 && ftruncate(s->spill_fd, 0) == 0)
@@ -1427,6 +1454,7 @@ int source_select(struct source *s, bool (*keep)(void *ctx, const struct src_chu
 	}
 	if (!ret)
 		s->nchunks = k;
+	s->win_n = 0;
 	return ret;
 }
 
@@ -1440,6 +1468,11 @@ size_t source_processes(const struct source *s, const struct src_process **out)
 {
 	*out = s->cat.procs;
 	return s->cat.nprocs;
+}
+
+void source_count_packets(struct source *s)
+{
+	s->count_packets = true;
 }
 
 void source_on_secret(struct source *s, source_secret_fn *fn, void *ctx)
@@ -1505,6 +1538,7 @@ void source_close(struct source *s)
 	catalog_free(&s->cat);
 	sqlite3_finalize(s->scan_add);
 	sqlite3_finalize(s->get);
+	sqlite3_finalize(s->window);
 	sqlite3_finalize(s->mark);
 	sqlite3_close(s->db);
 	free(s->files);

@@ -57,7 +57,7 @@ struct src_chunk {
 	unsigned rec;     /* index into recordings */
 	uint64_t offset;  /* of its header in the file */
 	struct jr_chunk_meta meta;
-	uint64_t packets; /* the packets source_next hands out of it: 0 until it is read */
+	uint64_t packets; /* the packets source_next handed out of it, with source_count_packets */
 };
 
 /*
@@ -76,6 +76,10 @@ int source_chunk(const struct source *s, size_t i, struct src_chunk *out);
  * after a message.
  */
 int source_select(struct source *s, bool (*keep)(void *ctx, const struct src_chunk *c), void *ctx);
+
+/* Before the first source_next: count the packets source_next hands out of each chunk
+ * (src_chunk.packets, 0 until the chunk is read; else always 0). */
+void source_count_packets(struct source *s);
 
 /* The SOCKET and PROCESS records read so far, in the order read. */
 size_t source_sockets(const struct source *s, const struct src_socket **out);
