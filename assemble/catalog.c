@@ -223,6 +223,10 @@ int catalog_add_library(struct catalog *c, const struct src_library *l)
 {
 	if (catalog_find_library(c, l->rec, l->index) >= 0)
 		return 0;
+	if (c->nlibs >= CATALOG_MAX_LIBRARIES) {
+		c->libs_dropped++;
+		return 0;
+	}
 	if (array_reserve(&c->libs, &c->libs_cap, c->nlibs + 1, sizeof(*c->libs), 4) ||
 	    table_add(&c->lib_index, lib_hash(l->rec, l->index), (uint32_t)c->nlibs, lib_rehash, c))
 		return -ENOMEM;

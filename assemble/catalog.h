@@ -6,6 +6,7 @@
 #ifndef TLSASM_CATALOG_H
 #define TLSASM_CATALOG_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -62,6 +63,14 @@ struct src_iface {
 #define CATALOG_MAX_STRING 4096u
 #define CATALOG_MAX_STRING_BYTES (64u << 20)
 
+/*
+ * LIBRARY records: the first CATALOG_MAX_LIBRARIES libraries (by recording and index) are kept,
+ * later ones dropped and counted (about 4.5 KB each). tlsrec hooks at most 256 libraries in a
+ * recording (MAX_TARGETS, recorder/targets.c), so that this keeps every library of 4 recordings
+ * that many. A path is cut at PATH_MAX - 1 bytes, as tlsrec's are.
+ */
+#define CATALOG_MAX_LIBRARIES (1u << 10)
+
 /* A SOCKET record, the recording it is from, and its time on the wall clock (ns since the epoch). */
 struct src_socket {
 	unsigned rec;
@@ -85,7 +94,7 @@ struct src_library {
 	unsigned rec;
 	uint32_t index; /* SECRET.lib */
 	uint16_t kind;  /* enum tr_library_kind */
-	char path[256];
+	char path[PATH_MAX];
 	char version[128];
 	uint64_t secrets; /* SECRET records that name it, read once it was known */
 };
@@ -106,6 +115,7 @@ struct catalog {
 	size_t string_bytes;                 /* of the processes' exe and cmdline */
 	uint64_t sockets_dropped, procs_dropped; /* past CATALOG_MAX_SOCKETS, _PROCESSES */
 	uint64_t strings_dropped;            /* processes kept without theirs */
+	uint64_t libs_dropped;               /* past CATALOG_MAX_LIBRARIES */
 	struct table lib_index;
 };
 
@@ -138,8 +148,8 @@ int catalog_add_process(struct catalog *c, struct src_process *p);
 /* The index of library index lib of recording rec, or -1. */
 int catalog_find_library(const struct catalog *c, unsigned rec, uint32_t lib);
 
-/* Add library l (its rec and index), unless one with its recording and index is known. Returns 0
- * or -ENOMEM. */
+/* Add library l (its rec and index), unless one with its recording and index is known or
+ * CATALOG_MAX_LIBRARIES are kept (then count it dropped). Returns 0 or -ENOMEM. */
 int catalog_add_library(struct catalog *c, const struct src_library *l);
 
 /*

@@ -5,17 +5,14 @@
 #include <string.h>
 
 #include "connstore.h"
+#include "db.h"
 #include "log.h"
 
-/* The database lives as long as the run and no longer: no journal, no sync, one transaction. */
+/* One transaction, never committed: the database goes with the run. */
 static const char schema[] =
-	"PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; "
-	"PRAGMA temp_store = FILE; PRAGMA page_size = 65536; PRAGMA cache_size = -16384; "
 	"CREATE TABLE conn(id INTEGER PRIMARY KEY, tuple BLOB NOT NULL, "
 	"first_packet INTEGER NOT NULL, state BLOB NOT NULL, sni TEXT, hello BLOB); "
 	"CREATE INDEX conn_tuple ON conn(tuple, first_packet); BEGIN";
-
-_Static_assert(CONNSTORE_CACHE == 16384 * 1024, "the cache_size pragma says CONNSTORE_CACHE");
 
 static int fail(struct connstore *s, const char *what)
 {
@@ -26,19 +23,14 @@ static int fail(struct connstore *s, const char *what)
 
 int connstore_open(struct connstore *s)
 {
-	char *msg = NULL;
+	int ret;
 
 	if (s->db)
 		return 0;
-	if (sqlite3_open_v2("", &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK)
-		return fail(s, "opening it");
-	if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-		log_err("cannot keep connections in a temporary file: %s",
-			msg ? msg : sqlite3_errmsg(s->db));
-		sqlite3_free(msg);
-		return -EIO;
-	}
+	ret = db_open_temp("cannot keep connections in a temporary file", 65536,
+			   CONNSTORE_CACHE >> 10, schema, &s->db);
+	if (ret)
+		return ret;
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT OR REPLACE INTO conn VALUES(?1, ?2, ?3, ?4, ?5, ?6)", -1,
 			       &s->put, NULL) != SQLITE_OK ||

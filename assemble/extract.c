@@ -12,37 +12,11 @@
 struct extract {
 	struct index *ix;
 	bool select; /* a filter was given: sel is what it selects */
-	struct index_selection sel; /* its chunks sorted by recording and sequence number */
+	struct index_selection sel;
 	char *const *journals;
 	unsigned n;
 	const struct source *src;
 };
-
-/* By what a chunk is, not where: a copy of a journal holds the same chunks. */
-static int cmp_chunk(const void *a, const void *b)
-{
-	const struct index_chunk *x = a, *y = b;
-	int c = memcmp(x->recording_id, y->recording_id, 16);
-
-	if (c)
-		return c;
-	return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-/* Sort the selection's chunks by what they are, each once (a chunk of two journal rows, a file
- * and its copy, once). */
-static void sort_chunks(struct index_selection *sel)
-{
-	size_t k = 0;
-
-	if (!sel->nchunks)
-		return;
-	qsort(sel->chunks, sel->nchunks, sizeof(*sel->chunks), cmp_chunk);
-	for (size_t i = 0; i < sel->nchunks; i++)
-		if (!k || cmp_chunk(&sel->chunks[i], &sel->chunks[k - 1]))
-			sel->chunks[k++] = sel->chunks[i];
-	sel->nchunks = k;
-}
 
 int extract_open(const struct index_filter *f, char *const *journals, unsigned n, const char *db,
 		 struct extract **out, unsigned *damage)
@@ -74,7 +48,6 @@ int extract_open(const struct index_filter *f, char *const *journals, unsigned n
 	if (!ret && f)
 		ret = index_select(x->ix, f, &x->sel);
 	if (!ret) {
-		sort_chunks(&x->sel);
 		*out = x;
 		return 0;
 	}
@@ -85,17 +58,14 @@ fail:
 	return ret;
 }
 
-/* source_select's keep: a chunk the selection names. */
+/* source_select's keep: a chunk the selection names. A failed lookup reads the chunk. */
 static bool keep(void *ctx, const struct src_chunk *c)
 {
 	struct extract *x = ctx;
 	const struct recording *recs;
-	struct index_chunk k = { .seq = c->meta->seq };
 
 	source_recordings(x->src, &recs);
-	memcpy(k.recording_id, recs[c->rec].id, 16);
-	return x->sel.nchunks &&
-	       bsearch(&k, x->sel.chunks, x->sel.nchunks, sizeof(k), cmp_chunk) != NULL;
+	return x->sel.nchunks && index_selected_chunk(x->ix, recs[c->rec].id, c->meta.seq);
 }
 
 int extract_source(struct extract *x, struct source **src)
@@ -109,7 +79,10 @@ int extract_source(struct extract *x, struct source **src)
 	if (!x->select)
 		return 0;
 	/* source_open dropped copies of a chunk: what is left is each chunk once. */
-	kept = source_select(*src, keep, x);
+	ret = source_select(*src, keep, x);
+	if (ret)
+		return ret;
+	kept = source_nchunks(*src);
 	if (kept < x->sel.nchunks)
 		log_warn("%zu chunks of the selected connections are not in the journals given (a file left out, or replaced by rotation): their packets are missing",
 			 x->sel.nchunks - kept);

@@ -33,6 +33,7 @@ struct index {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *selected; /* index_selected's */
+	sqlite3_stmt *selected_chunk; /* index_selected_chunk's */
 };
 
 /* One run of index_update: what it reads and the statements it writes with. */
@@ -44,7 +45,6 @@ struct run {
 	int64_t *rec_id;     /* by recording of src: recordings.id */
 	int64_t *journal_id; /* by file of src: journals.id */
 	unsigned nfiles;
-	uint64_t *chunk_packets; /* by chunk of src */
 	int64_t *proc_id; /* by socket of o: processes.id, 0 when not looked up yet */
 	uint64_t *min_seq; /* by recording: the lowest sequence number of a chunk to read */
 	sqlite3_stmt *has_chunk, *proc_find, *proc_add, *pair, *secret_add;
@@ -257,6 +257,7 @@ void index_close(struct index *ix)
 	if (!ix)
 		return;
 	sqlite3_finalize(ix->selected);
+	sqlite3_finalize(ix->selected_chunk);
 	sqlite3_close(ix->db);
 	free(ix->path);
 	free(ix);
@@ -435,11 +436,11 @@ static bool not_indexed(void *ctx, const struct src_chunk *c)
 	int rc;
 
 	sqlite3_bind_int64(r->has_chunk, 1, r->rec_id[c->rec]);
-	sqlite3_bind_int64(r->has_chunk, 2, u64_col(c->meta->seq));
+	sqlite3_bind_int64(r->has_chunk, 2, u64_col(c->meta.seq));
 	rc = sqlite3_step(r->has_chunk);
 	sqlite3_reset(r->has_chunk);
-	if (rc != SQLITE_ROW && c->meta->seq < r->min_seq[c->rec])
-		r->min_seq[c->rec] = c->meta->seq;
+	if (rc != SQLITE_ROW && c->meta.seq < r->min_seq[c->rec])
+		r->min_seq[c->rec] = c->meta.seq;
 	return rc != SQLITE_ROW;
 }
 
@@ -620,24 +621,23 @@ static int row_conn(sqlite3_stmt *st, unsigned rec, struct tls_conn *c)
 }
 
 /* Connections of earlier runs that packets of this one may continue: of the recordings read,
- * not closed, and idle at most INDEX_RESUME_NS before the first chunk to read. */
+ * not closed, and idle at most INDEX_RESUME_NS before the first chunk to read (the first read:
+ * they are read by their first time). */
 static int resume_conns(struct run *r)
 {
 	const struct recording *recs;
 	unsigned nrecs = source_recordings(r->src, &recs);
-	uint64_t first = UINT64_MAX;
 	sqlite3_stmt *st = NULL, *resumed = NULL;
+	struct src_chunk k;
+	uint64_t first;
 	int ret, rc = 0;
 
-	for (size_t i = 0; i < source_nchunks(r->src); i++) {
-		struct src_chunk c;
-
-		source_chunk(r->src, i, &c);
-		if (c.meta->first_ns < first)
-			first = c.meta->first_ns;
-	}
-	if (first == UINT64_MAX)
+	if (!source_nchunks(r->src))
 		return 0;
+	ret = source_chunk(r->src, 0, &k);
+	if (ret)
+		return ret;
+	first = k.meta.first_ns;
 	ret = prepare(r->ix,
 		      "SELECT " CONN_COLS " FROM connections WHERE recording = ?1 AND last_ns >= ?2 AND "
 		      "(protocol = 'udp' OR conn_state IN ('S0', 'S1', 'S2', 'S3', 'SH', 'SHR', 'OTH')) "
@@ -740,16 +740,12 @@ static int read_packets(struct run *r, struct index_stats *st)
 	uint64_t n = 0;
 	int ret;
 
-	r->chunk_packets = calloc(source_nchunks(r->src) + 1, sizeof(*r->chunk_packets));
-	if (!r->chunk_packets)
-		return -ENOMEM;
 	while ((ret = source_next(r->src, &v)) > 0) {
 		struct tls_conn *c;
 		int side, found = owners_take_packet(&r->t, r->src, &v, n++, &c, &side);
 
 		if (found < 0)
 			return found;
-		r->chunk_packets[v.chunk]++;
 		if (!found)
 			continue;
 		if (c->memo[CHUNK] == (int64_t)v.chunk + 1) {
@@ -810,9 +806,11 @@ static int put_secret(void *ctx, const struct src_secret *sec)
 	sqlite3_stmt *k = r->secret_add;
 	struct src_chunk c;
 	char cr[65];
+	int ret = source_chunk(r->src, sec->chunk, &c);
 
+	if (ret)
+		return ret;
 	source_libraries(r->src, &libs);
-	source_chunk(r->src, sec->chunk, &c);
 	hex(cr, x->client_random, 32);
 	sqlite3_bind_int64(k, 1, r->rec_id[sec->rec]);
 	sqlite3_bind_int64(k, 2, u64_col(sec->wall));
@@ -1180,17 +1178,19 @@ static int put_chunks(struct run *r)
 	for (size_t i = 0; !ret && i < source_nchunks(r->src); i++) {
 		struct src_chunk k;
 
-		source_chunk(r->src, i, &k);
+		ret = source_chunk(r->src, i, &k);
+		if (ret)
+			break;
 		sqlite3_bind_int64(c, 1, r->journal_id[k.file]);
 		sqlite3_bind_int64(c, 2, u64_col(k.offset));
 		sqlite3_bind_int64(c, 3, r->rec_id[k.rec]);
-		sqlite3_bind_int64(c, 4, u64_col(k.meta->seq));
-		sqlite3_bind_int64(c, 5, u64_col(k.meta->first_ns));
-		sqlite3_bind_int64(c, 6, u64_col(k.meta->last_ns));
-		sqlite3_bind_int64(c, 7, k.meta->records);
-		sqlite3_bind_int64(c, 8, u64_col(r->chunk_packets[i]));
-		sqlite3_bind_int64(c, 9, k.meta->raw_len);
-		sqlite3_bind_int64(c, 10, k.meta->frame_len);
+		sqlite3_bind_int64(c, 4, u64_col(k.meta.seq));
+		sqlite3_bind_int64(c, 5, u64_col(k.meta.first_ns));
+		sqlite3_bind_int64(c, 6, u64_col(k.meta.last_ns));
+		sqlite3_bind_int64(c, 7, k.meta.records);
+		sqlite3_bind_int64(c, 8, u64_col(k.packets));
+		sqlite3_bind_int64(c, 9, k.meta.raw_len);
+		sqlite3_bind_int64(c, 10, k.meta.frame_len);
 		ret = step(r->ix, c);
 		/* Which connections have packets in it, and how many. */
 		sqlite3_bind_int64(p, 1, (int64_t)i);
@@ -1224,7 +1224,6 @@ static void run_free(struct run *r)
 	owners_free(&r->o);
 	free(r->rec_id);
 	free(r->journal_id);
-	free(r->chunk_packets);
 	free(r->proc_id);
 	free(r->min_seq);
 }
@@ -1377,7 +1376,10 @@ again:
 	if (ret)
 		goto rollback;
 	st->chunks = source_nchunks(r.src);
-	if (!source_select(r.src, not_indexed, &r)) {
+	ret = source_select(r.src, not_indexed, &r);
+	if (ret)
+		goto rollback;
+	if (!source_nchunks(r.src)) {
 		ret = put_chunks(&r);
 		goto commit;
 	}
@@ -1397,6 +1399,7 @@ again:
 		ret = prepare(ix, "INSERT INTO secrets VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 			      &r.secret_add);
 	source_on_secret(r.src, put_secret, &r);
+	source_count_packets(r.src);
 	if (!ret)
 		ret = read_packets(&r, st);
 	if (!ret)
@@ -1663,7 +1666,6 @@ void index_selection_free(struct index_selection *s)
 	for (size_t i = 0; i < s->npaths; i++)
 		free(s->paths[i]);
 	free(s->paths);
-	free(s->chunks);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -1694,25 +1696,29 @@ static int unhex(const unsigned char *hex, uint8_t *out, size_t n)
  * -EPROTO for what no index of this tlsasm holds. */
 int index_select(struct index *ix, const struct index_filter *f, struct index_selection *out)
 {
-	size_t ccap = 0, pcap = 0;
+	size_t pcap = 0;
 	char where[4096], sql[4600];
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = NULL, *add = NULL;
 	int ret, rc;
 
 	memset(out, 0, sizeof(*out));
 	sqlite3_finalize(ix->selected);
 	ix->selected = NULL;
+	sqlite3_finalize(ix->selected_chunk);
+	ix->selected_chunk = NULL;
 	ret = index_filter_sql(f, where, sizeof(where));
 	if (ret) {
 		log_err("too many filter values");
 		return ret;
 	}
 	ret = exec(ix,
-		   "DROP TABLE IF EXISTS temp.selected; "
+		   "DROP TABLE IF EXISTS temp.selected; DROP TABLE IF EXISTS temp.selected_chunks; "
 		   "CREATE TEMP TABLE selected(id INTEGER PRIMARY KEY, recording_id TEXT, "
 		   "protocol TEXT, family INTEGER, orig_addr TEXT, orig_port INTEGER, "
 		   "resp_addr TEXT, resp_port INTEGER, first_ns INTEGER, client_random TEXT, "
-		   "resumes TEXT)",
+		   "resumes TEXT); "
+		   "CREATE TEMP TABLE selected_chunks(recording_id TEXT NOT NULL, seq INTEGER NOT NULL, "
+		   "PRIMARY KEY(recording_id, seq)) WITHOUT ROWID",
 		   "keeping the selection");
 	if (ret)
 		return ret;
@@ -1748,37 +1754,50 @@ int index_select(struct index *ix, const struct index_filter *f, struct index_se
 		      &st);
 	if (ret)
 		return ret;
-	while ((rc = step(ix, st)) == 1) {
+	ret = prepare(ix, "INSERT OR IGNORE INTO temp.selected_chunks VALUES(?1, ?2)", &add);
+	while (!ret && (rc = step(ix, st)) == 1) {
 		const unsigned char *path = sqlite3_column_text(st, 0);
-		const unsigned char *rid = sqlite3_column_text(st, 2);
-		const char *p = path ? intern(out, &pcap, (const char *)path) : NULL;
-		struct index_chunk *k;
 
-		if ((path && !p) || array_reserve(&out->chunks, &ccap, out->nchunks + 1,
-						  sizeof(*out->chunks), 64)) {
+		if (path && !intern(out, &pcap, (const char *)path)) {
 			ret = -ENOMEM;
 			break;
 		}
-		k = &out->chunks[out->nchunks++];
-		*k = (struct index_chunk){
-			.path = p,
-			.offset = (uint64_t)sqlite3_column_int64(st, 1),
-			.seq = (uint64_t)sqlite3_column_int64(st, 3),
-		};
 		out->missing += !path;
-		if (!rid || unhex(rid, k->recording_id, 16)) {
-			log_err("%s: a chunk with a malformed recording id", ix->path);
-			ret = -EPROTO;
-			break;
-		}
+		sqlite3_bind_value(add, 1, sqlite3_column_value(st, 2));
+		sqlite3_bind_value(add, 2, sqlite3_column_value(st, 3));
+		ret = step(ix, add);
 	}
 	sqlite3_finalize(st);
+	sqlite3_finalize(add);
 	if (!ret && rc < 0)
 		ret = rc;
+	if (!ret && (ret = prepare(ix, "SELECT count(*) FROM temp.selected_chunks", &st)) == 0) {
+		ret = step(ix, st);
+		out->nchunks = ret == 1 ? (size_t)sqlite3_column_int64(st, 0) : 0;
+		ret = ret == 1 ? 0 : ret < 0 ? ret : db_fail(ix->db, ix->path, "counting chunks");
+		sqlite3_finalize(st);
+	}
 	if (ret == -ENOMEM)
 		log_err("%s: %s", ix->path, strerror(ENOMEM));
 	if (ret)
 		index_selection_free(out);
+	return ret;
+}
+
+int index_selected_chunk(struct index *ix, const uint8_t recording_id[16], uint64_t seq)
+{
+	char rid[33];
+	int ret;
+
+	if (!ix->selected_chunk &&
+	    prepare(ix, "SELECT 1 FROM temp.selected_chunks WHERE recording_id = ?1 AND seq = ?2",
+		    &ix->selected_chunk))
+		return -EIO;
+	hex(rid, recording_id, 16);
+	sqlite3_bind_text(ix->selected_chunk, 1, rid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(ix->selected_chunk, 2, u64_col(seq));
+	ret = step(ix, ix->selected_chunk);
+	sqlite3_reset(ix->selected_chunk);
 	return ret;
 }
 

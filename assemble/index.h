@@ -121,27 +121,23 @@ struct index_filter {
 int index_filter_sql(const struct index_filter *f, char *sql, size_t size);
 int index_filter_bind(struct sqlite3_stmt *st, const struct index_filter *f, int first);
 
-/* A chunk to read for extraction: its file and the offset of its header there. */
-struct index_chunk {
-	const char *path; /* owned by the selection; NULL when its journal is gone */
-	uint64_t offset;
-	uint8_t recording_id[16]; /* what the chunk is, wherever it is: its recording and */
-	uint64_t seq;             /* sequence number */
-};
-
 struct index_selection {
-	size_t nconns; /* in temp.selected of the index's connection (index_selected) */
-	struct index_chunk *chunks; /* by path, then offset (NULL paths first) */
-	size_t nchunks;
-	size_t missing; /* chunks of selected connections whose journal is gone (replaced) */
-	char **paths;   /* the distinct paths chunks point into */
+	size_t nconns;  /* in temp.selected of the index's connection (index_selected) */
+	size_t nchunks; /* in temp.selected_chunks (index_selected_chunk): each chunk once, by
+			 * what it is (its recording and number) wherever it is */
+	size_t missing; /* rows of chunks of selected connections whose journal is gone (replaced) */
+	char **paths;   /* the distinct paths the chunks are in, by path */
 	size_t npaths;
 };
 
-/* The connections f selects (kept in the index's temporary database, not in memory), and the
- * chunks that hold their packets and the SECRET records of their client randoms. Returns 0 with
- * *out filled (free with index_selection_free), or -errno after a message. */
+/* The connections f selects, and the chunks that hold their packets and the SECRET records of
+ * their client randoms (both kept in the index's temporary database, not in memory). Returns 0
+ * with *out filled (free with index_selection_free), or -errno after a message. */
 int index_select(struct index *ix, const struct index_filter *f, struct index_selection *out);
+
+/* Whether chunk seq of recording recording_id holds packets or secrets of the connections the
+ * last index_select selected: 1, 0, or -EIO after a message. */
+int index_selected_chunk(struct index *ix, const uint8_t recording_id[16], uint64_t seq);
 
 /*
  * Whether the connection of recording_id with these ends (either way round), protocol, family and

@@ -16,22 +16,14 @@
 #include "log.h"
 
 /*
- * The database lives as long as the key log and is read by no one else: no journal, no syncs, no
- * locks given back, and one transaction from keylog_init on that is never committed (SQLite
- * writes what its cache cannot hold to the file, which keylog_free's close deletes). top: on an
+ * The database (db_open_temp's) lives as long as the key log, in one transaction from keylog_init
+ * on that is never committed (SQLite writes what its cache cannot hold to the file, which
+ * keylog_free's close deletes). top: on an
  * application traffic secret of generation 0, the highest generation kept. One DSB per packet
  * (packet UNIQUE) lets SQLite read the plan's lines in order as the indexes keep them, with no
  * sort.
  */
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
 static const char schema[] =
-	"PRAGMA cache_size = -" STR(KEYLOG_CACHE_KIB) ";"
-	"PRAGMA journal_mode = OFF;"
-	"PRAGMA synchronous = OFF;"
-	"PRAGMA locking_mode = EXCLUSIVE;"
-	"PRAGMA temp_store = FILE;"
 	"CREATE TABLE lines (cr BLOB NOT NULL, label INTEGER NOT NULL, gen INTEGER NOT NULL, "
 	"secret BLOB NOT NULL, top INTEGER NOT NULL, PRIMARY KEY (cr, label, gen)) WITHOUT ROWID;"
 	"CREATE TABLE plan (cr BLOB PRIMARY KEY, packet INTEGER NOT NULL UNIQUE) WITHOUT ROWID;"
@@ -131,19 +123,11 @@ static int prepare(struct keylog *k, const char *sql, sqlite3_stmt **st)
 /* The database, its tables and statements. 0 or -errno after a message. */
 static int open_db(struct keylog *k)
 {
-	char *msg = NULL;
-	int ret;
+	int ret = db_open_temp("setting up the key log in a temporary file", 0, KEYLOG_CACHE_KIB,
+			       schema, &k->db);
 
-	if (sqlite3_open_v2("", &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK)
-		return k->db ? db_fail(k, "setting up") : -ENOMEM;
-	if (sqlite3_exec(k->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-		log_err("setting up the key log in a temporary file: %s",
-			msg ? msg : sqlite3_errmsg(k->db));
-		sqlite3_free(msg);
-		return -EIO;
-	}
-	ret = prepare(k, "INSERT OR IGNORE INTO lines VALUES (?1, ?2, ?3, ?4, 0)", &k->add);
+	if (!ret)
+		ret = prepare(k, "INSERT OR IGNORE INTO lines VALUES (?1, ?2, ?3, ?4, 0)", &k->add);
 	if (!ret)
 		ret = prepare(k,
 			      "SELECT secret, top FROM lines WHERE cr = ?1 AND label = ?2 AND gen = ?3",

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "db.h"
 #include "log.h"
 #include "source.h"
 
@@ -20,11 +21,42 @@
 #define SPILL_FANIN 16
 /* Bytes of a run read at once. */
 #define SPILL_READ (64u << 10)
+/* The page cache of the list of chunks: what it holds past this goes to its temporary file. */
+#define CHUNKS_CACHE_KIB 2048
+/* Chunks of the list read at once, in the order read. */
+#define CHUNK_WINDOW 256
 
+/*
+ * The list of chunks, in a private temporary database (db_open_temp) so that memory does not grow
+ * with their number: every chunk of the files in scan, in the order found; those that are copies
+ * of another (the same recording and number, found later) in dup, and how many each file holds of
+ * another's in copies; the chunks to read in chunks, numbered from 1 in the order read (by first
+ * time, then file and offset). picked takes the chunks a selection keeps, in the same order.
+ * Numbers and times are kept as key() makes them, so that SQLite orders them as unsigned.
+ */
+#define CHUNK_COLS \
+	"file INTEGER NOT NULL, rec INTEGER NOT NULL, offset INTEGER NOT NULL, seq INTEGER NOT NULL, " \
+	"first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL, flags INTEGER NOT NULL, " \
+	"records INTEGER NOT NULL, raw_len INTEGER NOT NULL, frame_len INTEGER NOT NULL, " \
+	"damaged INTEGER NOT NULL, packets INTEGER NOT NULL"
+#define CHUNK_NAMES \
+	"file, rec, offset, seq, first_ns, last_ns, flags, records, raw_len, frame_len, damaged, packets"
+
+static const char chunks_schema[] =
+	"CREATE TABLE scan(" CHUNK_COLS "); "
+	"CREATE TABLE dup(id INTEGER PRIMARY KEY); "
+	"CREATE TABLE copies(file INTEGER NOT NULL, of INTEGER NOT NULL, n INTEGER NOT NULL, "
+	"PRIMARY KEY(file, of)) WITHOUT ROWID; "
+	"CREATE TABLE chunks(id INTEGER PRIMARY KEY, " CHUNK_COLS "); "
+	"CREATE TABLE picked(id INTEGER PRIMARY KEY, " CHUNK_COLS "); BEGIN";
+
+/* What the list keeps of a chunk. */
 struct chunk_ref {
+	size_t id; /* its number (source_chunk) once in chunks */
 	unsigned file;
 	unsigned rec;
-	bool damaged; /* found damaged (and reported) when its head was read */
+	bool damaged;     /* found damaged (and reported) */
+	uint64_t packets; /* handed out of it, once it is read */
 	struct jr_chunk c;
 };
 
@@ -66,10 +98,14 @@ struct source {
 	struct journal_reader **files;
 	unsigned nfiles;
 	struct catalog cat;
-	struct chunk_ref *chunks;
-	size_t nchunks, chunks_cap, next_chunk;
-	struct loaded **heap;
-	size_t nheap;
+	sqlite3 *db; /* the list of chunks */
+	sqlite3_stmt *scan_add, *get, *window, *mark;
+	size_t nchunks, next_chunk;
+	struct chunk_ref win[CHUNK_WINDOW]; /* chunks win_start to win_start + win_n - 1 */
+	size_t win_start, win_n;
+	bool count_packets; /* source_count_packets */
+	struct loaded **heap; /* as many as are held at once */
+	size_t nheap, heap_cap;
 	uint64_t loaded_bytes;
 	int spill_fd; /* -1 until a chunk is spilled */
 	uint64_t spill_end;
@@ -315,7 +351,7 @@ static int take_secret(struct source *s, const struct chunk_ref *cr, uint64_t wa
 {
 	struct src_secret x = { .rec = cr->rec,
 				.lib = catalog_find_library(&s->cat, cr->rec, sec->lib),
-				.chunk = (size_t)(cr - s->chunks),
+				.chunk = cr->id,
 				.wall = wall,
 				.s = *sec };
 
@@ -483,10 +519,9 @@ done:
 	return 0;
 }
 
-/* Decompress chunk number idx; *raw is NULL when it is damaged (reported, and marked). */
-static int read_chunk(struct source *s, size_t idx, uint8_t **raw)
+/* Decompress chunk cr; *raw is NULL when it is damaged (reported, and marked in cr). */
+static int read_chunk(struct source *s, struct chunk_ref *cr, uint8_t **raw)
 {
-	struct chunk_ref *cr = &s->chunks[idx];
 	uint8_t *buf;
 	int ret;
 
@@ -511,105 +546,285 @@ static int read_chunk(struct source *s, size_t idx, uint8_t **raw)
 	return 0;
 }
 
-static int cmp_chunk(const void *a, const void *b)
+/* A number or time as the list keeps it: SQLite's signed order of keys is the unsigned order of
+ * the values. */
+static int64_t key(uint64_t v)
 {
-	const struct chunk_ref *x = a, *y = b;
-
-	if (x->c.meta.first_ns != y->c.meta.first_ns)
-		return x->c.meta.first_ns < y->c.meta.first_ns ? -1 : 1;
-	if (x->file != y->file)
-		return x->file < y->file ? -1 : 1;
-	return (x->c.offset > y->c.offset) - (x->c.offset < y->c.offset);
+	return (int64_t)(v ^ (UINT64_C(1) << 63));
 }
 
-static int cmp_rec_seq(const void *a, const void *b)
+static uint64_t unkey(int64_t k)
 {
-	const struct chunk_ref *x = a, *y = b;
+	return (uint64_t)k ^ (UINT64_C(1) << 63);
+}
 
-	if (x->rec != y->rec)
-		return x->rec < y->rec ? -1 : 1;
-	if (x->c.meta.seq != y->c.meta.seq)
-		return x->c.meta.seq < y->c.meta.seq ? -1 : 1;
-	if (x->file != y->file)
-		return x->file < y->file ? -1 : 1;
-	return (x->c.offset > y->c.offset) - (x->c.offset < y->c.offset);
+/* What SQLite said of the list of chunks: -ENOSPC for a full disk, else -EIO. */
+static int list_fail(const struct source *s, const char *what)
+{
+	int full = sqlite3_errcode(s->db) == SQLITE_FULL;
+
+	log_err("%s the list of chunks in a temporary file: %s", what, sqlite3_errmsg(s->db));
+	return full ? -ENOSPC : -EIO;
+}
+
+/* Step st (db_step): 1 for a row, 0 when done, or -errno after a message. */
+static int list_step(const struct source *s, sqlite3_stmt *st, const char *what)
+{
+	int ret = db_step(st);
+
+	return ret < 0 ? list_fail(s, what) : ret;
+}
+
+static int list_prepare(const struct source *s, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) == SQLITE_OK)
+		return 0;
+	*st = NULL;
+	return list_fail(s, "keeping");
+}
+
+static int list_exec(const struct source *s, const char *sql)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : list_fail(s, "keeping");
+}
+
+/* Bind cr to st's parameters 1 to 12 (CHUNK_NAMES). */
+static void bind_chunk(sqlite3_stmt *st, const struct chunk_ref *cr)
+{
+	const struct jr_chunk_meta *m = &cr->c.meta;
+
+	sqlite3_bind_int64(st, 1, cr->file);
+	sqlite3_bind_int64(st, 2, cr->rec);
+	sqlite3_bind_int64(st, 3, (int64_t)cr->c.offset);
+	sqlite3_bind_int64(st, 4, key(m->seq));
+	sqlite3_bind_int64(st, 5, key(m->first_ns));
+	sqlite3_bind_int64(st, 6, key(m->last_ns));
+	sqlite3_bind_int64(st, 7, m->flags);
+	sqlite3_bind_int64(st, 8, m->records);
+	sqlite3_bind_int64(st, 9, m->raw_len);
+	sqlite3_bind_int64(st, 10, m->frame_len);
+	sqlite3_bind_int64(st, 11, cr->damaged);
+	sqlite3_bind_int64(st, 12, (int64_t)cr->packets);
+}
+
+/* Columns from..from + 11 of st's row (CHUNK_NAMES) into cr; its recording id is left out. */
+static void column_chunk(sqlite3_stmt *st, int from, struct chunk_ref *cr)
+{
+	struct jr_chunk_meta *m = &cr->c.meta;
+
+	cr->file = (unsigned)sqlite3_column_int64(st, from);
+	cr->rec = (unsigned)sqlite3_column_int64(st, from + 1);
+	cr->c.offset = (uint64_t)sqlite3_column_int64(st, from + 2);
+	*m = (struct jr_chunk_meta){
+		.seq = unkey(sqlite3_column_int64(st, from + 3)),
+		.first_ns = unkey(sqlite3_column_int64(st, from + 4)),
+		.last_ns = unkey(sqlite3_column_int64(st, from + 5)),
+		.flags = (uint16_t)sqlite3_column_int64(st, from + 6),
+		.records = (uint32_t)sqlite3_column_int64(st, from + 7),
+		.raw_len = (uint32_t)sqlite3_column_int64(st, from + 8),
+		.frame_len = (uint32_t)sqlite3_column_int64(st, from + 9),
+	};
+	cr->damaged = sqlite3_column_int64(st, from + 10);
+	cr->packets = (uint64_t)sqlite3_column_int64(st, from + 11);
+}
+
+/* The row st stands on, chunk number i (0 on) of the list, into cr (with its recording's id). */
+static void row_chunk(const struct source *s, sqlite3_stmt *st, size_t i, struct chunk_ref *cr)
+{
+	column_chunk(st, 0, cr);
+	cr->id = i;
+	memcpy(cr->c.meta.recording_id, s->cat.recs[cr->rec].id, 16);
+}
+
+/* Chunk number i (0 on) of the list into cr. 0 or -errno. */
+static int get_chunk(const struct source *s, size_t i, struct chunk_ref *cr)
+{
+	int ret;
+
+	sqlite3_bind_int64(s->get, 1, (int64_t)i + 1);
+	ret = list_step(s, s->get, "reading");
+	if (ret < 0)
+		return ret;
+	if (!ret)
+		return list_fail(s, "a chunk missing from");
+	row_chunk(s, s->get, i, cr);
+	sqlite3_reset(s->get);
+	return 0;
+}
+
+/* Chunk next_chunk (of those left), from the window, which is read again from it when it does
+ * not hold it: in *cr (valid until the next call). 0 or -errno. */
+static int peek(struct source *s, struct chunk_ref **cr)
+{
+	int ret = 0;
+
+	if (s->next_chunk - s->win_start >= s->win_n) {
+		s->win_start = s->next_chunk;
+		s->win_n = 0;
+		sqlite3_bind_int64(s->window, 1, (int64_t)s->next_chunk);
+		while (s->win_n < CHUNK_WINDOW &&
+		       (ret = list_step(s, s->window, "reading")) == 1) {
+			row_chunk(s, s->window, s->win_start + s->win_n, &s->win[s->win_n]);
+			s->win_n++;
+		}
+		sqlite3_reset(s->window);
+		if (ret < 0)
+			return ret;
+		if (!s->win_n)
+			return list_fail(s, "a chunk missing from");
+	}
+	*cr = &s->win[s->next_chunk - s->win_start];
+	return 0;
+}
+
+/* Keep what reading cr found: whether it is damaged and how many packets it holds. 0 or
+ * -errno. */
+static int mark_chunk(struct source *s, const struct chunk_ref *cr)
+{
+	sqlite3_bind_int64(s->mark, 1, (int64_t)cr->id + 1);
+	sqlite3_bind_int64(s->mark, 2, cr->damaged);
+	sqlite3_bind_int64(s->mark, 3, (int64_t)cr->packets);
+	return list_step(s, s->mark, "keeping");
+}
+
+/* A recording's chunk numbers, taken in order with no copies. */
+struct gaps {
+	int64_t rec;
+	uint64_t lo, hi, n;
+	uint64_t gap, after, before; /* the widest gap between two numbers taken: after - before */
+};
+
+/*
+ * Warn of the chunks missing from recording g. Chunk numbers are read on a circle of 2^64 numbers:
+ * the ones a recording holds lie on the shortest arc that covers them all (after its widest gap),
+ * and what that arc lacks is missing. Numbers start at 0 and only damage or a crafted file wraps,
+ * but a wrap is then no gap.
+ */
+static void gaps_end(const struct gaps *g)
+{
+	uint64_t first = g->lo, last = g->hi, missing;
+
+	if (g->gap > g->lo - g->hi) { /* wider than the gap from the highest round to the lowest */
+		first = g->after;
+		last = g->before;
+	}
+	missing = last - first - (g->n - 1);
+	if (missing)
+		log_warn("%" PRIu64 " chunks of a recording are missing between chunk %" PRIu64 " and chunk %" PRIu64 " (a rotated file left out, or damage)",
+			 missing, first, last);
+}
+
+/* Warn of the chunks missing from each recording, from st's rows (rec, seq: every chunk but the
+ * copies, by recording and number). 0 or -errno. */
+static int report_gaps(const struct source *s, sqlite3_stmt *st)
+{
+	struct gaps g = { .n = 0 };
+	int ret;
+
+	while ((ret = list_step(s, st, "reading")) == 1) {
+		int64_t rec = sqlite3_column_int64(st, 0);
+		uint64_t seq = unkey(sqlite3_column_int64(st, 1));
+
+		if (g.n && rec != g.rec) {
+			gaps_end(&g);
+			g.n = 0;
+		}
+		if (!g.n) {
+			g = (struct gaps){ .rec = rec, .lo = seq, .hi = seq, .n = 1 };
+			continue;
+		}
+		if (seq - g.hi > g.gap) {
+			g.gap = seq - g.hi;
+			g.after = seq;
+			g.before = g.hi;
+		}
+		g.hi = seq;
+		g.n++;
+	}
+	if (g.n)
+		gaps_end(&g);
+	return ret;
+}
+
+/* Warn of the copies of chunks, one warning per pair of files, from st's rows (file, the file of
+ * the first copy, how many). 0 or -errno. */
+static int report_copies(const struct source *s, sqlite3_stmt *st)
+{
+	int ret;
+
+	while ((ret = list_step(s, st, "reading")) == 1)
+		log_warn("%s: %" PRId64 " chunks are copies of chunks in %s: skipped",
+			 jr_path(s->files[sqlite3_column_int64(st, 0)]),
+			 (int64_t)sqlite3_column_int64(st, 2),
+			 jr_path(s->files[sqlite3_column_int64(st, 1)]));
+	return ret;
 }
 
 /*
- * Warn of the chunks missing from each recording, its chunks sorted by cmp_rec_seq with no copies.
- * Chunk numbers are read on a circle of 2^64 numbers: the ones a recording holds lie on the
- * shortest arc that covers them all (after its widest gap), and what that arc lacks is missing.
- * Numbers start at 0 and only damage or a crafted file wraps, but a wrap is then no gap.
+ * From the chunks scanned: drop second copies of a chunk (the same file given twice, or
+ * overlapping copies), warn of them and of chunks missing, and list the others in the order they
+ * are read. 0 or -errno.
  */
-static void report_gaps(const struct source *s)
+static int list_chunks(struct source *s)
 {
-	for (size_t i = 0, j; i < s->nchunks; i = j) {
-		uint64_t first = s->chunks[i].c.meta.seq, last, widest, missing;
+	sqlite3_stmt *walk = NULL, *dup = NULL, *copy = NULL, *pairs = NULL, *left = NULL;
+	int64_t rec = -1, seq = 0, file = 0;
+	int ret, rc = 0;
 
-		for (j = i + 1; j < s->nchunks && s->chunks[j].rec == s->chunks[i].rec; j++)
-			;
-		last = s->chunks[j - 1].c.meta.seq;
-		widest = first - last; /* from the highest number round to the lowest */
-		for (size_t k = i + 1; k < j; k++) {
-			uint64_t a = s->chunks[k - 1].c.meta.seq, b = s->chunks[k].c.meta.seq;
-
-			if (b - a > widest) {
-				widest = b - a;
-				first = b;
-				last = a;
-			}
-		}
-		missing = last - first - (j - i - 1);
-		if (missing)
-			log_warn("%" PRIu64 " chunks of a recording are missing between chunk %" PRIu64 " and chunk %" PRIu64 " (a rotated file left out, or damage)",
-				 missing, first, last);
-	}
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Drop second copies of a chunk (the same file given twice, or overlapping copies): one warning
- * per pair of files, from a list of the copies' (file, file of the first copy) pairs. */
-static void dedupe(struct source *s)
-{
-	uint64_t *pairs = NULL, copies = 0;
-	size_t k = 0, npairs = 0, cap = 0;
-	bool listed = true;
-
-	if (s->nchunks) /* qsort wants a non-NULL array, even for 0 elements */
-		qsort(s->chunks, s->nchunks, sizeof(*s->chunks), cmp_rec_seq);
-	for (size_t i = 0; i < s->nchunks; i++) {
-		const struct chunk_ref *c = &s->chunks[i];
-
-		if (k && s->chunks[k - 1].rec == c->rec && s->chunks[k - 1].c.meta.seq == c->c.meta.seq) {
-			copies++;
-			if (listed && array_reserve(&pairs, &cap, npairs + 1, sizeof(*pairs), 64))
-				listed = false;
-			if (listed)
-				pairs[npairs++] = (uint64_t)c->file << 32 | s->chunks[k - 1].file;
+	ret = list_exec(s, "CREATE INDEX scan_seq ON scan(rec, seq, file, offset)");
+	if (!ret)
+		ret = list_prepare(s, "SELECT rowid, rec, seq, file FROM scan ORDER BY rec, seq, file, offset",
+				   &walk);
+	if (!ret)
+		ret = list_prepare(s, "INSERT INTO dup VALUES(?1)", &dup);
+	if (!ret)
+		ret = list_prepare(s,
+				   "INSERT INTO copies VALUES(?1, ?2, 1) "
+				   "ON CONFLICT DO UPDATE SET n = n + 1",
+				   &copy);
+	if (!ret)
+		ret = list_prepare(s, "SELECT file, of, n FROM copies ORDER BY file, of", &pairs);
+	if (!ret)
+		ret = list_prepare(s,
+				   "SELECT rec, seq FROM scan WHERE rowid NOT IN (SELECT id FROM dup) "
+				   "ORDER BY rec, seq, file, offset",
+				   &left);
+	while (!ret && (rc = list_step(s, walk, "reading")) == 1) {
+		if (sqlite3_column_int64(walk, 1) != rec || sqlite3_column_int64(walk, 2) != seq) {
+			rec = sqlite3_column_int64(walk, 1);
+			seq = sqlite3_column_int64(walk, 2);
+			file = sqlite3_column_int64(walk, 3);
 			continue;
 		}
-		s->chunks[k++] = *c;
+		sqlite3_bind_int64(dup, 1, sqlite3_column_int64(walk, 0));
+		ret = list_step(s, dup, "keeping");
+		sqlite3_bind_int64(copy, 1, sqlite3_column_int64(walk, 3));
+		sqlite3_bind_int64(copy, 2, file);
+		if (!ret)
+			ret = list_step(s, copy, "keeping");
 	}
-	s->nchunks = k;
-	if (npairs)
-		qsort(pairs, npairs, sizeof(*pairs), cmp_u64);
-	for (size_t i = 0, j; listed && i < npairs; i = j) {
-		for (j = i + 1; j < npairs && pairs[j] == pairs[i]; j++)
-			;
-		log_warn("%s: %zu chunks are copies of chunks in %s: skipped",
-			 jr_path(s->files[pairs[i] >> 32]), j - i,
-			 jr_path(s->files[(uint32_t)pairs[i]]));
+	if (!ret && rc < 0)
+		ret = rc;
+	sqlite3_reset(walk);
+	if (!ret)
+		ret = report_copies(s, pairs);
+	if (!ret)
+		ret = report_gaps(s, left);
+	sqlite3_finalize(walk);
+	sqlite3_finalize(dup);
+	sqlite3_finalize(copy);
+	sqlite3_finalize(pairs);
+	sqlite3_finalize(left);
+	/* Numbered from 1 as inserted: in the order of the select. */
+	if (!ret)
+		ret = list_exec(s, "INSERT INTO chunks SELECT NULL, " CHUNK_NAMES " FROM scan "
+				   "WHERE rowid NOT IN (SELECT id FROM dup) "
+				   "ORDER BY first_ns, file, offset");
+	if (!ret) {
+		s->nchunks = (size_t)sqlite3_changes(s->db);
+		ret = list_exec(s, "DROP TABLE scan; DROP TABLE dup; DROP TABLE copies");
 	}
-	if (!listed)
-		log_warn("%" PRIu64 " chunks are copies of others: skipped", copies);
-	free(pairs);
-	report_gaps(s);
+	return ret;
 }
 
 static int scan_file(struct source *s, unsigned f)
@@ -620,27 +835,28 @@ static int scan_file(struct source *s, unsigned f)
 
 	while ((ret = jr_next(jr, &c)) > 0) {
 		int rec = catalog_recording(&s->cat, c.meta.recording_id);
+		struct chunk_ref cr = { .file = f, .rec = (unsigned)rec, .c = c };
 
 		if (rec < 0)
 			return rec;
-		if (array_reserve(&s->chunks, &s->chunks_cap, s->nchunks + 1, sizeof(*s->chunks), 256))
-			return -ENOMEM;
-		s->chunks[s->nchunks++] = (struct chunk_ref){ .file = f, .rec = (unsigned)rec, .c = c };
 		/* Head chunks describe the recording and its interfaces: read them now, so that
 		 * the output can name every interface before its first packet. */
 		if (c.meta.flags & JR_CHUNK_HEAD) {
 			uint8_t *raw;
 
-			ret = read_chunk(s, s->nchunks - 1, &raw);
+			ret = read_chunk(s, &cr, &raw);
 			if (ret)
 				return ret;
 			if (raw)
-				ret = parse_chunk(s, &s->chunks[s->nchunks - 1], raw, c.meta.raw_len,
-						  NULL);
+				ret = parse_chunk(s, &cr, raw, c.meta.raw_len, NULL);
 			free(raw);
 			if (ret)
 				return ret;
 		}
+		bind_chunk(s->scan_add, &cr);
+		ret = list_step(s, s->scan_add, "keeping");
+		if (ret)
+			return ret;
 	}
 	if (ret < 0)
 		log_err("%s: %s", jr_path(jr), strerror(-ret));
@@ -671,22 +887,30 @@ int source_open(char *const *paths, unsigned n, struct source **out)
 		}
 		s->nfiles++;
 	}
-	for (unsigned i = 0; i < n; i++) {
+	ret = db_open_temp("keeping the list of chunks in a temporary file", 0, CHUNKS_CACHE_KIB,
+			   chunks_schema, &s->db);
+	if (!ret)
+		ret = list_prepare(s,
+				   "INSERT INTO scan VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+				   "?11, ?12)",
+				   &s->scan_add);
+	if (!ret)
+		ret = list_prepare(s, "SELECT " CHUNK_NAMES " FROM chunks WHERE id = ?1", &s->get);
+	if (!ret)
+		ret = list_prepare(s, "SELECT " CHUNK_NAMES " FROM chunks WHERE id > ?1 ORDER BY id",
+				   &s->window);
+	if (!ret)
+		ret = list_prepare(s, "UPDATE chunks SET damaged = ?2, packets = ?3 WHERE id = ?1",
+				   &s->mark);
+	for (unsigned i = 0; !ret && i < n; i++)
 		ret = scan_file(s, i);
-		if (ret)
-			goto fail;
-	}
-	dedupe(s);
-	if (s->nchunks)
-		qsort(s->chunks, s->nchunks, sizeof(*s->chunks), cmp_chunk);
+	if (!ret)
+		ret = list_chunks(s);
+	if (ret)
+		goto fail;
 	for (size_t i = 0; i < s->cat.nrecs; i++) {
 		s->cat.recs[i].open_offset = s->cat.recs[i].offset;
 		s->cat.recs[i].open_have_offset = s->cat.recs[i].have_offset;
-	}
-	s->heap = calloc(s->nchunks ? s->nchunks : 1, sizeof(*s->heap));
-	if (!s->heap) {
-		ret = -ENOMEM;
-		goto fail;
 	}
 	*out = s;
 	return 0;
@@ -1029,20 +1253,33 @@ static int merge_runs(struct source *s, unsigned level)
 
 static int load_next(struct source *s)
 {
-	size_t idx = s->next_chunk++;
+	struct chunk_ref *cr;
 	struct loaded *l;
-	int ret;
+	bool damaged;
+	int ret = peek(s, &cr);
 
+	if (ret)
+		return ret;
+	s->next_chunk++;
+	damaged = cr->damaged;
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	ret = read_chunk(s, idx, &l->raw);
+	ret = read_chunk(s, cr, &l->raw);
 	if (!ret && l->raw) {
 		s->chunks_read++;
-		l->raw_len = s->chunks[idx].c.meta.raw_len;
-		l->order = idx;
-		ret = parse_chunk(s, &s->chunks[idx], l->raw, l->raw_len, l);
+		l->raw_len = cr->c.meta.raw_len;
+		l->order = cr->id;
+		ret = parse_chunk(s, cr, l->raw, l->raw_len, l);
 	}
+	if (!ret && (cr->damaged != damaged || (s->count_packets && cr->packets != l->n))) {
+		if (s->count_packets)
+			cr->packets = l->n;
+		ret = mark_chunk(s, cr);
+	}
+	if (!ret && l->n &&
+	    array_reserve(&s->heap, &s->heap_cap, s->nheap + 1, sizeof(*s->heap), 16))
+		ret = -ENOMEM;
 	if (ret || !l->n) {
 		free(l->raw);
 		free(l->pkts);
@@ -1082,6 +1319,9 @@ static void report_drops(struct source *s)
 	if (c->strings_dropped)
 		log_warn("%" PRIu64 " PROCESS records are kept without their command line and executable: those kept already take %u MiB",
 			 c->strings_dropped, CATALOG_MAX_STRING_BYTES >> 20);
+	if (c->libs_dropped)
+		log_warn("%" PRIu64 " LIBRARY records past the first %u libraries are dropped: the SECRET records of the libraries they describe go without one",
+			 c->libs_dropped, CATALOG_MAX_LIBRARIES);
 }
 
 int source_next(struct source *s, struct packet_view *v)
@@ -1104,9 +1344,12 @@ int source_next(struct source *s, struct packet_view *v)
 		}
 	}
 	while (s->next_chunk < s->nchunks) {
-		const struct jr_chunk_meta *m = &s->chunks[s->next_chunk].c.meta;
+		struct chunk_ref *cr;
 
-		if (s->nheap && m->first_ns > head_wall(s->heap[0]))
+		ret = peek(s, &cr);
+		if (ret)
+			return ret;
+		if (s->nheap && cr->c.meta.first_ns > head_wall(s->heap[0]))
 			break;
 		ret = load_next(s);
 		if (ret)
@@ -1137,6 +1380,7 @@ void source_rewind(struct source *s)
 		free_loaded(s, s->heap[i]);
 	s->nheap = 0;
 	s->next_chunk = 0;
+	s->win_n = 0;
 	s->chunks_read = 0;
 	s->again = true;
 	if (s->spill_fd >= 0 && ftruncate(s->spill_fd, 0) == 0)
@@ -1154,31 +1398,64 @@ size_t source_nchunks(const struct source *s)
 	return s->nchunks;
 }
 
-void source_chunk(const struct source *s, size_t i, struct src_chunk *out)
+int source_chunk(const struct source *s, size_t i, struct src_chunk *out)
 {
-	const struct chunk_ref *cr = &s->chunks[i];
+	struct chunk_ref cr;
+	int ret = get_chunk(s, i, &cr);
 
-	*out = (struct src_chunk){ .path = jr_path(s->files[cr->file]),
-				   .file = cr->file,
-				   .rec = cr->rec,
-				   .offset = cr->c.offset,
-				   .meta = &cr->c.meta };
+	if (ret)
+		return ret;
+	*out = (struct src_chunk){ .path = jr_path(s->files[cr.file]),
+				   .file = cr.file,
+				   .rec = cr.rec,
+				   .offset = cr.c.offset,
+				   .meta = cr.c.meta,
+				   .packets = cr.packets };
+	return 0;
 }
 
-size_t source_select(struct source *s, bool (*keep)(void *ctx, const struct src_chunk *c),
-		     void *ctx)
+int source_select(struct source *s, bool (*keep)(void *ctx, const struct src_chunk *c), void *ctx)
 {
-	size_t k = 0;
+	sqlite3_stmt *pick = NULL;
+	size_t k = 0, first_dropped = SIZE_MAX;
+	int ret = list_prepare(s, "INSERT INTO picked SELECT ?2, " CHUNK_NAMES " FROM chunks "
+				  "WHERE id = ?1",
+			       &pick);
 
-	for (size_t i = 0; i < s->nchunks; i++) {
+	/* The chunks before the first one dropped keep their numbers; those after it are
+	 * renumbered in picked. */
+	for (size_t i = 0; !ret && i < s->nchunks; i++) {
 		struct src_chunk c;
 
-		source_chunk(s, i, &c);
-		if (keep(ctx, &c))
-			s->chunks[k++] = s->chunks[i];
+		ret = source_chunk(s, i, &c);
+		if (ret)
+			break;
+		if (!keep(ctx, &c)) {
+			if (first_dropped == SIZE_MAX)
+				first_dropped = k;
+			continue;
+		}
+		if (first_dropped != SIZE_MAX) {
+			sqlite3_bind_int64(pick, 1, (int64_t)i + 1);
+			sqlite3_bind_int64(pick, 2, (int64_t)k + 1);
+			ret = list_step(s, pick, "keeping");
+		}
+		k++;
 	}
-	s->nchunks = k;
-	return k;
+	sqlite3_finalize(pick);
+	if (!ret && first_dropped != SIZE_MAX) {
+		char sql[160];
+
+		snprintf(sql, sizeof(sql),
+			 "DELETE FROM chunks WHERE id > %zu; INSERT INTO chunks SELECT * FROM picked; "
+			 "DELETE FROM picked",
+			 first_dropped);
+		ret = list_exec(s, sql);
+	}
+	if (!ret)
+		s->nchunks = k;
+	s->win_n = 0;
+	return ret;
 }
 
 size_t source_sockets(const struct source *s, const struct src_socket **out)
@@ -1191,6 +1468,11 @@ size_t source_processes(const struct source *s, const struct src_process **out)
 {
 	*out = s->cat.procs;
 	return s->cat.nprocs;
+}
+
+void source_count_packets(struct source *s)
+{
+	s->count_packets = true;
 }
 
 void source_on_secret(struct source *s, source_secret_fn *fn, void *ctx)
@@ -1254,8 +1536,12 @@ void source_close(struct source *s)
 	if (s->spill_fd >= 0)
 		close(s->spill_fd);
 	catalog_free(&s->cat);
+	sqlite3_finalize(s->scan_add);
+	sqlite3_finalize(s->get);
+	sqlite3_finalize(s->window);
+	sqlite3_finalize(s->mark);
+	sqlite3_close(s->db);
 	free(s->files);
-	free(s->chunks);
 	free(s->heap);
 	free(s);
 }

@@ -49,27 +49,37 @@ int source_next(struct source *s, struct packet_view *v);
  */
 void source_rewind(struct source *s);
 
-/* One chunk of the journals: where it is and what its header says. Pointers stay valid until
+/* One chunk of the journals: where it is and what its header says. path stays valid until
  * source_close. */
 struct src_chunk {
 	const char *path; /* its file */
 	unsigned file;    /* index of its file among the paths given to source_open */
 	unsigned rec;     /* index into recordings */
 	uint64_t offset;  /* of its header in the file */
-	const struct jr_chunk_meta *meta;
+	struct jr_chunk_meta meta;
+	uint64_t packets; /* the packets source_next handed out of it, with source_count_packets */
 };
 
-/* The chunks to read, in the order they are read (by their first time); copies are left out. */
+/*
+ * The chunks to read, in the order they are read (by their first time); copies are left out.
+ * They are kept in a private temporary SQLite database (memory does not grow with their number):
+ * source_chunk reads chunk i (0 on) of it into out, and returns 0, or -EIO or -ENOSPC after a
+ * message.
+ */
 size_t source_nchunks(const struct source *s);
-void source_chunk(const struct source *s, size_t i, struct src_chunk *out);
+int source_chunk(const struct source *s, size_t i, struct src_chunk *out);
 
 /*
  * Before the first source_next: read only the chunks for which keep(ctx, chunk) is true (head
- * chunks have told the recordings and interfaces already). Returns how many are left. Chunk
- * numbers (packet_view.chunk, source_chunk) count the chunks left.
+ * chunks have told the recordings and interfaces already); source_nchunks says how many are left.
+ * Chunk numbers (packet_view.chunk, source_chunk) count the chunks left. Returns 0, or -errno
+ * after a message.
  */
-size_t source_select(struct source *s, bool (*keep)(void *ctx, const struct src_chunk *c),
-		     void *ctx);
+int source_select(struct source *s, bool (*keep)(void *ctx, const struct src_chunk *c), void *ctx);
+
+/* Before the first source_next: count the packets source_next hands out of each chunk
+ * (src_chunk.packets, 0 until the chunk is read; else always 0). */
+void source_count_packets(struct source *s);
 
 /* The SOCKET and PROCESS records read so far, in the order read. */
 size_t source_sockets(const struct source *s, const struct src_socket **out);

@@ -10,9 +10,13 @@
  *   sockets    N SOCKET records (default 1000), each another socket of another process
  *   procs      N PROCESS records (default 100), each with a SIZE-byte command line
  *              (default 60000)
+ *   libraries  N LIBRARY records (default 1000), each of another library, with a SIZE-byte path
+ *              (default 64)
  *   keyupdate  N SECRET records (default 2) of TLS 1.3 connections whose application traffic
  *              secrets are of generation SIZE (default 65536)
  *   seqwrap    N chunks (default 4) of a few packets, numbered across 2^64
+ *   chunks     N chunks (default 1000) of one TCP connection: its handshake, then an ACK each
+ *              way in every chunk; an index selects them all with the connection
  *   conns      N TCP connections (default 1000) of 4 packets each (SYN, SYN-ACK, ACK, RST), for
  *              measuring what a connection costs
  *   secrets    N SECRET records (default 1000) of TLS 1.3 connections, each with a client random
@@ -207,6 +211,35 @@ static int conns(struct out *o, unsigned long n)
 	return ret ? ret : emit(o, 0);
 }
 
+/* A packet of the TCP connection from 10.0.0.1:10000 to 192.0.2.1:443 each way, 1 us apart: flags
+ * fa and sequence number sa from the client, fb and sb back. */
+static int each_way(struct out *o, uint8_t fa, uint32_t sa, uint8_t fb, uint32_t sb)
+{
+	uint32_t a = 0x0a000001, b = 0xc0000201;
+	int ret;
+
+	o->rel += 1000;
+	ret = tcp_packet(o, o->rel, a, 10000, b, 443, fa, sa, NULL, 0);
+	o->rel += 1000;
+	return ret ? ret : tcp_packet(o, o->rel, b, 443, a, 10000, fb, sb, NULL, 0);
+}
+
+/* That connection over n chunks: SYN and SYN-ACK, then an ACK each way in every chunk. */
+static int chunks(struct out *o, unsigned long n)
+{
+	int ret = begin(o, o->rel);
+
+	if (!ret)
+		ret = each_way(o, 0x02, 1000, 0x12, 5000);
+	for (unsigned long i = 0; !ret && i < n; i++) {
+		if (i && !(ret = emit(o, 0)))
+			ret = begin(o, o->rel);
+		if (!ret)
+			ret = each_way(o, 0x10, 1001, 0x10, 5001);
+	}
+	return ret ? ret : emit(o, 0);
+}
+
 /*
  * Every chunk holds packets over the same time range from 1 ms on: 256 at each microsecond, chunk
  * c's c ns after it, so that a merge in time order takes 256 packets of each chunk in turn.
@@ -255,6 +288,31 @@ static int sockets(struct out *o, unsigned long n)
 	return ret ? ret : emit(o, 0);
 }
 
+/*
+ * Add a record of fixed part fx (fx_len bytes, its type set) 1 us after the last, and two
+ * tag/length/value strings after it (a, alen bytes; b, blen bytes), built in rec (cap bytes).
+ */
+static int add_strings(struct out *o, uint8_t *rec, size_t cap, const void *fx, size_t fx_len,
+		       uint16_t atag, const void *a, size_t alen, uint16_t btag, const void *b,
+		       size_t blen)
+{
+	size_t off = fx_len;
+	struct tr_rec h;
+	int ret = tlv_put_mem(rec, cap, &off, atag, a, alen);
+
+	if (!ret)
+		ret = tlv_put_mem(rec, cap, &off, btag, b, blen);
+	if (ret)
+		return ret;
+	o->rel += 1000;
+	memcpy(rec, fx, fx_len);
+	memcpy(&h, rec, sizeof(h));
+	h.len = (uint32_t)off;
+	h.ts = BOOT0 + o->rel;
+	memcpy(rec, &h, sizeof(h));
+	return add(o, rec, off);
+}
+
 static int procs(struct out *o, unsigned long n, unsigned long size)
 {
 	size_t cap = sizeof(struct tr_process) + 64 + 4 + size;
@@ -273,21 +331,37 @@ static int procs(struct out *o, unsigned long n, unsigned long size)
 					.gid = 1000,
 					.how = TR_PROC_EXEC,
 					.comm = "long" };
-		size_t off = sizeof(p);
 
-		o->rel += 1000;
-		p.hdr.ts = BOOT0 + o->rel;
-		ret = tlv_put(rec, cap, &off, TR_PROC_EXE, "/usr/bin/long");
-		if (!ret)
-			ret = tlv_put_mem(rec, cap, &off, TR_PROC_CMDLINE, args, size);
-		if (ret)
-			break;
-		p.hdr.len = (uint32_t)off;
-		memcpy(rec, &p, sizeof(p));
-		ret = add(o, rec, off);
+		ret = add_strings(o, rec, cap, &p, sizeof(p), TR_PROC_EXE, "/usr/bin/long",
+				  strlen("/usr/bin/long"), TR_PROC_CMDLINE, args, size);
 	}
 	free(rec);
 	free(args);
+	return ret ? ret : emit(o, 0);
+}
+
+static int libraries(struct out *o, unsigned long n, unsigned long size)
+{
+	size_t cap = sizeof(struct tr_library) + 64 + 4 + size;
+	uint8_t *rec = malloc(cap), *path = malloc(size + 1);
+	int ret = rec && path ? begin(o, 1000) : -ENOMEM;
+
+	for (unsigned long i = 0; !ret && i < n; i++) {
+		struct tr_library l = { .hdr = { .type = TR_REC_LIBRARY },
+					.dev = 8,
+					.ino = 1000 + i,
+					.index = (uint32_t)i,
+					.kind = TR_LIB_OPENSSL };
+		static const char version[] = "OpenSSL 3.0.99 hostile";
+
+		snprintf((char *)path, size + 1, "/usr/lib/libssl-%lu.so.3", i);
+		for (size_t k = strlen((char *)path); k < size; k++)
+			path[k] = 'x';
+		ret = add_strings(o, rec, cap, &l, sizeof(l), TR_LIB_PATH, path, size, TR_LIB_VERSION,
+				  version, sizeof(version) - 1);
+	}
+	free(rec);
+	free(path);
 	return ret ? ret : emit(o, 0);
 }
 
@@ -442,12 +516,16 @@ static int body(struct out *o, const char *kind, unsigned long n, unsigned long 
 		return sockets(o, n ? n : 1000);
 	if (!strcmp(kind, "procs"))
 		return procs(o, n ? n : 100, size ? size : 60000);
+	if (!strcmp(kind, "libraries"))
+		return libraries(o, n ? n : 1000, size ? size : 64);
 	if (!strcmp(kind, "keyupdate"))
 		return keyupdate(o, n ? n : 2, size ? size : 65536);
 	if (!strcmp(kind, "seqwrap"))
 		return seqwrap(o, n ? n : 4);
 	if (!strcmp(kind, "conns"))
 		return conns(o, n ? n : 1000);
+	if (!strcmp(kind, "chunks"))
+		return chunks(o, n ? n : 1000);
 	if (!strcmp(kind, "secrets"))
 		return secrets(o, n ? n : 1000, size);
 	return -EINVAL;
@@ -455,7 +533,7 @@ static int body(struct out *o, const char *kind, unsigned long n, unsigned long 
 
 int main(int argc, char **argv)
 {
-	static const char usage[] = "usage: hostile overlap|sockets|procs|keyupdate|seqwrap|conns|secrets OUT [N [SIZE [LEN]]]\n";
+	static const char usage[] = "usage: hostile overlap|sockets|procs|libraries|keyupdate|seqwrap|conns|chunks|secrets OUT [N [SIZE [LEN]]]\n";
 	const char *kind = argc > 1 ? argv[1] : "";
 	unsigned long n = argc > 3 ? strtoul(argv[3], NULL, 0) : 0;
 	unsigned long size = argc > 4 ? strtoul(argv[4], NULL, 0) : 0;
