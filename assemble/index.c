@@ -935,22 +935,11 @@ struct put {
 	sqlite3_stmt *has_secret, *session_get, *session_put; /* follow_session's */
 };
 
-/* Step st with id (len bytes) and text t bound, in that order: as step. */
-static int step_with(struct index *ix, sqlite3_stmt *st, const uint8_t *id, size_t len,
-		     const char *t)
-{
-	if (id)
-		sqlite3_bind_blob(st, 1, id, (int)len, SQLITE_STATIC);
-	if (t)
-		sqlite3_bind_text(st, id ? 2 : 1, t, -1, SQLITE_STATIC);
-	return step(ix, st);
-}
-
 /*
  * TLS 1.2 session resumption (survey.c does the same for a conversion): a handshake with a SECRET
  * record names its sessions (a ticket the server sent, the session ID it gave) in sessions; an
- * abbreviated one without takes the client random of the session it offered (ticket first) into
- * root, which then names its sessions in turn, so that root is always a client random with a
+ * abbreviated one without takes the client random of the latest naming before it of the session
+ * it offered (ticket first) into root, which then names its sessions in turn, so that root is always a client random with a
  * SECRET record. root is "" when c (client random crx) is not such a resumed connection. 0 or
  * -errno.
  */
@@ -965,7 +954,8 @@ static int follow_session(struct put *w, const struct tls_conn *c, const char *c
 	root[0] = '\0';
 	if (v < 0x0300 || v > 0x0303)
 		return 0;
-	has = step_with(ix, w->has_secret, NULL, 0, crx);
+	sqlite3_bind_text(w->has_secret, 1, crx, -1, SQLITE_STATIC);
+	has = step(ix, w->has_secret);
 	if (has == 1) {
 		sqlite3_reset(w->has_secret);
 		snprintf(root, 65, "%s", crx);
@@ -973,7 +963,9 @@ static int follow_session(struct put *w, const struct tls_conn *c, const char *c
 	for (int which = 0; !has && which < 2 && tlsconn_abbreviated(c); which++) {
 		if (!(len = tlsconn_session(c, which, key)))
 			continue;
-		has = step_with(ix, w->session_get, key, len, NULL);
+		sqlite3_bind_blob(w->session_get, 1, key, (int)len, SQLITE_STATIC);
+		sqlite3_bind_int64(w->session_get, 2, u64_col(c->first_wall));
+		has = step(ix, w->session_get);
 		if (has == 1) {
 			const unsigned char *t = sqlite3_column_text(w->session_get, 0);
 
@@ -981,10 +973,16 @@ static int follow_session(struct put *w, const struct tls_conn *c, const char *c
 			sqlite3_reset(w->session_get);
 		}
 	}
-	for (int which = 2; has == 1 && which < 4; which++)
-		if ((len = tlsconn_session(c, which, key)) &&
-		    step_with(ix, w->session_put, key, len, root) < 0)
+	for (int which = 2; has == 1 && which < 4; which++) {
+		if (!(len = tlsconn_session(c, which, key)))
+			continue;
+		sqlite3_bind_blob(w->session_put, 1, key, (int)len, SQLITE_STATIC);
+		sqlite3_bind_int64(w->session_put, 2, u64_col(c->first_wall));
+		sqlite3_bind_int64(w->session_put, 3, w->r->rec_id[c->rec]);
+		sqlite3_bind_text(w->session_put, 4, root, -1, SQLITE_STATIC);
+		if (step(ix, w->session_put) < 0)
 			has = -EIO;
+	}
 	if (has < 0)
 		return has;
 	if (!strcmp(root, crx))
@@ -1144,8 +1142,11 @@ static int put_conns(struct run *r, struct index_stats *st)
 
 	if (!ret)
 		ret = prepare_all(r->ix, "SELECT 1 FROM secrets WHERE client_random = ?1 LIMIT 1",
-				  &w.has_secret, "SELECT client_random FROM sessions WHERE id = ?1",
-				  &w.session_get, "INSERT OR REPLACE INTO sessions VALUES(?1, ?2)",
+				  &w.has_secret,
+				  "SELECT client_random FROM sessions WHERE id = ?1 AND first_ns < ?2 "
+				  "ORDER BY first_ns DESC LIMIT 1",
+				  &w.session_get,
+				  "INSERT OR REPLACE INTO sessions VALUES(?1, ?2, ?3, ?4)",
 				  &w.session_put, NULL);
 	if (!ret)
 		ret = tlsconn_each(&r->t, put_conn, &w);
@@ -1256,6 +1257,7 @@ static int reindex_older(struct run *r, char ***paths, unsigned *n, bool *redo)
 		"DELETE FROM connections WHERE recording = ?1",
 		"DELETE FROM sockets WHERE recording = ?1",
 		"DELETE FROM secrets WHERE recording = ?1",
+		"DELETE FROM sessions WHERE recording = ?1",
 		"DELETE FROM processes WHERE recording = ?1",
 		"DELETE FROM chunks WHERE recording = ?1",
 	};

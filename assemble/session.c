@@ -197,24 +197,31 @@ void session_server_data(struct tls_session *s, uint32_t rel, const uint8_t *dat
 		s->walk = SESSION_STOPPED;
 }
 
-size_t session_key_id(const uint8_t *sid, uint8_t sid_len, uint8_t out[SESSION_KEY_MAX])
+size_t session_key_id(const uint8_t *server, const uint8_t *sid, uint8_t sid_len,
+		      uint8_t out[SESSION_KEY_MAX])
 {
 	if (!sid_len || sid_len > 32)
 		return 0;
-	out[0] = 1;
-	memcpy(out + 1, sid, sid_len);
-	return 1 + (size_t)sid_len;
+	memcpy(out, server, SESSION_SERVER_LEN);
+	out[SESSION_SERVER_LEN] = 1;
+	memcpy(out + SESSION_SERVER_LEN + 1, sid, sid_len);
+	return SESSION_SERVER_LEN + 1 + (size_t)sid_len;
 }
 
-size_t session_key_ticket(const struct session_ticket *t, uint8_t out[SESSION_KEY_MAX])
+size_t session_key_ticket(const uint8_t *server, const struct session_ticket *t,
+			  uint8_t out[SESSION_KEY_MAX])
 {
+	uint8_t *p = out + SESSION_SERVER_LEN;
+
 	if (!t->len)
 		return 0;
-	out[0] = 2;
-	memcpy(out + 1, t->head, SESSION_TICKET_HEAD);
+	memcpy(out, server, SESSION_SERVER_LEN);
+	*p++ = 2;
+	memcpy(p, t->head, SESSION_TICKET_HEAD);
+	p += SESSION_TICKET_HEAD;
 	for (int i = 0; i < 4; i++)
-		out[1 + SESSION_TICKET_HEAD + i] = (uint8_t)(t->hash >> (8 * i));
-	out[1 + SESSION_TICKET_HEAD + 4] = (uint8_t)t->len;
-	out[1 + SESSION_TICKET_HEAD + 5] = (uint8_t)(t->len >> 8);
-	return SESSION_KEY_MAX;
+		*p++ = (uint8_t)(t->hash >> (8 * i));
+	*p++ = (uint8_t)t->len;
+	*p++ = (uint8_t)(t->len >> 8);
+	return (size_t)(p - out);
 }

@@ -36,9 +36,13 @@ struct session_ticket {
 	uint16_t len;                      /* 0: none */
 };
 
-/* An identifier of a session as session_key_* write it: a kind byte, then the ticket or the
- * session ID. */
-#define SESSION_KEY_MAX (1 + SESSION_TICKET_HEAD + 4 + 2)
+/*
+ * An identifier of a session as session_key_* write it: the server that gave it (its family, its
+ * address and its port: a session ID or ticket is the server's own, and another server can send
+ * a copy of one), a kind byte, then the ticket or the session ID.
+ */
+#define SESSION_SERVER_LEN (1 + 16 + 2)
+#define SESSION_KEY_MAX (SESSION_SERVER_LEN + 1 + SESSION_TICKET_HEAD + 4 + 2)
 
 enum session_walk {
 	SESSION_WALKING,
@@ -79,10 +83,13 @@ void session_client_ticket(struct tls_session *s, const uint8_t *ext, uint16_t l
 void session_server_data(struct tls_session *s, uint32_t rel, const uint8_t *data, uint32_t len);
 
 /*
- * The session identifiers of a handshake: its session ID (from a hello, up to 32 bytes) or a
- * ticket, written to out (SESSION_KEY_MAX bytes). Returns the length, 0 when there is none.
+ * The session identifiers of a handshake with server (SESSION_SERVER_LEN bytes, as above): its
+ * session ID (from a hello, up to 32 bytes) or a ticket, written to out (SESSION_KEY_MAX bytes).
+ * Returns the length, 0 when there is none.
  */
-size_t session_key_id(const uint8_t *sid, uint8_t sid_len, uint8_t out[SESSION_KEY_MAX]);
-size_t session_key_ticket(const struct session_ticket *t, uint8_t out[SESSION_KEY_MAX]);
+size_t session_key_id(const uint8_t *server, const uint8_t *sid, uint8_t sid_len,
+		      uint8_t out[SESSION_KEY_MAX]);
+size_t session_key_ticket(const uint8_t *server, const struct session_ticket *t,
+			  uint8_t out[SESSION_KEY_MAX]);
 
 #endif /* TLSASM_SESSION_H */

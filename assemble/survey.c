@@ -23,7 +23,9 @@ static bool wanted(const struct survey *sv, const struct tls_conn *c)
 /*
  * TLS 1.2 session resumption, for every TLS connection whether written or not, in the order of
  * their first packets: an abbreviated handshake with no lines of its own takes the master secret
- * of the session it offered (ticket first), or else of the one opts.resumes names, and a handshake with a master secret names its
+ * of the session it offered (ticket first) to the same server, the latest to name it; or, with
+ * opts.resumes (an extraction: the chunks read may hold another naming of the session than the
+ * latest), of the one the index tied it to. A handshake with a master secret names its
  * sessions (a ticket the server sent, the session ID it gave) for later ones. 0 or -errno.
  */
 static int follow_session(struct survey *sv, const struct tls_conn *c, const uint8_t cr[32])
@@ -36,11 +38,14 @@ static int follow_session(struct survey *sv, const struct tls_conn *c, const uin
 	if (v < 0x0300 || v > 0x0303)
 		return 0;
 	has = keylog_has(&sv->keys, cr);
-	for (int which = 0; !has && which < 2 && tlsconn_abbreviated(c); which++)
-		if ((len = tlsconn_session(c, which, key)))
-			has = keylog_resume(&sv->keys, cr, key, len);
-	if (!has && sv->opts.resumes && tlsconn_abbreviated(c) && sv->opts.resumes(sv->opts.ctx, c, root))
-		has = keylog_resume_from(&sv->keys, cr, root);
+	if (!has && tlsconn_abbreviated(c) && sv->opts.resumes) {
+		if (sv->opts.resumes(sv->opts.ctx, c, root))
+			has = keylog_resume_from(&sv->keys, cr, root);
+	} else {
+		for (int which = 0; !has && which < 2 && tlsconn_abbreviated(c); which++)
+			if ((len = tlsconn_session(c, which, key)))
+				has = keylog_resume(&sv->keys, cr, key, len);
+	}
 	for (int which = 2; has > 0 && which < 4; which++)
 		if ((len = tlsconn_session(c, which, key)) && (ret = keylog_session(&sv->keys, key, len, cr)))
 			return ret;

@@ -35,9 +35,8 @@ struct survey_opts {
 	int (*add)(void *ctx, const struct source *src, struct owners *o);
 	/* Whether connection c (owners resolved) is written; NULL: all are. */
 	bool (*want)(void *ctx, const struct tls_conn *c);
-	/* For a resumed TLS 1.2 connection c whose session the packets read do not show: whether
-	 * it takes the master secret of client random root (which the chunks read have), as an
-	 * index found; NULL: never. */
+	/* For a resumed TLS 1.2 connection c: whether it takes the master secret of client random
+	 * root (which the chunks read have), as an index found; NULL: the packets read say. */
 	bool (*resumes)(void *ctx, const struct tls_conn *c, uint8_t root[32]);
 	void *ctx;
 };

@@ -1059,7 +1059,10 @@ const char *tlsconn_conn_state(const struct tls_conn *c)
 
 const uint8_t *tlsconn_client_random(const struct tls_conn *c)
 {
-	return c->state == TLSCONN_HELLO ? c->data[c->client] + HELLO_RANDOM : NULL;
+	/* A connection taken up again from an index (tlsconn_resume) has the state, not the bytes. */
+	return c->state == TLSCONN_HELLO && c->have[c->client] >= CLIENT_HELLO_NEED ?
+		       c->data[c->client] + HELLO_RANDOM :
+		       NULL;
 }
 
 uint16_t tlsconn_version(const struct tls_conn *c)
@@ -1108,19 +1111,25 @@ bool tlsconn_abbreviated(const struct tls_conn *c)
 
 size_t tlsconn_session(const struct tls_conn *c, int which, uint8_t out[SESSION_KEY_MAX])
 {
+	uint8_t server[SESSION_SERVER_LEN];
 	const uint8_t *sid;
 	uint8_t n;
+	int side = !c->client;
 
 	if (!c->client_known)
 		return 0;
+	server[0] = c->family;
+	memcpy(server + 1, c->addr[side], 16);
+	server[17] = (uint8_t)(c->port[side] >> 8);
+	server[18] = (uint8_t)c->port[side];
 	switch (which) {
 	case 0:
-		return session_key_ticket(&c->sess.sent, out);
+		return session_key_ticket(server, &c->sess.sent, out);
 	case 2:
-		return session_key_ticket(&c->sess.got, out);
+		return session_key_ticket(server, &c->sess.got, out);
 	default:
-		n = hello_sid(c, which == 1 ? c->client : !c->client, &sid);
-		return n ? session_key_id(sid, n, out) : 0;
+		n = hello_sid(c, which == 1 ? c->client : side, &sid);
+		return n ? session_key_id(server, sid, n, out) : 0;
 	}
 }
 

@@ -225,7 +225,8 @@ uint16_t tlsconn_version(const struct tls_conn *c);
 bool tlsconn_abbreviated(const struct tls_conn *c);
 
 /*
- * The sessions c's handshake names, as session_key_* write them into out: which = 0 the ticket
+ * The sessions c's handshake names, as session_key_* write them into out, with c's server as
+ * the server that gave them: which = 0 the ticket
  * the client offered and 1 the session ID it offered; which = 2 the ticket the server sent and 3
  * the session ID its ServerHello gave. Returns the length, 0 when there is none.
  */

@@ -151,11 +151,15 @@ CREATE TABLE secrets (
 );
 CREATE INDEX secrets_random ON secrets(client_random);
 
--- TLS 1.2 sessions (a ticket, or a session ID, as assemble/session.h names them) named by
--- handshakes whose master secret a SECRET record has: a later run's resumed handshakes find them.
+-- TLS 1.2 sessions (a server's ticket or session ID, as assemble/session.h names them) named by
+-- handshakes whose master secret a SECRET record has: a resumed handshake takes the latest naming
+-- before it, in this run or a later one.
 CREATE TABLE sessions (
-	id BLOB PRIMARY KEY,
-	client_random TEXT NOT NULL -- 64 hex digits, of a handshake with a SECRET record
+	id BLOB NOT NULL,
+	first_ns INTEGER NOT NULL,   -- of the connection that named it
+	recording INTEGER NOT NULL REFERENCES recordings(id), -- of that connection
+	client_random TEXT NOT NULL, -- 64 hex digits, of a handshake with a SECRET record
+	PRIMARY KEY (id, first_ns)
 ) WITHOUT ROWID;
 
 -- Which chunks hold each connection's packets, and how many.

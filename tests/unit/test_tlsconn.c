@@ -771,17 +771,21 @@ out:
 	return got;
 }
 
-/* The session key (session.h) of sess's ticket, or of its ID when id. */
-static size_t key_of(SSL_SESSION *sess, bool id, uint8_t out[SESSION_KEY_MAX])
+/* The session key (session.h) of sess's ticket, or of its ID when id, from p's server. */
+static size_t key_of(const struct play *p, SSL_SESSION *sess, bool id,
+		     uint8_t out[SESSION_KEY_MAX])
 {
 	struct session_ticket t = { 0 };
+	uint8_t server[SESSION_SERVER_LEN] = { (uint8_t)p->family };
 	const unsigned char *b;
 	unsigned int idlen;
 	size_t len;
 
+	memcpy(server + 1, p->addr[1], 16);
+	put_be16(server + 17, p->port[1]);
 	if (id) {
 		b = SSL_SESSION_get_id(sess, &idlen);
-		return session_key_id(b, (uint8_t)idlen, out);
+		return session_key_id(server, b, (uint8_t)idlen, out);
 	}
 	SSL_SESSION_get0_ticket(sess, &b, &len);
 	if (!len || len > UINT16_MAX)
@@ -789,7 +793,7 @@ static size_t key_of(SSL_SESSION *sess, bool id, uint8_t out[SESSION_KEY_MAX])
 	memcpy(t.head, b, len < SESSION_TICKET_HEAD ? len : SESSION_TICKET_HEAD);
 	t.hash = xxh32(b, len, 0);
 	t.len = (uint16_t)len;
-	return session_key_ticket(&t, out);
+	return session_key_ticket(server, &t, out);
 }
 
 /* tlsconn_session(c, which) is want (wlen bytes; 0: none). */
@@ -833,7 +837,7 @@ static void resume_twice(bool by_id, size_t piece)
 
 	c = conn_at(0);
 	CHECK(c && !tlsconn_abbreviated(c));
-	n = key_of(full, by_id, key);
+	n = key_of(&p, full, by_id, key);
 	CHECK(n > 0);
 	check_key(c, by_id ? 3 : 2, key, n);
 	if (by_id)
@@ -844,6 +848,17 @@ static void resume_twice(bool by_id, size_t piece)
 	if (by_id) {
 		check_key(c, 0, NULL, 0);
 		check_key(c, 3, key, n);
+	}
+	/* The same session ID or ticket from another server names another session. */
+	{
+		struct play other = p;
+		uint8_t key2[SESSION_KEY_MAX];
+
+		other.addr[1][3] ^= 1;
+		CHECK(key_of(&other, full, by_id, key2) == n && memcmp(key, key2, n));
+		other = p;
+		other.port[1]++;
+		CHECK(key_of(&other, full, by_id, key2) == n && memcmp(key, key2, n));
 	}
 out:
 	SSL_SESSION_free(full);
