@@ -153,6 +153,22 @@ static void secret_line(const uint8_t *rec, const struct tr_rec *h)
 	       s.cipher & 0xffff);
 }
 
+static void keylog_line(const uint8_t *rec, const struct tr_rec *h)
+{
+	struct tr_keylog k;
+
+	if (rec_fixed(rec, h, &k, sizeof(k)) || k.label_len > TR_KEYLOG_LABEL ||
+	    k.secret_len > TR_SECRET_LEN)
+		return;
+	printf("KEYLOG pid=%u tid=%u lib=%u %.*s ", k.pid, k.tid, k.lib, k.label_len, k.label);
+	for (int i = 0; i < 32; i++)
+		printf("%02x", k.client_random[i]);
+	printf(" ");
+	for (int i = 0; i < k.secret_len; i++)
+		printf("%02x", k.secret[i]);
+	printf("\n");
+}
+
 static void loss_line(const uint8_t *rec, const struct tr_rec *h)
 {
 	struct tr_loss l;
@@ -237,6 +253,8 @@ static int dump(const char *path)
 				packet_line(rec, &h);
 			else if (h.type == TR_REC_SECRET)
 				secret_line(rec, &h);
+			else if (h.type == TR_REC_KEYLOG)
+				keylog_line(rec, &h);
 			else if (h.type == TR_REC_LOSS)
 				loss_line(rec, &h);
 			else if (h.type == TR_REC_END)
