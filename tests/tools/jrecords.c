@@ -3,7 +3,7 @@
  * jrecords JOURNAL...: one text line per HEADER, SOCKET, PROCESS, PACKET, SECRET, LOSS, END and
  * IFGONE record, for tests to grep.
  *
- *   HEADER format=1.5 no_secrets=cannot_load_their_programs:_... no_owners=...
+ *   HEADER format=1.6 no_secrets=cannot_load_their_programs:_... no_owners=...
  *   SOCKET how=CONNECT pid=1 tid=1 uid=0 gid=0 comm=curl cgroup=1 netns=4026531840 cookie=7
  *          proto=tcp family=4 local=10.0.0.1:5000 remote=10.0.0.2:80
  *   PROCESS how=EXEC pid=1 ppid=0 uid=0 gid=0 start=1000 comm=curl exit=0 exe=/usr/bin/curl
