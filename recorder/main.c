@@ -446,7 +446,7 @@ static int list_targets(const struct opts *o)
 	for (size_t i = 0; i < n; i++) {
 		printf("%s\n", v[i]->path);
 		if (v[i]->status && v[i]->kind == TARGET_GO) {
-			printf("    a Go program, not hooked: %s\n", v[i]->why);
+			printf("    not hooked: %s\n", v[i]->why);
 		} else if (v[i]->status) {
 			printf("    not calibrated: %s\n", v[i]->why);
 		} else if (v[i]->kind == TARGET_GO) {
