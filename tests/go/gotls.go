@@ -5,7 +5,7 @@
 // tls.Config.KeyLogWriter when given -keylog: the ground truth.
 //
 //	gotls serve -addr 127.0.0.1:8443 [-keylog FILE] [-ready FILE]
-//	gotls get -url https://127.0.0.1:8443/x -n 3 [-v 12|13] [-cipher NAME] [-h2] [-newconn] [-keylog FILE]
+//	gotls get -url https://127.0.0.1:8443/x -n 3 [-v 12|13] [-cipher NAME] [-h2] [-newconn] [-keylog FILE] [-wait FILE]
 package main
 
 import (
@@ -93,7 +93,14 @@ func get(args []string) {
 	h2 := fs.Bool("h2", false, "HTTP/2")
 	newconn := fs.Bool("newconn", false, "a new connection (handshake) per request")
 	kl := fs.String("keylog", "", "key log file")
+	wait := fs.String("wait", "", "connect once this file exists")
 	fs.Parse(args)
+	for *wait != "" {
+		if _, err := os.Stat(*wait); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	conf := &tls.Config{InsecureSkipVerify: true, KeyLogWriter: keylog(*kl),
 		MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13}
 	if *v == 12 {
