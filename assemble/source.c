@@ -325,7 +325,7 @@ static int take_secret(struct source *s, const struct chunk_ref *cr, uint64_t wa
 
 /*
  * Walk one decompressed chunk: HEADER, CLOCK, IFACE, LOSS, END, IFGONE and LIBRARY records update
- * the catalog; SECRET and KEYLOG records go to take_secret; PACKET records become references in l. Without
+ * the catalog; SECRET and KEYLOG to take_secret; PACKET records become references in l. Without
  * l (a head chunk read ahead of time) only the recording and its interfaces are taken, quietly:
  * the chunk is walked again, and reported on, when its turn comes. After source_rewind, only the
  * packets are taken, quietly too. Returns 0, -ENOMEM, or the secrets' consumer's -errno.

@@ -165,7 +165,7 @@ enum tr_library_tag {
 
 enum tr_library_kind {
 	TR_LIB_OPENSSL = 1,
-	TR_LIB_GO = 2, /* a Go program's crypto/tls (format 1.6): KEYLOG records, version "go1.N.P" */
+	TR_LIB_GO = 2, /* a Go program's crypto/tls (format 1.6): KEYLOG records; version "go1.N" */
 };
 
 struct tr_library {

@@ -174,7 +174,9 @@ static int find_func(const uint8_t *t, size_t n, uint64_t *va, uint64_t *size, c
 	unsigned found = 0;
 
 	magic = n >= PCLN_HEADER ? u32_at(t) : 0;
-	if ((magic != PCLN_GO118 && magic != PCLN_GO120) || t[4] || t[5] || t[6] != 1 || t[7] != 8) {
+	/* two zero bytes, minLC 1 (x86), pointers of 8 bytes */
+	if ((magic != PCLN_GO118 && magic != PCLN_GO120) || t[4] || t[5] || t[6] != 1 ||
+	    t[7] != 8) {
 		snprintf(why, len, "an unknown .gopclntab (not Go 1.18 or later on amd64)");
 		return -ENOTSUP;
 	}
@@ -262,7 +264,8 @@ static int locate(const struct elf *e, struct gobin *g, char *why, size_t len)
 	if (!s)
 		s = section(e, ".data.rel.ro.gopclntab"); /* the name in a -buildmode=pie build */
 	if (!s || s->sh_size > MAX_PCLNTAB) {
-		snprintf(why, len, s ? "its .gopclntab is larger than %u MiB" : "no .gopclntab section",
+		snprintf(why, len,
+			 s ? "its .gopclntab is larger than %u MiB" : "no .gopclntab section",
 			 MAX_PCLNTAB >> 20);
 		return -ENOTSUP;
 	}

@@ -363,8 +363,8 @@ static int find_libraries(struct run *r)
 		ret = targets_add_path(r->targets, f->go ? TARGET_GO : TARGET_OPENSSL, f->path, why,
 				       sizeof(why));
 		if (ret == -ENOEXEC || ret == -ENOENT)
-			return usage_error("%s %s: %s", f->go ? "--go-program" : "--libssl", f->path,
-					   why);
+			return usage_error("%s %s: %s", f->go ? "--go-program" : "--libssl",
+					   f->path, why);
 	}
 	if (!ret)
 		ret = targets_scan(r->targets);
@@ -429,8 +429,8 @@ static int list_targets(const struct opts *o)
 				       sizeof(why));
 		if (ret == -ENOENT) {
 			targets_close(t);
-			return usage_error("%s %s: %s", f->go ? "--go-program" : "--libssl", f->path,
-					   why);
+			return usage_error("%s %s: %s", f->go ? "--go-program" : "--libssl",
+					   f->path, why);
 		}
 		if (ret == -ENOEXEC) /* listed with its reason */
 			ret = 0;

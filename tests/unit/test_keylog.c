@@ -234,6 +234,16 @@ static void rfc_line(char *out, size_t size, const char *label, const char *hex_
 		 hex);
 }
 
+/* The RFC's five lines, in the order a key log has them. */
+static void rfc_lines(char *out, size_t size)
+{
+	rfc_line(out, size, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", rfc_c_hs);
+	rfc_line(out, size, "SERVER_HANDSHAKE_TRAFFIC_SECRET", rfc_s_hs);
+	rfc_line(out, size, "CLIENT_TRAFFIC_SECRET_0", rfc_c_ap);
+	rfc_line(out, size, "SERVER_TRAFFIC_SECRET_0", rfc_s_ap);
+	rfc_line(out, size, "EXPORTER_SECRET", rfc_exp);
+}
+
 /* The record of the RFC's handshake gives the RFC's secrets as key log lines. */
 static void test_rfc8448_record(void)
 {
@@ -244,11 +254,7 @@ static void test_rfc8448_record(void)
 		return;
 	rfc_record(&s);
 	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
-	rfc_line(want, sizeof(want), "CLIENT_HANDSHAKE_TRAFFIC_SECRET", rfc_c_hs);
-	rfc_line(want, sizeof(want), "SERVER_HANDSHAKE_TRAFFIC_SECRET", rfc_s_hs);
-	rfc_line(want, sizeof(want), "CLIENT_TRAFFIC_SECRET_0", rfc_c_ap);
-	rfc_line(want, sizeof(want), "SERVER_TRAFFIC_SECRET_0", rfc_s_ap);
-	rfc_line(want, sizeof(want), "EXPORTER_SECRET", rfc_exp);
+	rfc_lines(want, sizeof(want));
 	check_text(want);
 	CHECK_EQ_U64(kl.st.records, 1);
 	CHECK_EQ_U64(kl.st.walk_failed + kl.st.conflicts + kl.st.unknown_cipher, 0);
@@ -293,11 +299,7 @@ static void test_given(void)
 			given(&k, rfc[i].label, rfc[i].hex, 32);
 			CHECK_EQ_INT(keylog_add_given(&kl, &k), 0);
 		}
-	rfc_line(want, sizeof(want), "CLIENT_HANDSHAKE_TRAFFIC_SECRET", rfc_c_hs);
-	rfc_line(want, sizeof(want), "SERVER_HANDSHAKE_TRAFFIC_SECRET", rfc_s_hs);
-	rfc_line(want, sizeof(want), "CLIENT_TRAFFIC_SECRET_0", rfc_c_ap);
-	rfc_line(want, sizeof(want), "SERVER_TRAFFIC_SECRET_0", rfc_s_ap);
-	rfc_line(want, sizeof(want), "EXPORTER_SECRET", rfc_exp);
+	rfc_lines(want, sizeof(want));
 	check_text(want);
 	/* The peer's SECRET record (OpenSSL) for the same connection agrees with them. */
 	rfc_record(&s);

@@ -998,6 +998,22 @@ static bool put_secret(struct jrec *j, uint64_t rel, uint32_t lib, uint8_t b)
 	return CHECK_EQ_INT(chunkbuf_add(&cb, &s, sizeof(s)), 0);
 }
 
+/* A LIBRARY record at rel: index, kind, path. */
+static bool put_library(struct jrec *j, uint64_t rel, uint32_t index, uint16_t kind,
+			const char *path)
+{
+	uint8_t lib[sizeof(struct tr_library) + 64];
+	struct tr_library l = { .hdr = { .type = TR_REC_LIBRARY }, .index = index, .kind = kind };
+	size_t off = sizeof(l);
+
+	if (!CHECK_EQ_INT(tlv_put(lib, sizeof(lib), &off, TR_LIB_PATH, path), 0))
+		return false;
+	l.hdr.len = (uint32_t)off;
+	l.hdr.ts = boot_at(j, rel);
+	memcpy(lib, &l, sizeof(l));
+	return CHECK_EQ_INT(chunkbuf_add(&cb, lib, off), 0);
+}
+
 /* What the consumer was given. */
 struct taken {
 	unsigned n;
@@ -1027,15 +1043,12 @@ static int take(void *ctx, const struct src_secret *sec)
  */
 static void test_secret_consumer(void)
 {
-	uint8_t lib[sizeof(struct tr_library) + 64];
-	struct tr_library l = { .hdr = { .type = TR_REC_LIBRARY }, .index = 7, .kind = 1 };
 	const struct src_library *libs;
 	struct taken t = { 0 };
 	char *paths[1];
 	struct packet_view v;
 	struct src_chunk c;
 	struct source *s;
-	size_t off = sizeof(l);
 	struct jrec j;
 	int ret;
 	bool ok;
@@ -1043,14 +1056,11 @@ static void test_secret_consumer(void)
 	wants_reset();
 	jrec_init(&j, "secrets.lz4", 0xC5, "unit-host", 1000 * NS, 0);
 	jrec_iface(&j, 2, "eth0");
-	CHECK_EQ_INT(tlv_put(lib, sizeof(lib), &off, TR_LIB_PATH, "/usr/lib/libssl.so.3"), 0);
-	l.hdr.len = (uint32_t)off;
-	l.hdr.ts = boot_at(&j, 100);
-	memcpy(lib, &l, sizeof(l));
 	ok = jrec_open(&j) && chunk_open(&j, 5000);
 	ok = ok && put_packet(&j, 5100, 2, 10, true) && put_secret(&j, 5200, 7, 0xB0) &&
 	     put_secret(&j, 5300, 8, 0xB1) && put_packet(&j, 5400, 2, 10, true) && chunk_close(&j);
-	ok = ok && chunk_open(&j, 100) && CHECK_EQ_INT(chunkbuf_add(&cb, lib, off), 0) &&
+	ok = ok && chunk_open(&j, 100) &&
+	     put_library(&j, 100, 7, TR_LIB_OPENSSL, "/usr/lib/libssl.so.3") &&
 	     put_packet(&j, 150, 2, 10, true) && put_secret(&j, 200, 7, 0xA0) && chunk_close(&j);
 	ok = jrec_close(&j) && ok;
 	paths[0] = j.path;
@@ -1128,14 +1138,11 @@ static bool put_keylog(struct jrec *j, uint64_t rel, uint32_t lib, const char *l
  */
 static void test_keylog_records(void)
 {
-	uint8_t lib[sizeof(struct tr_library) + 64];
-	struct tr_library l = { .hdr = { .type = TR_REC_LIBRARY }, .index = 3, .kind = TR_LIB_GO };
 	const struct src_library *libs;
 	struct taken t = { 0 };
 	char *paths[1];
 	struct packet_view v;
 	struct source *s;
-	size_t off = sizeof(l);
 	struct jrec j;
 	int ret;
 	bool ok;
@@ -1143,11 +1150,8 @@ static void test_keylog_records(void)
 	wants_reset();
 	jrec_init(&j, "keylog.lz4", 0xC6, "unit-host", 1000 * NS, 0);
 	jrec_iface(&j, 2, "eth0");
-	CHECK_EQ_INT(tlv_put(lib, sizeof(lib), &off, TR_LIB_PATH, "/usr/bin/goserver"), 0);
-	l.hdr.len = (uint32_t)off;
-	l.hdr.ts = boot_at(&j, 100);
-	memcpy(lib, &l, sizeof(l));
-	ok = jrec_open(&j) && chunk_open(&j, 100) && CHECK_EQ_INT(chunkbuf_add(&cb, lib, off), 0) &&
+	ok = jrec_open(&j) && chunk_open(&j, 100) &&
+	     put_library(&j, 100, 3, TR_LIB_GO, "/usr/bin/goserver") &&
 	     put_packet(&j, 150, 2, 10, true) &&
 	     put_keylog(&j, 200, 3, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", 0xA0, 32) &&
 	     put_keylog(&j, 300, 3, "CLIENT_RANDOM", 0xA1, 48) && chunk_close(&j);
