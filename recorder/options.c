@@ -342,7 +342,9 @@ int parse_args(int argc, char **argv, struct opts *o)
 	if (o->no_secrets && (o->n_pids || o->by_uid || o->cgroup))
 		return usage_error("%s", "-p, -u and --cgroup scope TLS secrets: not with --no-secrets");
 	if (o->no_secrets && o->n_named)
-		return usage_error("%s", "--libssl and --go-program hook files for TLS secrets: not with --no-secrets");
+		return usage_error("%s hooks %s for TLS secrets: not with --no-secrets",
+				   o->named[0].go ? "--go-program" : "--libssl",
+				   o->named[0].go ? "a Go program" : "a library");
 	if (!o->path)
 		return usage_error("%s", "no journal to write: give -w FILE");
 	if (o->rotate_files && !o->rotate_bytes)
