@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
 # TLS secrets from Go programs (crypto/tls, no OpenSSL on either end): tests/go/gotls.go built
-# static, stripped (-s -w), PIE and with cgo (GOTLS_DIR). The server (PIE) is started before
-# tlsrec; the clients after it, each found as its process starts. TLS 1.3 (AES-128-GCM between Go
+# static, stripped (-s -w), PIE and with cgo (GOTLS_DIR). The server (PIE), and another in a
+# chroot, are started before tlsrec; the clients after it, each found as its process starts. TLS 1.3 (AES-128-GCM between Go
 # programs; AES-256-GCM and ChaCha20 from curl, which Go's client cannot be told to offer, curl
 # outside the recorded cgroup so that only the Go server's secrets are there), TLS 1.2 with three
 # suites, HTTP/1.1 and HTTP/2, a handshake per request and keep-alive. The truth is the programs'
@@ -53,9 +53,18 @@ start "$ns" "$d/server2.log" "$GOTLS_DIR/gotls-static" serve -addr 127.0.0.1:844
 	-keylog "$d/server2.keys"
 server2=$STARTED
 wait_port "$ns" 8444
+# A third Go server in a chroot (a copy of the static build, a file of its own), before tlsrec:
+# found through /proc/PID/root, shown as its root sees it.
+mkdir -p "$d/root/bin"
+install -m 755 "$GOTLS_DIR/gotls-static" "$d/root/bin/gotls"
+start_cg "$ns" "$d/chroot.log" chroot "$d/root" /bin/gotls serve -addr 127.0.0.1:8445 -keylog /keys
+chrooted=$STARTED
+wait_port "$ns" 8445
 record_tls "$ns" -v --go-program "$GOTLS_DIR/gotls-stripped"
 grep -qE "hooked $server_bin \(Go program, go1\.[0-9.]+\): writeKeyLog\+[0-9]+, file offset 0x" "$d/tlsrec.log" ||
 	fail "tlsrec did not hook the running Go server: $(cat "$d/tlsrec.log")"
+grep -q "hooked /proc/$chrooted/root/bin/gotls (Go program" "$d/tlsrec.log" ||
+	fail "tlsrec did not hook the Go server in a chroot: $(cat "$d/tlsrec.log")"
 grep -q "hooked $GOTLS_DIR/gotls-stripped (Go program" "$d/tlsrec.log" ||
 	fail "tlsrec did not hook the program --go-program named: $(cat "$d/tlsrec.log")"
 
@@ -87,6 +96,7 @@ get tls13-h2 cgo -url "$url/tls13-h2-" -v 13 -h2
 get tls12-aes128-h1 stripped -url "$url/tls12-aes128-h1-" -v 12 -newconn -cipher ECDHE-ECDSA-AES128-GCM-SHA256
 get tls12-aes256-h2 pie -url "$url/tls12-aes256-h2-" -v 12 -h2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384
 get tls12-chacha20-h1 cgo -url "$url/tls12-chacha20-h1-" -v 12 -cipher ECDHE-ECDSA-CHACHA20-POLY1305
+get chroot static -url "https://127.0.0.1:8445/chroot-" -v 13 -newconn
 get nokeylog static -nokeylog -url "https://127.0.0.1:8444/nokeylog-" -v 13 -newconn
 grep -q "over HTTP/2.0" "$d/tls13-h2.out" || fail "tls13-h2 did not speak HTTP/2"
 grep -q "over HTTP/1.1" "$d/tls13-h1.out" || fail "tls13-h1 did not speak HTTP/1.1"
@@ -113,7 +123,7 @@ assemble_tls
 "$TLSASM" -v "$d/journal.lz4" --keylog "$d/v.txt" 2>"$d/report.log" || fail "tlsasm -v failed"
 grep -qE "^tlsasm: [1-9][0-9]* secret records from $server_bin \(go1\.[0-9.]+\)$" "$d/report.log" ||
 	fail "tlsasm does not count the Go server's secret records: $(cat "$d/report.log")"
-cat "$d/server.keys" "$d/server2.keys" "$d"/tls*.keys >"$truth"
+cat "$d/server.keys" "$d/server2.keys" "$d/root/keys" "$d"/tls*.keys "$d/chroot.keys" >"$truth"
 same_keylog "$truth" "$d/got.txt"
 # Each client's own KEYLOG records (the server has the same lines) hold its key log exactly. The
 # client without a key log: its own records hold its server's lines (that server, outside the
@@ -125,18 +135,22 @@ own() {
 	awk -v p="pid=$(cat "$d/$1.pid")" '$1 == "KEYLOG" && $2 == p { print $5, $6, $7 }' \
 		"$d/records.txt" >"$d/$1.own"
 }
-for name in tls13-h1 tls13-h2 tls12-aes128-h1 tls12-aes256-h2 tls12-chacha20-h1; do
+for name in tls13-h1 tls13-h2 tls12-aes128-h1 tls12-aes256-h2 tls12-chacha20-h1 chroot; do
 	own "$name"
 	same_keylog "$d/$name.keys" "$d/$name.own"
 done
 own nokeylog
 same_keylog "$d/server2.keys" "$d/nokeylog.own"
+# The server in the chroot: its own records hold its key log.
+awk -v p="pid=$chrooted" '$1 == "KEYLOG" && $2 == p { print $5, $6, $7 }' "$d/records.txt" \
+	>"$d/chrooted.own"
+same_keylog "$d/root/keys" "$d/chrooted.own"
 grep -q "^KEYLOG pid=$server2 " "$d/records.txt" && fail "KEYLOG records from the server outside the cgroup"
 
 # tshark decrypts every request, HTTP/1.1 and HTTP/2, and every response, from the pcapng alone.
 tshark -r "$d/out.pcapng" -o http.desegment_body:FALSE -Y 'http.request or http2.type == 1' \
 	-T fields -e http.request.uri -e http2.headers.path 2>/dev/null | tr -d '\t' | sort >"$d/uris.seen"
-for name in tls13-h1 tls13-h2 tls12-aes128-h1 tls12-aes256-h2 tls12-chacha20-h1 nokeylog; do
+for name in tls13-h1 tls13-h2 tls12-aes128-h1 tls12-aes256-h2 tls12-chacha20-h1 chroot nokeylog; do
 	for i in 0 1; do
 		echo "/$name-$i"
 	done
