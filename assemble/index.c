@@ -797,12 +797,13 @@ static int proc_id(struct run *r, const struct owner *w, int64_t *out)
 	return ret;
 }
 
-/* source_on_secret's consumer: the secrets row of each SECRET record, as it is read. */
+/* source_on_secret's consumer: the secrets row of each SECRET or KEYLOG record, as it is read (a
+ * KEYLOG record names no cipher suite: 0; its version is TLS 1.2's for CLIENT_RANDOM). */
 static int put_secret(void *ctx, const struct src_secret *sec)
 {
 	struct run *r = ctx;
 	const struct src_library *libs;
-	const struct tr_secret *x = &sec->s;
+	bool given = sec->type == TR_REC_KEYLOG;
 	sqlite3_stmt *k = r->secret_add;
 	struct src_chunk c;
 	char cr[65];
@@ -811,14 +812,16 @@ static int put_secret(void *ctx, const struct src_secret *sec)
 	if (ret)
 		return ret;
 	source_libraries(r->src, &libs);
-	hex(cr, x->client_random, 32);
+	hex(cr, given ? sec->k.client_random : sec->s.client_random, 32);
 	sqlite3_bind_int64(k, 1, r->rec_id[sec->rec]);
 	sqlite3_bind_int64(k, 2, u64_col(sec->wall));
-	sqlite3_bind_int64(k, 3, x->pid);
-	sqlite3_bind_int64(k, 4, x->tid);
+	sqlite3_bind_int64(k, 3, given ? sec->k.pid : sec->s.pid);
+	sqlite3_bind_int64(k, 4, given ? sec->k.tid : sec->s.tid);
 	sqlite3_bind_text(k, 5, cr, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(k, 6, x->version);
-	sqlite3_bind_int64(k, 7, x->cipher);
+	sqlite3_bind_int(k, 6, !given ? sec->s.version :
+			 sec->k.label_len == 13 && !memcmp(sec->k.label, "CLIENT_RANDOM", 13) ?
+							0x0303 : 0x0304);
+	sqlite3_bind_int64(k, 7, given ? 0 : sec->s.cipher);
 	bind_text(k, 8, sec->lib >= 0 ? libs[sec->lib].path : NULL);
 	sqlite3_bind_int64(k, 9, r->journal_id[c.file]);
 	sqlite3_bind_int64(k, 10, u64_col(c.offset));

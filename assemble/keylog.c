@@ -385,6 +385,28 @@ static const char *const label_names[] = {
 	[KEYLOG_CLIENT_RANDOM] = "CLIENT_RANDOM",
 };
 
+int keylog_add_given(struct keylog *k, const struct tr_keylog *r)
+{
+	char label[TR_KEYLOG_LABEL + 2];
+
+	k->st.records++;
+	if (all_zero(r->client_random, sizeof(r->client_random)))
+		return 0;
+	for (unsigned l = 0; l < sizeof(label_names) / sizeof(label_names[0]); l++) {
+		bool traffic = l == KEYLOG_CLIENT_TRAFFIC || l == KEYLOG_SERVER_TRAFFIC;
+		int n = snprintf(label, sizeof(label), "%s%s", label_names[l], traffic ? "0" : "");
+
+		if (n == r->label_len && !memcmp(label, r->label, (size_t)n)) {
+			int ret = add_line(k, r->client_random, (enum keylog_label)l, 0, r->secret,
+					   r->secret_len);
+
+			return ret < 0 ? ret : 0;
+		}
+	}
+	k->st.unknown_label++;
+	return 0;
+}
+
 /* The line of the row read stands on (client random, label, generation, secret: columns 1 to 4)
  * into buf (KEYLOG_LINE_MAX bytes), newline included, no NUL. Returns its length. */
 static size_t format_line(sqlite3_stmt *read, char *buf)

@@ -44,13 +44,14 @@ enum keylog_label {
 
 /* What derivation met that a user should hear about. */
 struct keylog_stats {
-	uint64_t records;        /* SECRET records given */
+	uint64_t records;        /* SECRET and KEYLOG records given */
 	uint64_t unknown_cipher; /* TLS 1.3 records skipped: a cipher suite whose hash is unknown */
 	uint32_t last_unknown;   /* the cipher id of the last of them */
 	uint64_t walk_failed;    /* application secrets not reached from the generations known */
 	uint64_t no_budget;      /* walks not tried: KEYLOG_STEP_BUDGET was spent */
 	uint64_t conflicts;      /* a label and client random seen again with another secret */
 	uint64_t resumed;        /* TLS 1.2 client randoms given their session's master secret */
+	uint64_t unknown_label;  /* KEYLOG records skipped: a label not among enum keylog_label's */
 };
 
 /* Which lines keylog_read gives. */
@@ -98,6 +99,11 @@ int keylog_init(struct keylog *k);
  * fails, or -ENOSPC when the database's file has no room (both after a message).
  */
 int keylog_add(struct keylog *k, const struct tr_secret *s);
+
+/* The line of a KEYLOG record, as the library derived it (its lengths within their fields, as
+ * source.h gives it), kept as keylog_add keeps those it derives: a label of enum keylog_label
+ * (generation 0 for the traffic secrets), else counted in st.unknown_label. 0 or -errno. */
+int keylog_add_given(struct keylog *k, const struct tr_keylog *r);
 
 /* Whether client random cr has lines: 1, 0, or -errno as keylog_add. */
 int keylog_has(struct keylog *k, const uint8_t cr[32]);

@@ -344,25 +344,24 @@ static int add_packet(struct source *s, const struct chunk_ref *cr, struct chunk
 	return 0;
 }
 
-/* A SECRET record of chunk cr at wall: counted by its library and handed to the consumer. 0, or
- * the consumer's -errno. */
+/* A SECRET or KEYLOG record of chunk cr at wall (x: its type and record): counted by its library
+ * and handed to the consumer. 0, or the consumer's -errno. */
 static int take_secret(struct source *s, const struct chunk_ref *cr, uint64_t wall,
-		       const struct tr_secret *sec)
+		       struct src_secret *x)
 {
-	struct src_secret x = { .rec = cr->rec,
-				.lib = catalog_find_library(&s->cat, cr->rec, sec->lib),
-				.chunk = cr->id,
-				.wall = wall,
-				.s = *sec };
-
-	if (x.lib >= 0)
-		s->cat.libs[x.lib].secrets++;
-	return s->on_secret ? s->on_secret(s->secret_ctx, &x) : 0;
+	x->rec = cr->rec;
+	x->lib = catalog_find_library(&s->cat, cr->rec,
+				      x->type == TR_REC_KEYLOG ? x->k.lib : x->s.lib);
+	x->chunk = cr->id;
+	x->wall = wall;
+	if (x->lib >= 0)
+		s->cat.libs[x->lib].secrets++;
+	return s->on_secret ? s->on_secret(s->secret_ctx, x) : 0;
 }
 
 /*
  * Walk one decompressed chunk: HEADER, CLOCK, IFACE, LOSS, END, IFGONE and LIBRARY records update
- * the catalog; SECRET records go to take_secret; PACKET records become references in l. Without
+ * the catalog; SECRET and KEYLOG to take_secret; PACKET records become references in l. Without
  * l (a head chunk read ahead of time) only the recording and its interfaces are taken, quietly:
  * the chunk is walked again, and reported on, when its turn comes. After source_rewind, only the
  * packets are taken, quietly too. Returns 0, -ENOMEM, or the secrets' consumer's -errno.
@@ -387,7 +386,7 @@ static int parse_chunk(struct source *s, const struct chunk_ref *cr, const uint8
 			struct tr_loss loss;
 			struct tr_ifgone gone;
 			struct tr_packet pkt;
-			struct tr_secret secret;
+			struct src_secret secret;
 			struct tr_socket socket;
 		} u;
 		int i;
@@ -465,9 +464,17 @@ static int parse_chunk(struct source *s, const struct chunk_ref *cr, const uint8
 			}
 			break;
 		case TR_REC_SECRET:
+		case TR_REC_KEYLOG:
 			if (!first)
 				break;
-			if (rec_fixed(rec, &h, &u.secret, sizeof(u.secret)))
+			u.secret.type = h.type;
+			if (h.type == TR_REC_SECRET ?
+				    rec_fixed(rec, &h, &u.secret.s, sizeof(u.secret.s)) :
+				    rec_fixed(rec, &h, &u.secret.k, sizeof(u.secret.k)) ||
+					    !u.secret.k.label_len ||
+					    u.secret.k.label_len > TR_KEYLOG_LABEL ||
+					    !u.secret.k.secret_len ||
+					    u.secret.k.secret_len > TR_SECRET_LEN)
 				goto bad_record;
 			ret = take_secret(s, cr, wall_of(h.ts, w.offset), &u.secret);
 			if (ret)

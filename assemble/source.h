@@ -91,7 +91,11 @@ struct src_secret {
 	int lib;       /* index into source_libraries of the library it names, or -1: none read yet */
 	size_t chunk;  /* the chunk it is from (source_chunk) */
 	uint64_t wall; /* its time on the wall clock, ns since the epoch */
-	struct tr_secret s;
+	uint16_t type; /* TR_REC_SECRET: s; TR_REC_KEYLOG: k, its lengths within their fields */
+	union {
+		struct tr_secret s;
+		struct tr_keylog k;
+	};
 };
 
 /* Takes one SECRET record (valid during the call only). Returns 0, or -errno to stop reading:

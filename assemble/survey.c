@@ -91,12 +91,13 @@ static int plan(struct survey *sv)
 	return ret;
 }
 
-/* source_on_secret's consumer: the lines of each SECRET record as it is read. */
+/* source_on_secret's consumer: the lines of each SECRET or KEYLOG record as it is read. */
 static int take_secret(void *ctx, const struct src_secret *sec)
 {
 	struct survey *sv = ctx;
 
-	return keylog_add(&sv->keys, &sec->s);
+	return sec->type == TR_REC_KEYLOG ? keylog_add_given(&sv->keys, &sec->k) :
+					    keylog_add(&sv->keys, &sec->s);
 }
 
 int survey_run(struct source *src, struct survey *sv, const struct survey_opts *o)
@@ -230,6 +231,9 @@ void survey_report(struct survey *sv, const struct source *src)
 	if (st->resumed)
 		log_info("%" PRIu64 " resumed TLS 1.2 connection%s given the master secret of the session %s resumed",
 			 st->resumed, st->resumed == 1 ? "" : "s", st->resumed == 1 ? "it" : "they");
+	if (st->unknown_label)
+		log_warn("%" PRIu64 " key log lines skipped: a label tlsasm does not know",
+			 st->unknown_label);
 	if (st->conflicts)
 		log_warn("%" PRIu64 " key log lines recorded again with another secret: the first is kept",
 			 st->conflicts);

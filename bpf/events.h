@@ -13,7 +13,7 @@
 #endif
 
 #define TR_FORMAT_MAJOR 1
-#define TR_FORMAT_MINOR 5
+#define TR_FORMAT_MINOR 6
 
 enum tr_rec_type {
 	TR_REC_HEADER = 1,
@@ -27,6 +27,7 @@ enum tr_rec_type {
 	TR_REC_SOCKET = 9,
 	TR_REC_PROCESS = 10,
 	TR_REC_IFGONE = 11, /* format 1.4 */
+	TR_REC_KEYLOG = 12, /* format 1.6 */
 };
 
 struct tr_rec {
@@ -164,6 +165,7 @@ enum tr_library_tag {
 
 enum tr_library_kind {
 	TR_LIB_OPENSSL = 1,
+	TR_LIB_GO = 2, /* a Go program's crypto/tls (format 1.6): KEYLOG records; version "go1.N" */
 };
 
 struct tr_library {
@@ -210,6 +212,26 @@ struct tr_secret {
 	__u8 client_app_secret[TR_SECRET_LEN];      /* the current generation */
 	__u8 server_app_secret[TR_SECRET_LEN];
 	__u8 exporter_secret[TR_SECRET_LEN];
+};
+
+#define TR_KEYLOG_LABEL 32 /* the longest key log label is CLIENT_HANDSHAKE_TRAFFIC_SECRET (31) */
+
+/*
+ * One key log line as a library hands it over, already derived (Go's crypto/tls, at
+ * writeKeyLog(label, clientRandom, secret)): "label client_random secret" in the NSS key log
+ * format. Written whether or not the program logs keys itself.
+ */
+struct tr_keylog {
+	struct tr_rec hdr;
+	__u32 pid;
+	__u32 tid;
+	__u32 lib;        /* index of the LIBRARY record */
+	__u8 label_len;   /* 1 to TR_KEYLOG_LABEL */
+	__u8 secret_len;  /* 1 to TR_SECRET_LEN */
+	__u16 pad;
+	char label[TR_KEYLOG_LABEL]; /* not NUL-terminated when 32 long */
+	__u8 client_random[32];
+	__u8 secret[TR_SECRET_LEN];
 };
 
 /* How a SOCKET record came to be written. */
@@ -352,6 +374,13 @@ _Static_assert(sizeof(struct tr_library) == 64, "tr_library size");
 TR_ASSERT_LAYOUT(struct tr_library, index, 32);
 TR_ASSERT_LAYOUT(struct tr_library, build_id, 40);
 _Static_assert(sizeof(struct tr_secret) == 464, "tr_secret size");
+_Static_assert(sizeof(struct tr_keylog) == 144, "tr_keylog size");
+TR_ASSERT_LAYOUT(struct tr_keylog, pid, 16);
+TR_ASSERT_LAYOUT(struct tr_keylog, lib, 24);
+TR_ASSERT_LAYOUT(struct tr_keylog, label_len, 28);
+TR_ASSERT_LAYOUT(struct tr_keylog, label, 32);
+TR_ASSERT_LAYOUT(struct tr_keylog, client_random, 64);
+TR_ASSERT_LAYOUT(struct tr_keylog, secret, 96);
 _Static_assert(sizeof(struct tr_socket) == 112, "tr_socket size");
 TR_ASSERT_LAYOUT(struct tr_socket, pid, 40);
 TR_ASSERT_LAYOUT(struct tr_socket, comm, 56);

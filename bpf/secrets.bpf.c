@@ -7,6 +7,11 @@
  * handshake state machine, which returns 1 then. At that point the SSL object's secrets are
  * copied, raw, into a SECRET record. The library is told by the attach cookie, which indexes the
  * offsets map.
+ *
+ * Go programs: one uprobe in crypto/tls.(*Config).writeKeyLog(label, clientRandom, secret), which
+ * every handshake calls for each secret whether or not a KeyLogWriter is set, on the jump of its
+ * stack check (recorder/gobin.c), where the arguments are still in the registers of Go's register
+ * ABI; each becomes a KEYLOG record. The cookie is the LIBRARY index.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -14,6 +19,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "events.h"
+#include "gokeylog.h"
 #include "ring.bpf.h"
 
 #define MAX_LIBRARIES 256
@@ -83,6 +89,30 @@ struct {
 	__type(key, struct seen_key);
 	__type(value, __u64);
 } seen SEC(".maps");
+
+/* Where a KEYLOG record is built. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tr_keylog);
+} keylog_scratch SEC(".maps");
+
+struct go_seen_key {
+	__u64 g; /* the goroutine (R14 in Go's register ABI) */
+	__u32 tgid;
+	__u32 pad;
+};
+
+/* The fingerprint of each goroutine's last KEYLOG record: when the stack check finds the stack too
+ * small, the runtime grows it (or, asked to, preempts the goroutine) and runs the function again
+ * from its start, through the hook a second time with the same arguments. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct go_seen_key);
+	__type(value, __u64);
+} go_seen SEC(".maps");
 
 /* SECRET records that did not fit in the ring buffer. */
 struct {
@@ -271,6 +301,59 @@ int BPF_KRETPROBE(tlsrec_hs_exit, int ret)
 	 * (and, after SSL_clear, no longer the previous connection's). */
 	if (ret == 1)
 		record(ctx, ssl);
+	return 0;
+}
+
+/*
+ * The arguments of writeKeyLog(label string, clientRandom, secret []byte), c in RAX (Go's
+ * abi-internal.md: integer arguments in RAX, RBX, RCX, RDI, RSI, R8, R9, R10, R11; a string takes
+ * two, a slice three): label in RBX (pointer) and RCX (length), clientRandom in RDI and RSI,
+ * secret in R9 and R10. Lengths out of bounds, and what cannot be read, are dropped.
+ */
+SEC("uprobe")
+int tlsrec_go_keylog(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), fp, *last;
+	__u64 label_len = ctx->cx, cr_len = ctx->si, secret_len = ctx->r10;
+	struct go_seen_key key = { .g = ctx->r14, .tgid = id >> 32 };
+	struct tr_keylog *r;
+	__u32 zero = 0;
+
+	if (!in_scope() || !go_keylog_sizes_ok(label_len, cr_len, secret_len))
+		return 0;
+	r = bpf_map_lookup_elem(&keylog_scratch, &zero);
+	if (!r)
+		return 0;
+	__builtin_memset(r->label, 0, sizeof(r->label));
+	__builtin_memset(r->secret, 0, sizeof(r->secret));
+	/* The same bounds again, on the registers the verifier follows into the reads. */
+	label_len &= TR_KEYLOG_LABEL * 2 - 1;
+	secret_len &= 63;
+	if (label_len < 1 || label_len > TR_KEYLOG_LABEL || secret_len < 1 ||
+	    secret_len > TR_SECRET_LEN ||
+	    bpf_probe_read_user(r->label, label_len, (const void *)ctx->bx) ||
+	    bpf_probe_read_user(r->client_random, 32, (const void *)ctx->di) ||
+	    bpf_probe_read_user(r->secret, secret_len, (const void *)ctx->r9))
+		return 0;
+	r->label_len = (__u8)label_len;
+	r->secret_len = (__u8)secret_len;
+	fp = go_keylog_fingerprint(r);
+	last = bpf_map_lookup_elem(&go_seen, &key);
+	if (last && *last == fp)
+		return 0;
+	bpf_map_update_elem(&go_seen, &key, &fp, BPF_ANY);
+	r->hdr.type = TR_REC_KEYLOG;
+	r->hdr.flags = 0;
+	r->hdr.len = sizeof(*r);
+	r->hdr.ts = bpf_ktime_get_boot_ns();
+	r->pid = id >> 32;
+	r->tid = (__u32)id;
+	r->lib = (__u32)bpf_get_attach_cookie(ctx);
+	r->pad = 0;
+	if (ring_output(&secrets, r, sizeof(*r), SECRETS_RING / 4)) {
+		bpf_map_delete_elem(&go_seen, &key);
+		count_loss();
+	}
 	return 0;
 }
 

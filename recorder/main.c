@@ -300,9 +300,12 @@ static int hook(struct run *r, struct target *t)
 	char kind[192], file[64];
 	int ret;
 
-	/* The very file calibrated, whatever its path names now. */
+	/* The very file calibrated or read, whatever its path names now. */
 	snprintf(file, sizeof(file), "/proc/self/fd/%d", t->fd);
-	ret = secrets_attach(r->sec, t->index, file, &t->cal);
+	if (t->kind == TARGET_GO)
+		ret = secrets_attach_go(r->sec, t->index, file, t->go.hook_off);
+	else
+		ret = secrets_attach(r->sec, t->index, file, &t->cal);
 
 	if (ret) {
 		t->status = ret;
@@ -310,10 +313,15 @@ static int hook(struct run *r, struct target *t)
 		log_warn("%s: not hooked: %s", t->path, t->why);
 		return 0;
 	}
+	r->libs_hooked++;
+	if (t->kind == TARGET_GO) {
+		log_info("hooked %s (Go program, %s): writeKeyLog+%u, file offset %#llx", t->path,
+			 t->go.version, t->go.hook_skip, (unsigned long long)t->go.hook_off);
+		return record_library(r, t);
+	}
 	if (!t->cal.hook_cheap)
 		log_warn("%s: its hook is not on an instruction the kernel emulates: each handshake step costs a single-step (about 17 us here)",
 			 t->path);
-	r->libs_hooked++;
 	log_info("hooked %s (%s): %s", t->path, t->cal.version, hook_kind(&t->cal, kind, sizeof(kind)));
 	return record_library(r, t);
 }
@@ -333,7 +341,8 @@ static int on_target(void *ctx, struct target *t)
 }
 
 /* Find and calibrate the libraries there are (the mmap watch is up first, so that none is missed
- * between the scan and the watch): the ones named with --libssl, the system's, and the processes'.
+ * between the scan and the watch): the ones named with --libssl and --go-program, the system's, and
+ * the processes'.
  * start_recording hooks them. An exit status, or -1. */
 static int find_libraries(struct run *r)
 {
@@ -347,17 +356,20 @@ static int find_libraries(struct run *r)
 	if (ret)
 		log_warn("cannot watch for libraries that processes load later: %s", strerror(-ret));
 	ret = targets_open(r->o.pids, r->o.n_pids, on_target, r, &r->targets);
-	for (size_t i = 0; !ret && i < r->o.n_libssl; i++) {
+	for (size_t i = 0; !ret && i < r->o.n_named; i++) {
+		const struct named_file *f = &r->o.named[i];
 		char why[256];
 
-		ret = targets_add_path(r->targets, r->o.libssl[i], why, sizeof(why));
+		ret = targets_add_path(r->targets, f->go ? TARGET_GO : TARGET_OPENSSL, f->path, why,
+				       sizeof(why));
 		if (ret == -ENOEXEC || ret == -ENOENT)
-			return usage_error("--libssl %s: %s", r->o.libssl[i], why);
+			return usage_error("%s %s: %s", f->go ? "--go-program" : "--libssl",
+					   f->path, why);
 	}
 	if (!ret)
 		ret = targets_scan(r->targets);
 	if (ret) {
-		log_err("cannot look for OpenSSL libraries: %s", strerror(-ret));
+		log_err("cannot look for OpenSSL libraries and Go programs: %s", strerror(-ret));
 		return EXIT_FAIL;
 	}
 	return -1;
@@ -409,13 +421,16 @@ static int list_targets(const struct opts *o)
 	size_t n;
 	int ret = targets_open(o->pids, o->n_pids, ignore_target, NULL, &t);
 
-	for (size_t i = 0; !ret && i < o->n_libssl; i++) {
+	for (size_t i = 0; !ret && i < o->n_named; i++) {
+		const struct named_file *f = &o->named[i];
 		char why[256];
 
-		ret = targets_add_path(t, o->libssl[i], why, sizeof(why));
+		ret = targets_add_path(t, f->go ? TARGET_GO : TARGET_OPENSSL, f->path, why,
+				       sizeof(why));
 		if (ret == -ENOENT) {
 			targets_close(t);
-			return usage_error("--libssl %s: %s", o->libssl[i], why);
+			return usage_error("%s %s: %s", f->go ? "--go-program" : "--libssl",
+					   f->path, why);
 		}
 		if (ret == -ENOEXEC) /* listed with its reason */
 			ret = 0;
@@ -423,15 +438,21 @@ static int list_targets(const struct opts *o)
 	if (!ret)
 		ret = targets_scan(t);
 	if (ret) {
-		log_err("cannot look for OpenSSL libraries: %s", strerror(-ret));
+		log_err("cannot look for OpenSSL libraries and Go programs: %s", strerror(-ret));
 		targets_close(t);
 		return EXIT_FAIL;
 	}
 	n = targets_list(t, &v);
 	for (size_t i = 0; i < n; i++) {
 		printf("%s\n", v[i]->path);
-		if (v[i]->status) {
+		if (v[i]->status && v[i]->kind == TARGET_GO) {
+			printf("    not hooked: %s\n", v[i]->why);
+		} else if (v[i]->status) {
 			printf("    not calibrated: %s\n", v[i]->why);
+		} else if (v[i]->kind == TARGET_GO) {
+			printf("    Go program, %s; hook at file offset %#llx (writeKeyLog+%u, the jump of its stack check: an instruction the kernel emulates)\n",
+			       v[i]->go.version, (unsigned long long)v[i]->go.hook_off,
+			       v[i]->go.hook_skip);
 		} else {
 			const struct calibration *c = &v[i]->cal;
 			char kind[192];
@@ -446,13 +467,13 @@ static int list_targets(const struct opts *o)
 		for (int k = 0; k < v[i]->build_id_len; k++)
 			printf("%02x", v[i]->build_id[k]);
 		printf(v[i]->build_id_len ? "\n" : "none\n");
-		printf("    mapped by");
+		printf(v[i]->kind == TARGET_GO ? "    run by" : "    mapped by");
 		for (unsigned k = 0; k < v[i]->n_pids; k++)
 			print_comm(v[i]->pids[k]);
 		printf("%s\n", v[i]->listed_more ? " and more" : v[i]->n_pids ? "" : " no process now");
 	}
 	if (!n)
-		printf("no OpenSSL library found\n");
+		printf("no OpenSSL library or Go program found\n");
 	targets_close(t);
 	return EXIT_OK;
 }

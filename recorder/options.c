@@ -22,6 +22,7 @@ enum {
 	OPT_NO_SECRETS,
 	OPT_CGROUP,
 	OPT_LIBSSL,
+	OPT_GO_PROGRAM,
 	OPT_LIST_TARGETS,
 };
 
@@ -70,6 +71,11 @@ static const struct cli_option options[] = {
 	  "Hook this OpenSSL library too, or an executable that contains OpenSSL (built as\n"
 	  "a PIE, with its symbol table). tlsrec finds the system's libssl, and those that\n"
 	  "running and new processes map, by itself. Repeat for several." },
+	{ "go-program", OPT_GO_PROGRAM, required_argument, "PATH",
+	  "Hook the Go program PATH (its crypto/tls) before any process runs it. tlsrec\n"
+	  "finds Go programs that processes run, at the start and later, by itself; this is\n"
+	  "for one that starts and handshakes before tlsrec would see its process. Go 1.18\n"
+	  "and later on amd64, stripped or not. Repeat for several." },
 	{ "secrets-only", OPT_SECRETS_ONLY, no_argument, NULL,
 	  "Record TLS secrets, not packets: the journal is then a key log, with the\n"
 	  "processes that hold them but no socket owners. -i, -c and a filter expression do\n"
@@ -78,11 +84,11 @@ static const struct cli_option options[] = {
 	  "Record packets, and which process owns each socket, but no TLS secrets: no\n"
 	  "library is calibrated or hooked, so a handshake costs nothing more than its\n"
 	  "packets (tlsasm then counts every TLS connection as one without secrets). -p, -u,\n"
-	  "--cgroup, --libssl and --list-targets do not go with it." },
+	  "--cgroup, --libssl, --go-program and --list-targets do not go with it." },
 	{ "list-targets", OPT_LIST_TARGETS, no_argument, NULL,
-	  "List the OpenSSL libraries tlsrec would hook: each with its version, whether it\n"
-	  "could be calibrated (and why not), where and how it would be hooked, and which\n"
-	  "processes map it. Then exit." },
+	  "List the OpenSSL libraries and Go programs tlsrec would hook: each with its\n"
+	  "version, whether it could be calibrated or understood (and why not), where and\n"
+	  "how it would be hooked, and which processes map or run it. Then exit." },
 	{ "list-interfaces", 'D', no_argument, NULL,
 	  "List the interfaces of this network namespace and whether they can be recorded." },
 	{ "verbose", 'v', no_argument, NULL, "Say more; repeat for libbpf's messages." },
@@ -100,18 +106,19 @@ static void usage(FILE *f)
 	      "SYNOPSIS\n"
 	      "       tlsrec [-i interface]... [-s snaplen] [-c count] [-C file_size [-W filecount]]\n"
 	      "              [-B buffer_size] [-Q in|out|inout] [-p pid]... [-u user] [--cgroup path]\n"
-	      "              [--libssl path]... [--secrets-only | --no-secrets]\n"
+	      "              [--libssl path]... [--go-program path]... [--secrets-only | --no-secrets]\n"
 	      "              [--flush-interval seconds] [-v]\n"
 	      "              -w file [expression]\n"
 	      "       tlsrec -D\n"
-	      "       tlsrec --list-targets [-p pid]... [--libssl path]...\n"
+	      "       tlsrec --list-targets [-p pid]... [--libssl path]... [--go-program path]...\n"
 	      "\n"
 	      "DESCRIPTION\n"
 	      "       tlsrec attaches eBPF programs to the TC ingress and egress hooks of the chosen\n"
 	      "       interfaces and writes every packet they see, as the kernel hands it over, to an\n"
 	      "       LZ4-compressed journal. It also hooks the OpenSSL libraries in use and records\n"
 	      "       each TLS connection's secrets once per handshake (and per TLS 1.3 KeyUpdate),\n"
-	      "       never per read or write. It records which process owns each TCP and UDP\n"
+	      "       never per read or write, and the Go programs that run (their crypto/tls), whose\n"
+	      "       secrets it records as each is derived. It records which process owns each TCP and UDP\n"
 	      "       socket (at socket, bind, connect and accept, and those there are at the start),\n"
 	      "       and each process's exec and exit, so that every packet can be tied to the\n"
 	      "       process that sent or received it. tlsasm(1) turns journals into pcapng files\n"
@@ -285,10 +292,12 @@ int parse_args(int argc, char **argv, struct opts *o)
 			o->cgroup = optarg;
 			break;
 		case OPT_LIBSSL:
-			if (array_reserve(&o->libssl, &o->libssl_cap, o->n_libssl + 1,
-					  sizeof(*o->libssl), 4))
+		case OPT_GO_PROGRAM:
+			if (array_reserve(&o->named, &o->named_cap, o->n_named + 1, sizeof(*o->named),
+					  4))
 				return EXIT_FAIL;
-			o->libssl[o->n_libssl++] = optarg;
+			o->named[o->n_named++] = (struct named_file){ .path = optarg,
+								      .go = c == OPT_GO_PROGRAM };
 			break;
 		case OPT_SECRETS_ONLY:
 			o->secrets_only = true;
@@ -332,8 +341,10 @@ int parse_args(int argc, char **argv, struct opts *o)
 		return usage_error("%s", "--no-secrets and --secrets-only leave nothing to record");
 	if (o->no_secrets && (o->n_pids || o->by_uid || o->cgroup))
 		return usage_error("%s", "-p, -u and --cgroup scope TLS secrets: not with --no-secrets");
-	if (o->no_secrets && o->n_libssl)
-		return usage_error("%s", "--libssl hooks a library for TLS secrets: not with --no-secrets");
+	if (o->no_secrets && o->n_named)
+		return usage_error("%s hooks %s for TLS secrets: not with --no-secrets",
+				   o->named[0].go ? "--go-program" : "--libssl",
+				   o->named[0].go ? "a Go program" : "a library");
 	if (!o->path)
 		return usage_error("%s", "no journal to write: give -w FILE");
 	if (o->rotate_files && !o->rotate_bytes)
@@ -350,7 +361,7 @@ void opts_free(struct opts *o)
 {
 	free(o->ifnames);
 	free(o->pids);
-	free(o->libssl);
+	free(o->named);
 	free(o->filter);
 	memset(o, 0, sizeof(*o));
 }

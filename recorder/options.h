@@ -10,6 +10,12 @@
 
 #define DEFAULT_RING_KIB 16384
 
+/* A file to hook named on the command line. */
+struct named_file {
+	const char *path;
+	bool go; /* --go-program; else --libssl */
+};
+
 struct opts {
 	const char **ifnames;
 	size_t n_ifnames, ifnames_cap;
@@ -28,8 +34,8 @@ struct opts {
 	bool by_uid;
 	__u32 uid;          /* -u */
 	const char *cgroup; /* --cgroup */
-	const char **libssl;
-	size_t n_libssl, libssl_cap;
+	struct named_file *named; /* --libssl and --go-program, in order */
+	size_t n_named, named_cap;
 	bool list;         /* -D */
 	bool list_targets; /* --list-targets */
 	char *filter;      /* the words after the options, joined by spaces; NULL when none */

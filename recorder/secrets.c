@@ -95,6 +95,11 @@ int secrets_attach(struct secrets *s, __u32 lib, const char *path, const struct 
 	return 0;
 }
 
+int secrets_attach_go(struct secrets *s, __u32 lib, const char *path, unsigned long hook)
+{
+	return attach_one(s, s->skel->progs.tlsrec_go_keylog, false, lib, path, hook);
+}
+
 int secrets_ring_fd(const struct secrets *s)
 {
 	return bpf_map__fd(s->skel->maps.secrets);

@@ -28,7 +28,11 @@ int secrets_open(const struct secrets_scope *scope, struct secrets **out);
  * -errno; on failure nothing of it stays attached. */
 int secrets_attach(struct secrets *s, __u32 lib, const char *path, const struct calibration *cal);
 
-/* The ring buffer of SECRET records. */
+/* Hook the Go program at path, its KEYLOG records naming LIBRARY lib: one uprobe at file offset
+ * hook (gobin.h). 0 or -errno. */
+int secrets_attach_go(struct secrets *s, __u32 lib, const char *path, unsigned long hook);
+
+/* The ring buffer of SECRET and KEYLOG records. */
 int secrets_ring_fd(const struct secrets *s);
 
 /* The map of SECRET records that found the ring buffer full (for capture_losses' reader). */

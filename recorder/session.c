@@ -81,24 +81,24 @@ static int append(struct session *s, const void *rec, size_t len)
 static int take(struct session *s, const void *data, size_t size)
 {
 	struct tr_rec r; /* user space's records are not aligned */
-	bool owner;
+	bool owner, secret;
 	int ret;
 
 	memcpy(&r, data, sizeof(r));
 	owner = r.type == TR_REC_SOCKET || r.type == TR_REC_PROCESS;
+	secret = r.type == TR_REC_SECRET || r.type == TR_REC_KEYLOG;
 	ret = append(s, data, size);
 	if (ret == -ECANCELED) {
-		s->lost_by[TR_LOSS_OUTPUT] +=
-			r.type == TR_REC_PACKET || r.type == TR_REC_SECRET || owner;
+		s->lost_by[TR_LOSS_OUTPUT] += r.type == TR_REC_PACKET || secret || owner;
 		s->lost += r.type == TR_REC_PACKET;
-		s->lost_secrets += r.type == TR_REC_SECRET;
+		s->lost_secrets += secret;
 		s->lost_owners += owner;
 		return 0;
 	}
 	if (ret)
 		return ret;
 	s->packets += r.type == TR_REC_PACKET;
-	s->secrets += r.type == TR_REC_SECRET;
+	s->secrets += secret;
 	s->owners += owner;
 	return 0;
 }
@@ -130,6 +130,9 @@ static int on_record(void *ctx, void *data, size_t size)
 	ret = r->len == size ? take(s, data, size) : -EBADMSG;
 	if (!ret && s->procs && r->type == TR_REC_SECRET && size == sizeof(struct tr_secret)) {
 		memcpy(&pid, (const uint8_t *)data + offsetof(struct tr_secret, pid), sizeof(pid));
+		ret = procs_seen(s->procs, pid, session_append, s);
+	} else if (!ret && s->procs && r->type == TR_REC_KEYLOG && size == sizeof(struct tr_keylog)) {
+		memcpy(&pid, (const uint8_t *)data + offsetof(struct tr_keylog, pid), sizeof(pid));
 		ret = procs_seen(s->procs, pid, session_append, s);
 	}
 	return done(s, ret);

@@ -18,6 +18,7 @@
 #define MAX_TARGETS 256  /* calibrated: as many as the secrets program's offsets map holds */
 #define MAX_REFUSED 4096 /* not calibrated, remembered so as not to try again */
 #define LIB_PREFIX "libssl.so" /* OpenSSL's; NSS's is libssl3.so */
+#define NOT_GO_SLOTS 1024 /* executables found not to be Go programs, remembered by file */
 
 /* Where distributions keep libssl. */
 static const char *const system_dirs[] = {
@@ -37,6 +38,13 @@ struct targets {
 	struct stat userns; /* ours, to tell a root a user made */
 	unsigned n_hooked, n_refused;
 	bool warned_full, warned_refused;
+	/* Not Go programs: device, inode and change time, in a slot by inode (a miss costs a look at
+	 * the file's headers again). */
+	struct not_go {
+		dev_t dev;
+		ino_t ino;
+		struct timespec ctime;
+	} not_go[NOT_GO_SLOTS];
 };
 
 static bool is_libssl(const char *path)
@@ -180,18 +188,26 @@ static int open_inside(const char *root, const char *inner, struct stat *st)
 	return fd;
 }
 
-/* The file inner, as seen from root (on behalf of pid, or 0; named on the command line): a new
- * target unless known. */
-static int consider(struct targets *t, const char *root, const char *inner, pid_t pid, bool named)
+/* The root pid sees files from: "/" when it is ours (plain paths read better), or
+ * /proc/PID/root. */
+static void root_of(const struct targets *t, pid_t pid, char *root, size_t len)
 {
-	struct target *tg;
-	const struct target *twin;
 	struct stat st;
-	int fd;
 
-	tg = calloc(1, sizeof(*tg));
+	snprintf(root, len, "/proc/%d/root", (int)pid);
+	if (!stat(root, &st) && st.st_dev == t->root.st_dev && st.st_ino == t->root.st_ino)
+		snprintf(root, len, "/");
+}
+
+/* A target for the file inner in root, not yet open: NULL when out of memory. */
+static struct target *new_target(enum target_kind kind, const char *root, const char *inner,
+				 bool named)
+{
+	struct target *tg = calloc(1, sizeof(*tg));
+
 	if (!tg)
-		return -ENOMEM;
+		return NULL;
+	tg->kind = kind;
 	snprintf(tg->root, sizeof(tg->root), "%s", root);
 	snprintf(tg->inner, sizeof(tg->inner), "%s", inner);
 	snprintf(tg->path, sizeof(tg->path), "%s%s", strcmp(root, "/") ? root : "", inner);
@@ -201,34 +217,91 @@ static int consider(struct targets *t, const char *root, const char *inner, pid_
 			*c = '?';
 	tg->named = named;
 	tg->fd = -1;
+	return tg;
+}
+
+/* The target of the file st describes, found already, or NULL. */
+static struct target *find_file(const struct targets *t, const struct stat *st)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i]->dev == st->st_dev && t->v[i]->ino == st->st_ino)
+			return t->v[i];
+	return NULL;
+}
+
+/* Take tg, its file open at fd (now tg's), described by st, for pid. */
+static void own_file(struct target *tg, int fd, const struct stat *st, pid_t pid)
+{
+	tg->fd = fd;
+	tg->dev = st->st_dev;
+	tg->ino = st->st_ino;
+	tg->build_id_len = elf_build_id(fd, tg->build_id);
+	if (tg->build_id_len < 0)
+		tg->build_id_len = 0;
+	note_pid(tg, pid);
+}
+
+/* Keep the new target tg (hooked, or refused with why) and hand it to the caller. */
+static int keep(struct targets *t, struct target *tg)
+{
+	if (!tg->status && t->n_hooked == MAX_TARGETS) {
+		if (!t->warned_full)
+			log_warn("%s: not hooked: already %d libraries", tg->path, MAX_TARGETS);
+		t->warned_full = true;
+		target_free(tg);
+		return 0;
+	}
+	if (array_reserve(&t->v, &t->cap, t->n + 1, sizeof(*t->v), 8)) {
+		target_free(tg);
+		return -ENOMEM;
+	}
+	if (tg->status)
+		t->n_refused++;
+	else
+		tg->index = t->n_hooked++;
+	t->v[t->n++] = tg;
+	return t->fn(t->ctx, tg);
+}
+
+/* A user can run or map any number of files tlsrec refuses: once enough were refused, a user's
+ * are not even looked at, and root's still are. */
+static bool too_many_refused(struct targets *t, const struct stat *st, const char *path)
+{
+	if (t->n_refused < MAX_REFUSED || st->st_uid == 0)
+		return false;
+	if (!t->warned_refused)
+		log_warn("%s: not looked at: %d files refused already", path, MAX_REFUSED);
+	t->warned_refused = true;
+	return true;
+}
+
+/* The file inner, as seen from root (on behalf of pid, or 0; named on the command line): a new
+ * target unless known. */
+static int consider(struct targets *t, const char *root, const char *inner, pid_t pid, bool named)
+{
+	struct target *tg, *same;
+	const struct target *twin;
+	struct stat st;
+	int fd;
+
+	tg = new_target(TARGET_OPENSSL, root, inner, named);
+	if (!tg)
+		return -ENOMEM;
 	fd = open_inside(root, inner, &st);
 	if (fd < 0) {
 		/* gone already (the process exited), or not a file: nothing to hook, unless named */
 		free(tg);
 		return fd == -ENOMEM || named ? fd : 0;
 	}
-	for (size_t i = 0; i < t->n; i++) {
-		if (t->v[i]->dev == st.st_dev && t->v[i]->ino == st.st_ino) {
-			note_pid(t->v[i], pid);
-			close(fd);
-			free(tg);
-			return 0;
-		}
+	same = find_file(t, &st);
+	if (same) {
+		note_pid(same, pid);
+		close(fd);
+		free(tg);
+		return 0;
 	}
-	tg->fd = fd;
-	tg->dev = st.st_dev;
-	tg->ino = st.st_ino;
-	tg->build_id_len = elf_build_id(fd, tg->build_id);
-	if (tg->build_id_len < 0)
-		tg->build_id_len = 0;
-	note_pid(tg, pid);
-	/* A user can map any number of files named libssl: once enough were refused, a user's are
-	 * not even looked at, and root's still are. */
-	if (t->n_refused >= MAX_REFUSED && st.st_uid != 0) {
-		if (!t->warned_refused)
-			log_warn("%s: not looked at: %d libraries refused already", tg->path,
-				 MAX_REFUSED);
-		t->warned_refused = true;
+	own_file(tg, fd, &st, pid);
+	if (too_many_refused(t, &st, tg->path)) {
 		target_free(tg);
 		return 0;
 	}
@@ -252,38 +325,112 @@ static int consider(struct targets *t, const char *root, const char *inner, pid_
 			return 0;
 		}
 	}
-	if (!tg->status && t->n_hooked == MAX_TARGETS) {
-		if (!t->warned_full)
-			log_warn("%s: not hooked: already %d libraries", tg->path, MAX_TARGETS);
-		t->warned_full = true;
-		target_free(tg);
-		return 0;
-	}
-	if (array_reserve(&t->v, &t->cap, t->n + 1, sizeof(*t->v), 8)) {
-		target_free(tg);
-		return -ENOMEM;
-	}
-	if (tg->status)
-		t->n_refused++;
-	else
-		tg->index = t->n_hooked++;
-	t->v[t->n++] = tg;
-	return t->fn(t->ctx, tg);
+	return keep(t, tg);
 }
 
-/* The root pid sees files from: "/" when it is ours (plain paths read better), or
- * /proc/PID/root. */
-static void root_of(const struct targets *t, pid_t pid, char *root, size_t len)
+static struct not_go *not_go_slot(struct targets *t, const struct stat *st)
 {
-	struct stat st;
+	return &t->not_go[(st->st_ino ^ st->st_dev * 31) % NOT_GO_SLOTS];
+}
 
-	snprintf(root, len, "/proc/%d/root", (int)pid);
-	if (!stat(root, &st) && st.st_dev == t->root.st_dev && st.st_ino == t->root.st_ino)
-		snprintf(root, len, "/");
+static bool known_not_go(struct targets *t, const struct stat *st)
+{
+	const struct not_go *n = not_go_slot(t, st);
+
+	return n->dev == st->st_dev && n->ino == st->st_ino &&
+	       n->ctime.tv_sec == st->st_ctim.tv_sec && n->ctime.tv_nsec == st->st_ctim.tv_nsec;
 }
 
 /*
- * Look at what pid maps. 0 or -errno; a process that is gone is no error. Its maps show paths as
+ * The executable inner in root, open at fd (taken), for pid (0: named on the command line): a new
+ * Go target, hooked or refused, unless it is no Go program. It is read as data, never run or
+ * loaded, so a user's own file is as welcome as root's.
+ */
+static int consider_go(struct targets *t, const char *root, const char *inner, int fd,
+		       const struct stat *st, pid_t pid, bool named)
+{
+	struct target *tg = new_target(TARGET_GO, root, inner, named);
+	int ret;
+
+	if (!tg) {
+		close(fd);
+		return -ENOMEM;
+	}
+	own_file(tg, fd, st, pid);
+	ret = gobin_inspect(fd, &tg->go, tg->why, sizeof(tg->why));
+	if (ret == -ENOEXEC && !named) {
+		struct not_go *n = not_go_slot(t, st);
+
+		*n = (struct not_go){ .dev = st->st_dev, .ino = st->st_ino, .ctime = st->st_ctim };
+		target_free(tg);
+		return 0;
+	}
+	if (ret == -ENOMEM || (ret && too_many_refused(t, st, tg->path))) {
+		target_free(tg);
+		return ret == -ENOMEM ? ret : 0;
+	}
+	if (ret == -ENOEXEC)
+		snprintf(tg->why, sizeof(tg->why), "not a Go program (no .go.buildinfo section)");
+	else if (ret && ret != -ENOTSUP)
+		snprintf(tg->why, sizeof(tg->why), "cannot read it: %s", strerror(-ret));
+	tg->status = ret ? -ENOEXEC : 0;
+	return keep(t, tg);
+}
+
+/* The file chroot_dir names for a process in another root of our mount namespace, whose paths we
+ * see prefixed by it: its length in dir, or 0. */
+static size_t chroot_of(const char *root, char *dir, size_t len)
+{
+	ssize_t n;
+
+	if (!strcmp(root, "/"))
+		return 0;
+	n = readlink(root, dir, len - 1);
+	if (n <= 1)
+		return 0;
+	dir[n] = '\0';
+	return (size_t)n;
+}
+
+/* The executable pid runs, if it is a Go program not seen before. 0 or -errno; a process that is
+ * gone, or runs nothing (a kernel thread), is no error. */
+static int scan_exe(struct targets *t, pid_t pid)
+{
+	char link[64], root[64], shown[PATH_MAX], chroot_dir[PATH_MAX];
+	const char *inner = shown;
+	struct target *same;
+	struct stat st;
+	size_t chroot_len;
+	ssize_t n;
+	int fd;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	if (stat(link, &st) || !S_ISREG(st.st_mode) || known_not_go(t, &st))
+		return 0;
+	same = find_file(t, &st);
+	if (same) {
+		note_pid(same, pid);
+		return 0;
+	}
+	/* The file the process runs, whatever its path names (the link is the kernel's). */
+	fd = open(link, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = readlink(link, shown, sizeof(shown) - 1);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || n <= 0 || find_file(t, &st)) {
+		close(fd);
+		return 0;
+	}
+	shown[n] = '\0';
+	root_of(t, pid, root, sizeof(root));
+	chroot_len = chroot_of(root, chroot_dir, sizeof(chroot_dir));
+	if (chroot_len && !strncmp(shown, chroot_dir, chroot_len) && shown[chroot_len] == '/')
+		inner += chroot_len;
+	return consider_go(t, root, inner, fd, &st, pid, false);
+}
+
+/*
+ * Look at what pid runs and maps. 0 or -errno; a process that is gone is no error. Its maps show paths as
  * our root sees them: from the root of its mount namespace (a container), which is where
  * /proc/PID/root leads, or, for a chroot in our mount namespace, from our root, which the chroot
  * directory prefixes.
@@ -291,21 +438,16 @@ static void root_of(const struct targets *t, pid_t pid, char *root, size_t len)
 static int scan_pid(struct targets *t, pid_t pid)
 {
 	char path[64], line[PATH_MAX + 128], root[64], chroot_dir[PATH_MAX];
-	size_t chroot_len = 0;
+	size_t chroot_len;
 	FILE *f;
-	int ret = 0;
+	int ret = scan_exe(t, pid);
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	f = fopen(path, "re");
-	if (!f)
-		return 0;
+	if (ret || !f)
+		return ret;
 	root_of(t, pid, root, sizeof(root));
-	if (strcmp(root, "/")) {
-		ssize_t n = readlink(root, chroot_dir, sizeof(chroot_dir) - 1);
-
-		if (n > 1)
-			chroot_len = (size_t)n;
-	}
+	chroot_len = chroot_of(root, chroot_dir, sizeof(chroot_dir));
 	while (!ret && fgets(line, sizeof(line), f)) {
 		char *file = strchr(line, '/');
 		char *nl;
@@ -371,7 +513,25 @@ int targets_scan(struct targets *t)
 	return ret;
 }
 
-int targets_add_path(struct targets *t, const char *path, char *why, size_t len)
+/* The Go program at real (a path in our root), named on the command line. */
+static int consider_named_go(struct targets *t, const char *real)
+{
+	struct target *same;
+	struct stat st;
+	int fd = open_inside("/", real, &st);
+
+	if (fd < 0)
+		return fd;
+	same = find_file(t, &st);
+	if (same) {
+		close(fd);
+		return 0;
+	}
+	return consider_go(t, "/", real, fd, &st, 0, true);
+}
+
+int targets_add_path(struct targets *t, enum target_kind kind, const char *path, char *why,
+		     size_t len)
 {
 	char real[PATH_MAX];
 	size_t before = t->n;
@@ -381,7 +541,7 @@ int targets_add_path(struct targets *t, const char *path, char *why, size_t len)
 		snprintf(why, len, "%s", strerror(errno));
 		return -ENOENT;
 	}
-	ret = consider(t, "/", real, 0, true);
+	ret = kind == TARGET_GO ? consider_named_go(t, real) : consider(t, "/", real, 0, true);
 	if (ret == -ENOEXEC) {
 		snprintf(why, len, "not a regular file");
 		return -ENOENT;
@@ -401,8 +561,11 @@ int targets_mapped(struct targets *t, pid_t pid, const char *file)
 {
 	char root[64];
 
-	if (!is_libssl(file) || strstr(file, " (deleted)") || file[0] != '/' || pid == getpid() ||
-	    !in_scope(t, pid))
+	if (file[0] != '/' || pid == getpid() || !in_scope(t, pid))
+		return 0;
+	if (!is_libssl(file))
+		return scan_exe(t, pid);
+	if (strstr(file, " (deleted)"))
 		return 0;
 	root_of(t, pid, root, sizeof(root));
 	return consider(t, root, file, pid, false);

@@ -2,8 +2,10 @@
 /*
  * The OpenSSL libraries in use: the system's, those that running processes map (read through
  * /proc/PID/root, so that a container's own copy counts), those that processes map later (as the
- * caller learns of the mappings), and those named with --libssl. Each distinct file (device and inode) is found once, calibrated
- * once per build id, and handed to the caller.
+ * caller learns of the mappings), and those named with --libssl. Each distinct file (device and
+ * inode) is found once, calibrated once per build id, and handed to the caller. Likewise the Go
+ * programs that processes run (their executables, read as data by gobin.c, never run) and those
+ * named with --go-program.
  */
 #ifndef TLSREC_TARGETS_H
 #define TLSREC_TARGETS_H
@@ -14,10 +16,17 @@
 #include <sys/types.h>
 
 #include "calibrate.h"
+#include "gobin.h"
 
 #define TARGET_MAX_PIDS 8 /* processes remembered per library, for --list-targets */
 
+enum target_kind {
+	TARGET_OPENSSL, /* a library calibrated: cal */
+	TARGET_GO,      /* a Go program's crypto/tls: go */
+};
+
 struct target {
+	enum target_kind kind;
 	char path[PATH_MAX];  /* as tlsrec shows it: /proc/PID/root/... when in another root, with
 			       * control characters as '?' */
 	char root[64];        /* "/" or "/proc/PID/root" */
@@ -30,11 +39,12 @@ struct target {
 	unsigned index; /* of calibrated ones, in the order found: the LIBRARY index */
 	int status;     /* 0 calibrated, or -errno */
 	char why[200];  /* when status is not 0 */
-	struct calibration cal;
+	struct calibration cal; /* TARGET_OPENSSL */
+	struct gobin go;        /* TARGET_GO */
 	pid_t pids[TARGET_MAX_PIDS];
 	unsigned n_pids;
 	bool listed_more; /* more processes map it than pids holds */
-	bool named;       /* with --libssl */
+	bool named;       /* with --libssl or --go-program */
 	bool users;       /* calibrated in a user's root: its calibration holds for this file alone */
 };
 
@@ -49,16 +59,17 @@ typedef int (*target_fn)(void *ctx, struct target *t);
  */
 int targets_open(const pid_t *pids, size_t n_pids, target_fn fn, void *ctx, struct targets **out);
 
-/* Add a file named on the command line. 0 (also when it was known already: why says so), -ENOENT
- * when there is no such file, -ENOEXEC when it cannot be calibrated or hooked, or another -errno;
- * why says why. */
-int targets_add_path(struct targets *t, const char *path, char *why, size_t len);
+/* Add a file named on the command line (--libssl: TARGET_OPENSSL, --go-program: TARGET_GO). 0
+ * (also when it was known already: why says so), -ENOENT when there is no such file, -ENOEXEC when
+ * it cannot be calibrated or hooked, or another -errno; why says why. */
+int targets_add_path(struct targets *t, enum target_kind kind, const char *path, char *why,
+		     size_t len);
 
 /* Look at the system's library directories and every process (or the chosen ones). 0 or -errno. */
 int targets_scan(struct targets *t);
 
-/* Process pid has just mapped file (a path in its own root) as code: a new library, if it is one.
- * 0 or -errno. */
+/* Process pid has just mapped file (a path in its own root) as code: a new library, if it is one,
+ * or a new Go program, if pid runs one. 0 or -errno. */
 int targets_mapped(struct targets *t, pid_t pid, const char *file);
 
 /* Every library found so far, in the order found. */

@@ -80,12 +80,13 @@ int build_library(const struct target *t, uint8_t *buf, size_t cap, size_t *len)
 	l.dev = t->dev;
 	l.ino = t->ino;
 	l.index = t->index;
-	l.kind = TR_LIB_OPENSSL;
+	l.kind = t->kind == TARGET_GO ? TR_LIB_GO : TR_LIB_OPENSSL;
 	l.build_id_len = (__u8)t->build_id_len;
 	memcpy(l.build_id, t->build_id, (size_t)t->build_id_len);
 	ret = tlv_put(buf, cap, &off, TR_LIB_PATH, t->path);
 	if (!ret)
-		ret = tlv_put(buf, cap, &off, TR_LIB_VERSION, t->cal.version);
+		ret = tlv_put(buf, cap, &off, TR_LIB_VERSION,
+			      t->kind == TARGET_GO ? t->go.version : t->cal.version);
 	if (ret)
 		return ret;
 	l.hdr.len = (__u32)off;

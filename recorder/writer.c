@@ -86,7 +86,7 @@ static void count_unwritten(struct writer *w, const struct chunkbuf *cb)
 			k.ifindex = p.ifindex;
 			k.dir = p.dir;
 			k.what = TR_LOSS_PACKETS;
-		} else if (h.type == TR_REC_SECRET) {
+		} else if (h.type == TR_REC_SECRET || h.type == TR_REC_KEYLOG) {
 			k.what = TR_LOSS_SECRETS;
 		} else if (h.type == TR_REC_SOCKET || h.type == TR_REC_PROCESS) {
 			k.what = TR_LOSS_SOCKETS;

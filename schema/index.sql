@@ -136,7 +136,8 @@ CREATE INDEX connections_orig ON connections(orig_process);
 CREATE INDEX connections_resp ON connections(resp_process);
 CREATE INDEX connections_random ON connections(client_random);
 
--- Every SECRET record: whose handshake, not the secrets (tlsasm reads those from the journal).
+-- Every SECRET and KEYLOG record: whose handshake, not the secrets (tlsasm reads those from the
+-- journal). A KEYLOG record has cipher 0.
 CREATE TABLE secrets (
 	recording INTEGER NOT NULL REFERENCES recordings(id),
 	ts_ns INTEGER NOT NULL,

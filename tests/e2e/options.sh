@@ -80,6 +80,10 @@ expect 2 "^tlsrec: -p, -u and --cgroup scope TLS secrets: not with --no-secrets"
 	in_ns "$TLSREC" --no-secrets --cgroup /sys/fs/cgroup -w "$d/j"
 expect 2 "^tlsrec: --libssl hooks a library for TLS secrets: not with --no-secrets" \
 	in_ns "$TLSREC" --no-secrets --libssl /usr/lib/x86_64-linux-gnu/libssl.so.3 -w "$d/j"
+expect 2 "^tlsrec: --go-program hooks a Go program for TLS secrets: not with --no-secrets" \
+	in_ns "$TLSREC" --no-secrets --go-program /bin/sh -w "$d/j"
+expect 2 "^tlsrec: --go-program $d/none: No such file or directory" \
+	in_ns "$TLSREC" --go-program "$d/none" -w "$d/j"
 expect 2 "^tlsrec: --list-targets lists libraries to hook: not with --no-secrets" \
 	in_ns "$TLSREC" --list-targets --no-secrets
 [ ! -e "$d/j" ] || fail "a usage error created the journal"

@@ -3,7 +3,7 @@
  * jrecords JOURNAL...: one text line per HEADER, SOCKET, PROCESS, PACKET, SECRET, LOSS, END and
  * IFGONE record, for tests to grep.
  *
- *   HEADER format=1.5 no_secrets=cannot_load_their_programs:_... no_owners=...
+ *   HEADER format=1.6 no_secrets=cannot_load_their_programs:_... no_owners=...
  *   SOCKET how=CONNECT pid=1 tid=1 uid=0 gid=0 comm=curl cgroup=1 netns=4026531840 cookie=7
  *          proto=tcp family=4 local=10.0.0.1:5000 remote=10.0.0.2:80
  *   PROCESS how=EXEC pid=1 ppid=0 uid=0 gid=0 start=1000 comm=curl exit=0 exe=/usr/bin/curl
@@ -153,6 +153,22 @@ static void secret_line(const uint8_t *rec, const struct tr_rec *h)
 	       s.cipher & 0xffff);
 }
 
+static void keylog_line(const uint8_t *rec, const struct tr_rec *h)
+{
+	struct tr_keylog k;
+
+	if (rec_fixed(rec, h, &k, sizeof(k)) || k.label_len > TR_KEYLOG_LABEL ||
+	    k.secret_len > TR_SECRET_LEN)
+		return;
+	printf("KEYLOG pid=%u tid=%u lib=%u %.*s ", k.pid, k.tid, k.lib, k.label_len, k.label);
+	for (int i = 0; i < 32; i++)
+		printf("%02x", k.client_random[i]);
+	printf(" ");
+	for (int i = 0; i < k.secret_len; i++)
+		printf("%02x", k.secret[i]);
+	printf("\n");
+}
+
 static void loss_line(const uint8_t *rec, const struct tr_rec *h)
 {
 	struct tr_loss l;
@@ -237,6 +253,8 @@ static int dump(const char *path)
 				packet_line(rec, &h);
 			else if (h.type == TR_REC_SECRET)
 				secret_line(rec, &h);
+			else if (h.type == TR_REC_KEYLOG)
+				keylog_line(rec, &h);
 			else if (h.type == TR_REC_LOSS)
 				loss_line(rec, &h);
 			else if (h.type == TR_REC_END)

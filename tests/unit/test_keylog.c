@@ -9,6 +9,9 @@
  *   - Key updates, SHA-384 and the other suites against an HKDF-Expand written here with HMAC
  *     (RFC 5869 section 2.3: one block is enough for 32 or 48 bytes).
  *   - TLS 1.2, all-zero secrets, duplicates, conflicts, a walk that never arrives, the budget.
+ *   - KEYLOG records (lines a library derived, as Go's crypto/tls gives them): the RFC's lines
+ *     given one by one come out as the RFC's record gives them, and agree with it; labels not
+ *     known are counted, not written.
  *   - Reading: every line sorted by client random, label and generation (numerically); the plan
  *     (which client random's lines go before which packet: the first plan of each kept, none
  *     without lines) read back DSB by DSB in the order of their packets; the client randoms left
@@ -231,6 +234,16 @@ static void rfc_line(char *out, size_t size, const char *label, const char *hex_
 		 hex);
 }
 
+/* The RFC's five lines, in the order a key log has them. */
+static void rfc_lines(char *out, size_t size)
+{
+	rfc_line(out, size, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", rfc_c_hs);
+	rfc_line(out, size, "SERVER_HANDSHAKE_TRAFFIC_SECRET", rfc_s_hs);
+	rfc_line(out, size, "CLIENT_TRAFFIC_SECRET_0", rfc_c_ap);
+	rfc_line(out, size, "SERVER_TRAFFIC_SECRET_0", rfc_s_ap);
+	rfc_line(out, size, "EXPORTER_SECRET", rfc_exp);
+}
+
 /* The record of the RFC's handshake gives the RFC's secrets as key log lines. */
 static void test_rfc8448_record(void)
 {
@@ -241,14 +254,82 @@ static void test_rfc8448_record(void)
 		return;
 	rfc_record(&s);
 	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
-	rfc_line(want, sizeof(want), "CLIENT_HANDSHAKE_TRAFFIC_SECRET", rfc_c_hs);
-	rfc_line(want, sizeof(want), "SERVER_HANDSHAKE_TRAFFIC_SECRET", rfc_s_hs);
-	rfc_line(want, sizeof(want), "CLIENT_TRAFFIC_SECRET_0", rfc_c_ap);
-	rfc_line(want, sizeof(want), "SERVER_TRAFFIC_SECRET_0", rfc_s_ap);
-	rfc_line(want, sizeof(want), "EXPORTER_SECRET", rfc_exp);
+	rfc_lines(want, sizeof(want));
 	check_text(want);
 	CHECK_EQ_U64(kl.st.records, 1);
 	CHECK_EQ_U64(kl.st.walk_failed + kl.st.conflicts + kl.st.unknown_cipher, 0);
+}
+
+/* A KEYLOG record of label, the RFC's client random and secret (hex with spaces). */
+static void given(struct tr_keylog *k, const char *label, const char *hex_spaced, size_t len)
+{
+	memset(k, 0, sizeof(*k));
+	k->hdr.type = TR_REC_KEYLOG;
+	k->hdr.len = sizeof(*k);
+	k->label_len = (uint8_t)strlen(label);
+	memcpy(k->label, label, k->label_len);
+	rfc_client_random(k->client_random);
+	k->secret_len = (uint8_t)len;
+	unhex(hex_spaced, k->secret, len);
+}
+
+static void test_given(void)
+{
+	static const struct {
+		const char *label, *hex;
+	} rfc[] = {
+		{ "SERVER_TRAFFIC_SECRET_0", rfc_s_ap },
+		{ "CLIENT_HANDSHAKE_TRAFFIC_SECRET", rfc_c_hs },
+		{ "EXPORTER_SECRET", rfc_exp },
+		{ "SERVER_HANDSHAKE_TRAFFIC_SECRET", rfc_s_hs },
+		{ "CLIENT_TRAFFIC_SECRET_0", rfc_c_ap },
+	};
+	static const char *const unknown[] = { "CLIENT_EARLY_TRAFFIC_SECRET",
+					       "CLIENT_TRAFFIC_SECRET_1", "CLIENT_TRAFFIC_SECRET_",
+					       "CLIENT_RANDOMX", "EXPORTER_SECRET_0", "X" };
+	struct tr_secret s;
+	struct tr_keylog k;
+	char want[2048] = "";
+
+	if (!kl_init())
+		return;
+	/* Out of order, each twice: the lines come out once, in the order of the labels. */
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < sizeof(rfc) / sizeof(rfc[0]); i++) {
+			given(&k, rfc[i].label, rfc[i].hex, 32);
+			CHECK_EQ_INT(keylog_add_given(&kl, &k), 0);
+		}
+	rfc_lines(want, sizeof(want));
+	check_text(want);
+	/* The peer's SECRET record (OpenSSL) for the same connection agrees with them. */
+	rfc_record(&s);
+	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
+	check_text(want);
+	CHECK_EQ_U64(kl.st.conflicts + kl.st.unknown_label, 0);
+	CHECK_EQ_U64(kl.st.records, 11);
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		given(&k, unknown[i], rfc_c_ap, 32);
+		CHECK_EQ_INT(keylog_add_given(&kl, &k), 0);
+	}
+	CHECK_EQ_U64(kl.st.unknown_label, sizeof(unknown) / sizeof(unknown[0]));
+	/* Another secret for a line known: a conflict, the first kept. */
+	given(&k, "EXPORTER_SECRET", rfc_c_ap, 32);
+	CHECK_EQ_INT(keylog_add_given(&kl, &k), 0);
+	CHECK_EQ_U64(kl.st.conflicts, 1);
+	check_text(want);
+	/* TLS 1.2's 48 bytes; a client random of zeros names nothing. */
+	if (!kl_init())
+		return;
+	given(&k, "CLIENT_RANDOM", rfc_c_ap, 32);
+	memset(k.secret, 0x5a, 48);
+	k.secret_len = 48;
+	CHECK_EQ_INT(keylog_add_given(&kl, &k), 0);
+	memset(k.client_random, 0, 32);
+	CHECK_EQ_INT(keylog_add_given(&kl, &k), 0);
+	want[0] = '\0';
+	rfc_line(want, sizeof(want), "CLIENT_RANDOM",
+		 "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a");
+	check_text(want);
 }
 
 /* HKDF-Expand-Label done here, with HMAC: the first block of HKDF-Expand is all of it. */
@@ -805,6 +886,7 @@ int main(void)
 	CHECK_RUN(test_sessions);
 	CHECK_RUN(test_zero);
 	CHECK_RUN(test_dedup);
+	CHECK_RUN(test_given);
 	CHECK_RUN(test_walk_limits);
 	CHECK_RUN(test_read_all);
 	CHECK_RUN(test_plan);

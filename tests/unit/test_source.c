@@ -998,6 +998,22 @@ static bool put_secret(struct jrec *j, uint64_t rel, uint32_t lib, uint8_t b)
 	return CHECK_EQ_INT(chunkbuf_add(&cb, &s, sizeof(s)), 0);
 }
 
+/* A LIBRARY record at rel: index, kind, path. */
+static bool put_library(struct jrec *j, uint64_t rel, uint32_t index, uint16_t kind,
+			const char *path)
+{
+	uint8_t lib[sizeof(struct tr_library) + 64];
+	struct tr_library l = { .hdr = { .type = TR_REC_LIBRARY }, .index = index, .kind = kind };
+	size_t off = sizeof(l);
+
+	if (!CHECK_EQ_INT(tlv_put(lib, sizeof(lib), &off, TR_LIB_PATH, path), 0))
+		return false;
+	l.hdr.len = (uint32_t)off;
+	l.hdr.ts = boot_at(j, rel);
+	memcpy(lib, &l, sizeof(l));
+	return CHECK_EQ_INT(chunkbuf_add(&cb, lib, off), 0);
+}
+
 /* What the consumer was given. */
 struct taken {
 	unsigned n;
@@ -1027,15 +1043,12 @@ static int take(void *ctx, const struct src_secret *sec)
  */
 static void test_secret_consumer(void)
 {
-	uint8_t lib[sizeof(struct tr_library) + 64];
-	struct tr_library l = { .hdr = { .type = TR_REC_LIBRARY }, .index = 7, .kind = 1 };
 	const struct src_library *libs;
 	struct taken t = { 0 };
 	char *paths[1];
 	struct packet_view v;
 	struct src_chunk c;
 	struct source *s;
-	size_t off = sizeof(l);
 	struct jrec j;
 	int ret;
 	bool ok;
@@ -1043,14 +1056,11 @@ static void test_secret_consumer(void)
 	wants_reset();
 	jrec_init(&j, "secrets.lz4", 0xC5, "unit-host", 1000 * NS, 0);
 	jrec_iface(&j, 2, "eth0");
-	CHECK_EQ_INT(tlv_put(lib, sizeof(lib), &off, TR_LIB_PATH, "/usr/lib/libssl.so.3"), 0);
-	l.hdr.len = (uint32_t)off;
-	l.hdr.ts = boot_at(&j, 100);
-	memcpy(lib, &l, sizeof(l));
 	ok = jrec_open(&j) && chunk_open(&j, 5000);
 	ok = ok && put_packet(&j, 5100, 2, 10, true) && put_secret(&j, 5200, 7, 0xB0) &&
 	     put_secret(&j, 5300, 8, 0xB1) && put_packet(&j, 5400, 2, 10, true) && chunk_close(&j);
-	ok = ok && chunk_open(&j, 100) && CHECK_EQ_INT(chunkbuf_add(&cb, lib, off), 0) &&
+	ok = ok && chunk_open(&j, 100) &&
+	     put_library(&j, 100, 7, TR_LIB_OPENSSL, "/usr/lib/libssl.so.3") &&
 	     put_packet(&j, 150, 2, 10, true) && put_secret(&j, 200, 7, 0xA0) && chunk_close(&j);
 	ok = jrec_close(&j) && ok;
 	paths[0] = j.path;
@@ -1102,6 +1112,76 @@ static void test_secret_consumer(void)
 	CHECK_EQ_U64(t.n, 2);
 	source_close(s);
 	check_ctx("%s", "");
+}
+
+/* A KEYLOG record of library lib at rel: label, its client random all byte b, a secret of len. */
+static bool put_keylog(struct jrec *j, uint64_t rel, uint32_t lib, const char *label, uint8_t b,
+		       uint8_t len)
+{
+	struct tr_keylog k = { .hdr = { .type = TR_REC_KEYLOG, .len = sizeof(k) } };
+
+	k.hdr.ts = boot_at(j, rel);
+	k.pid = 4242;
+	k.lib = lib;
+	k.label_len = (uint8_t)strlen(label);
+	memcpy(k.label, label, k.label_len);
+	memset(k.client_random, b, sizeof(k.client_random));
+	k.secret_len = len;
+	memset(k.secret, 0x77, sizeof(k.secret));
+	return CHECK_EQ_INT(chunkbuf_add(&cb, &k, sizeof(k)), 0);
+}
+
+/*
+ * KEYLOG records (format 1.6) go to the same consumer as SECRET records, with their type, and
+ * count for the Go program's LIBRARY record; one whose lengths do not fit its fields is damage
+ * (the rest of its chunk skipped), not handed over.
+ */
+static void test_keylog_records(void)
+{
+	const struct src_library *libs;
+	struct taken t = { 0 };
+	char *paths[1];
+	struct packet_view v;
+	struct source *s;
+	struct jrec j;
+	int ret;
+	bool ok;
+
+	wants_reset();
+	jrec_init(&j, "keylog.lz4", 0xC6, "unit-host", 1000 * NS, 0);
+	jrec_iface(&j, 2, "eth0");
+	ok = jrec_open(&j) && chunk_open(&j, 100) &&
+	     put_library(&j, 100, 3, TR_LIB_GO, "/usr/bin/goserver") &&
+	     put_packet(&j, 150, 2, 10, true) &&
+	     put_keylog(&j, 200, 3, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", 0xA0, 32) &&
+	     put_keylog(&j, 300, 3, "CLIENT_RANDOM", 0xA1, 48) && chunk_close(&j);
+	ok = ok && chunk_open(&j, 1000) && put_keylog(&j, 1100, 3, "CLIENT_RANDOM", 0xA2, 49) &&
+	     put_keylog(&j, 1200, 3, "CLIENT_RANDOM", 0xA3, 48) && chunk_close(&j);
+	ok = ok && chunk_open(&j, 2000) && put_keylog(&j, 2100, 3, "", 0xA4, 48) && chunk_close(&j);
+	ok = jrec_close(&j) && ok;
+	paths[0] = j.path;
+	if (!ok || !CHECK_EQ_INT(source_open(paths, 1, &s), 0))
+		return;
+	source_on_secret(s, take, &t);
+	while ((ret = source_next(s, &v)) > 0)
+		;
+	CHECK_EQ_INT(ret, 0);
+	if (CHECK_EQ_U64(t.n, 2)) {
+		CHECK_EQ_INT(t.sec[0].type, TR_REC_KEYLOG);
+		CHECK_EQ_U64(t.sec[0].k.client_random[0], 0xA0);
+		CHECK_EQ_U64(t.sec[0].k.label_len, 31);
+		CHECK_EQ_U64(t.sec[0].k.pid, 4242);
+		CHECK_EQ_U64(t.sec[0].wall, wall_at(&j, 200));
+		CHECK_EQ_U64(t.sec[1].k.client_random[0], 0xA1);
+		CHECK_EQ_U64(t.sec[1].k.secret_len, 48);
+		CHECK_EQ_INT(t.sec[1].lib, 0);
+	}
+	CHECK_EQ_U64(source_damage(s), 2);
+	if (CHECK_EQ_U64(source_libraries(s, &libs), 1)) {
+		CHECK_EQ_U64(libs[0].secrets, 2);
+		CHECK_EQ_INT(libs[0].kind, TR_LIB_GO);
+	}
+	source_close(s);
 }
 
 /* Whether the n bytes at hay hold needle. */
@@ -1186,6 +1266,7 @@ int main(void)
 	CHECK_RUN(test_damaged_chunks);
 	CHECK_RUN(test_unknown_interface);
 	CHECK_RUN(test_secret_consumer);
+	CHECK_RUN(test_keylog_records);
 	CHECK_RUN(test_lacks);
 	chunkbuf_free(&cb);
 	chunk_encoder_free(&enc);
