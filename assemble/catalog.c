@@ -48,6 +48,10 @@ int catalog_recording(struct catalog *c, const uint8_t id[16])
 
 	if (found >= 0)
 		return (int)found;
+	if (c->nrecs >= CATALOG_MAX_RECORDINGS) {
+		c->recs_dropped++;
+		return -ENOSPC;
+	}
 	if (array_reserve(&c->recs, &c->recs_cap, c->nrecs + 1, sizeof(*c->recs), 4) ||
 	    table_add(&c->rec_index, h, (uint32_t)c->nrecs, rec_rehash, c))
 		return -ENOMEM;
@@ -89,6 +93,10 @@ int catalog_add_iface(struct catalog *c, unsigned rec, const struct tr_iface *d)
 
 	if (catalog_find_iface(c, rec, d->ifindex) >= 0)
 		return 0;
+	if (c->nifaces >= CATALOG_MAX_IFACES) {
+		c->ifaces_dropped++;
+		return 0;
+	}
 	if (array_reserve(&c->ifaces, &c->ifaces_cap, c->nifaces + 1, sizeof(*c->ifaces), 8) ||
 	    table_add(&c->iface_index, iface_hash(rec, d->ifindex), (uint32_t)c->nifaces,
 		      iface_rehash, c))
@@ -108,12 +116,17 @@ int catalog_add_loss(struct catalog *c, unsigned i, uint64_t wall, uint64_t coun
 	struct src_iface *it = &c->ifaces[i];
 	size_t k;
 
+	it->lost += count;
+	if (c->n_marks >= CATALOG_MAX_LOSS_MARKS) {
+		it->carried += count;
+		return 0;
+	}
 	if (array_reserve(&it->marks, &it->marks_cap, it->n_marks + 1, sizeof(*it->marks), 8))
 		return -ENOMEM;
 	for (k = it->n_marks++; k && it->marks[(k - 1) / 2].wall > wall; k = (k - 1) / 2)
 		it->marks[k] = it->marks[(k - 1) / 2];
 	it->marks[k] = (struct loss_mark){ .wall = wall, .count = count };
-	it->lost += count;
+	c->n_marks++;
 	return 0;
 }
 
@@ -122,10 +135,15 @@ uint64_t catalog_take_drops(struct catalog *c, unsigned i, uint64_t wall)
 	struct src_iface *it = &c->ifaces[i];
 	uint64_t n = 0;
 
+	if (!it->n_marks || it->marks[0].wall <= wall) {
+		n = it->carried;
+		it->carried = 0;
+	}
 	while (it->n_marks && it->marks[0].wall <= wall) {
 		struct loss_mark last = it->marks[--it->n_marks];
 		size_t k = 0;
 
+		c->n_marks--;
 		n += it->marks[0].count;
 		for (;;) {
 			size_t child = 2 * k + 1;

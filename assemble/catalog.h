@@ -48,7 +48,21 @@ struct src_iface {
 	uint64_t gone_wall; /* when tlsrec saw it disappear (IFGONE record), or 0 */
 	struct loss_mark *marks; /* losses not yet taken: a min-heap on wall */
 	size_t n_marks, marks_cap;
+	uint64_t carried; /* losses past CATALOG_MAX_LOSS_MARKS: taken with the next ones, or at
+			   * the next packet when there are none */
 };
+
+/*
+ * Recordings, interfaces and losses not yet taken: the first CATALOG_MAX_RECORDINGS recordings
+ * (about 1.3 KB each) and CATALOG_MAX_IFACES interfaces (200 bytes each) are kept, and the chunks
+ * of later recordings and the packets of later interfaces are dropped and counted (a tlsrec
+ * recording is one run of tlsrec, with a few interfaces). At most CATALOG_MAX_LOSS_MARKS LOSS
+ * records are held until the packets pass their time (16 bytes each); a loss past them is
+ * counted with its interface's next ones taken (or at its next packet), a little early.
+ */
+#define CATALOG_MAX_RECORDINGS (1u << 14)
+#define CATALOG_MAX_IFACES (1u << 16)
+#define CATALOG_MAX_LOSS_MARKS (1u << 20)
 
 /*
  * Bounds on what a catalog keeps of SOCKET and PROCESS records, so that its memory does not grow
@@ -116,16 +130,20 @@ struct catalog {
 	uint64_t sockets_dropped, procs_dropped; /* past CATALOG_MAX_SOCKETS, _PROCESSES */
 	uint64_t strings_dropped;            /* processes kept without theirs */
 	uint64_t libs_dropped;               /* past CATALOG_MAX_LIBRARIES */
+	uint64_t recs_dropped, ifaces_dropped; /* past CATALOG_MAX_RECORDINGS, _IFACES */
+	size_t n_marks;                      /* held by all interfaces */
 	struct table lib_index;
 };
 
-/* The index of the recording with this id, added if new. Returns it, or -ENOMEM. */
+/* The index of the recording with this id, added if new. Returns it, -ENOSPC when it is new
+ * and CATALOG_MAX_RECORDINGS are kept (counted in recs_dropped), or -ENOMEM. */
 int catalog_recording(struct catalog *c, const uint8_t id[16]);
 
 /* The index of interface ifindex of recording rec, or -1. */
 int catalog_find_iface(const struct catalog *c, unsigned rec, uint32_t ifindex);
 
-/* Add the interface d describes to recording rec, unless it is known. Returns 0 or -ENOMEM. */
+/* Add the interface d describes to recording rec, unless it is known or CATALOG_MAX_IFACES are
+ * (then count it dropped). Returns 0 or -ENOMEM. */
 int catalog_add_iface(struct catalog *c, unsigned rec, const struct tr_iface *d);
 
 /* Note count packets lost on interface i at time wall. Returns 0 or -ENOMEM. */

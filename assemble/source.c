@@ -844,6 +844,8 @@ static int scan_file(struct source *s, unsigned f)
 		int rec = catalog_recording(&s->cat, c.meta.recording_id);
 		struct chunk_ref cr = { .file = f, .rec = (unsigned)rec, .c = c };
 
+		if (rec == -ENOSPC)
+			continue; /* a recording past CATALOG_MAX_RECORDINGS: counted */
 		if (rec < 0)
 			return rec;
 		/* Head chunks describe the recording and its interfaces: read them now, so that
@@ -1326,6 +1328,12 @@ static void report_drops(struct source *s)
 	if (c->strings_dropped)
 		log_warn("%" PRIu64 " PROCESS records are kept without their command line and executable: those kept already take %u MiB",
 			 c->strings_dropped, CATALOG_MAX_STRING_BYTES >> 20);
+	if (c->recs_dropped)
+		log_warn("%" PRIu64 " chunks of recordings past the first %u are skipped: give fewer journals at once",
+			 c->recs_dropped, CATALOG_MAX_RECORDINGS);
+	if (c->ifaces_dropped)
+		log_warn("%" PRIu64 " interfaces past the first %u are dropped: their packets are skipped",
+			 c->ifaces_dropped, CATALOG_MAX_IFACES);
 	if (c->libs_dropped)
 		log_warn("%" PRIu64 " LIBRARY records past the first %u libraries are dropped: the SECRET records of the libraries they describe go without one",
 			 c->libs_dropped, CATALOG_MAX_LIBRARIES);

@@ -23,6 +23,8 @@
  *              of its own (their key log: 5 lines each); the first SIZE of them (default 0) also
  *              with a TCP connection in the packets whose ClientHello carries it (SYN, SYN-ACK,
  *              ACK, ClientHello), so that each gets a DSB
+ *   recordings N head chunks (default 1000), each of another recording (HEADER, CLOCK, IFACE)
+ *   losses     N LOSS records (default 1000) of eth0, at times no packet passes
  *
  * The measured sizes of the issue: overlap 80 270000, sockets 5000000, procs 20000 60000,
  * keyupdate 40 65536, secrets 1000000.
@@ -506,6 +508,36 @@ static int seqwrap(struct out *o, unsigned long n)
 	return ret;
 }
 
+/* n - 1 more recordings, each a head chunk of its own. */
+static int recordings(struct out *o, unsigned long n)
+{
+	int ret = 0;
+
+	for (unsigned long i = 1; !ret && i < n; i++) {
+		memcpy(o->rid, &i, sizeof(i));
+		o->seq = 0;
+		ret = head(o);
+	}
+	return ret;
+}
+
+/* n LOSS records of eth0, one a microsecond, after the last packet (there is none). */
+static int losses(struct out *o, unsigned long n)
+{
+	int ret = begin(o, o->rel);
+
+	for (unsigned long i = 0; !ret && i < n; i++) {
+		struct tr_loss l = { .hdr = { .type = TR_REC_LOSS, .len = sizeof(l),
+					      .ts = BOOT0 + (o->rel += 1000) },
+				     .count = 1,
+				     .ifindex = IFINDEX,
+				     .what = TR_LOSS_PACKETS };
+
+		ret = add(o, &l, sizeof(l));
+	}
+	return ret ? ret : emit(o, 0);
+}
+
 /* The records after the head chunk. 0, -EINVAL for an unknown kind, or -errno. */
 static int body(struct out *o, const char *kind, unsigned long n, unsigned long size,
 		unsigned long len)
@@ -528,12 +560,16 @@ static int body(struct out *o, const char *kind, unsigned long n, unsigned long 
 		return chunks(o, n ? n : 1000);
 	if (!strcmp(kind, "secrets"))
 		return secrets(o, n ? n : 1000, size);
+	if (!strcmp(kind, "recordings"))
+		return recordings(o, n ? n : 1000);
+	if (!strcmp(kind, "losses"))
+		return losses(o, n ? n : 1000);
 	return -EINVAL;
 }
 
 int main(int argc, char **argv)
 {
-	static const char usage[] = "usage: hostile overlap|sockets|procs|libraries|keyupdate|seqwrap|conns|chunks|secrets OUT [N [SIZE [LEN]]]\n";
+	static const char usage[] = "usage: hostile overlap|sockets|procs|libraries|keyupdate|seqwrap|conns|chunks|secrets|recordings|losses OUT [N [SIZE [LEN]]]\n";
 	const char *kind = argc > 1 ? argv[1] : "";
 	unsigned long n = argc > 3 ? strtoul(argv[3], NULL, 0) : 0;
 	unsigned long size = argc > 4 ? strtoul(argv[4], NULL, 0) : 0;

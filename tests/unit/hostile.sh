@@ -139,6 +139,36 @@ seqwrap)
 	bounded 60 10 "$j" -o /dev/null
 	! grep -q "missing" "$dir/err" || fail "chunks said missing: $(cat "$dir/err")"
 	;;
+recordings)
+	# 100,000 recordings of a head chunk each: 197 MiB (ASan) if all are kept.
+	"$HOSTILE" recordings "$j" 100000
+	bounded 96 60 "$j" -o "$dir/out.pcapng"
+	grep -q "83616 chunks of recordings past the first 16384 are skipped" "$dir/err" ||
+		fail "no word of the recordings skipped: $(cat "$dir/err")"
+	bounded 96 120 index --db "$dir/index.db" "$j"
+	;;
+losses)
+	# 3 million LOSS records that no packet passes: 107 MiB (ASan) if all are held; the
+	# interface's statistics still count every packet lost.
+	"$HOSTILE" losses "$j" 3000000
+	bounded 80 60 "$j" -o "$dir/out.pcapng"
+	drops=$(python3 -c '
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+i = 0
+while i < len(d):
+    t, n = struct.unpack_from("<II", d, i)
+    j = i + 20
+    while t == 5 and j < i + n - 4:
+        code, ln = struct.unpack_from("<HH", d, j)
+        if code == 0:
+            break
+        if code == 5:
+            print(struct.unpack_from("<Q", d, j + 4)[0])
+        j += 4 + (ln + 3) // 4 * 4
+    i += n' "$dir/out.pcapng")
+	[ "$drops" = 3000000 ] || fail "the interface statistics count $drops packets lost, not 3000000"
+	;;
 *)
 	fail "no such kind"
 	;;
