@@ -8,7 +8,9 @@
 # suites, HTTP/1.1 and HTTP/2, a handshake per request and keep-alive. The truth is the programs'
 # own KeyLogWriter files: tlsasm --keylog must hold exactly their lines, tshark must decrypt every
 # request from the pcapng alone, tlsasm --pid of a client must give that client's connections; -p
-# and -u keep out the secrets of the processes they do not name. A
+# and -u keep out the secrets of the processes they do not name. Session resumption, TLS 1.3 and
+# 1.2: Go logs nothing for a resumed TLS 1.2 handshake, whose line tlsasm derives from the session
+# (the first connection's master secret with the second's client random is its truth). A
 # client that sets no KeyLogWriter, talking to a Go server outside the recorded cgroup (whose key
 # log is then the truth), must still have its secrets recorded. --go-program and --list-targets
 # show a Go program with its version and hook, running or not.
@@ -92,6 +94,10 @@ get() {
 }
 
 get tls13-h1 static -url "$url/tls13-h1-" -v 13 -newconn
+# Resumption: the second connection resumes the first's session (a ticket). TLS 1.3 logs the
+# secrets of both; TLS 1.2 logs nothing for the resumed one (nor does its server).
+get tls13-resume static -url "$url/tls13-resume-" -v 13 -newconn -resume
+get tls12-resume pie -url "$url/tls12-resume-" -v 12 -newconn -resume
 get tls13-h2 cgo -url "$url/tls13-h2-" -v 13 -h2
 get tls12-aes128-h1 stripped -url "$url/tls12-aes128-h1-" -v 12 -newconn -cipher ECDHE-ECDSA-AES128-GCM-SHA256
 get tls12-aes256-h2 pie -url "$url/tls12-aes256-h2-" -v 12 -h2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384
@@ -124,6 +130,22 @@ assemble_tls
 grep -qE "^tlsasm: [1-9][0-9]* secret records from $server_bin \(go1\.[0-9.]+\)$" "$d/report.log" ||
 	fail "tlsasm does not count the Go server's secret records: $(cat "$d/report.log")"
 cat "$d/server.keys" "$d/server2.keys" "$d/root/keys" "$d"/tls*.keys "$d/chroot.keys" >"$truth"
+# The resumed TLS 1.2 connection: its handshake had no Certificate (it was resumed), and its line
+# is the session's master secret (the first connection's, from the client's own key log) with its
+# own client random (from its ClientHello, as tshark reads it), which tlsasm must have derived.
+stream=$(tshark -r "$d/out.pcapng" -Y 'http.request.uri == "/tls12-resume-1"' -T fields \
+	-e tcp.stream 2>/dev/null | head -1)
+[ -n "$stream" ] || fail "tshark does not decrypt the resumed TLS 1.2 request"
+[ "$(tshark -r "$d/out.pcapng" -Y "tcp.stream == $stream && tls.handshake.type == 11" 2>/dev/null |
+	wc -l)" = 0 ] || fail "the second TLS 1.2 connection was not resumed"
+cr=$(tshark -r "$d/out.pcapng" -Y "tcp.stream == $stream && tls.handshake.type == 1" -T fields \
+	-e tls.handshake.random 2>/dev/null | head -1 | tr -d :)
+ms=$(awk '$1 == "CLIENT_RANDOM" { print $3 }' "$d/tls12-resume.keys")
+[ "$(wc -l <<<"$ms")" = 1 ] && [ "${#cr}" = 64 ] ||
+	fail "not one master secret in tls12-resume.keys, or no client random: [$ms] [$cr]"
+echo "CLIENT_RANDOM $cr $ms" >>"$truth"
+cat "$d/tls12-resume.keys" >"$d/tls12-resume.all"
+echo "CLIENT_RANDOM $cr $ms" >>"$d/tls12-resume.all"
 same_keylog "$truth" "$d/got.txt"
 # Each client's own KEYLOG records (the server has the same lines) hold its key log exactly. The
 # client without a key log: its own records hold its server's lines (that server, outside the
@@ -135,7 +157,8 @@ own() {
 	awk -v p="pid=$(cat "$d/$1.pid")" '$1 == "KEYLOG" && $2 == p { print $5, $6, $7 }' \
 		"$d/records.txt" >"$d/$1.own"
 }
-for name in tls13-h1 tls13-h2 tls12-aes128-h1 tls12-aes256-h2 tls12-chacha20-h1 chroot; do
+for name in tls13-h1 tls13-h2 tls12-aes128-h1 tls12-aes256-h2 tls12-chacha20-h1 chroot \
+	tls13-resume tls12-resume; do
 	own "$name"
 	same_keylog "$d/$name.keys" "$d/$name.own"
 done
@@ -150,7 +173,8 @@ grep -q "^KEYLOG pid=$server2 " "$d/records.txt" && fail "KEYLOG records from th
 # tshark decrypts every request, HTTP/1.1 and HTTP/2, and every response, from the pcapng alone.
 tshark -r "$d/out.pcapng" -o http.desegment_body:FALSE -Y 'http.request or http2.type == 1' \
 	-T fields -e http.request.uri -e http2.headers.path 2>/dev/null | tr -d '\t' | sort >"$d/uris.seen"
-for name in tls13-h1 tls13-h2 tls12-aes128-h1 tls12-aes256-h2 tls12-chacha20-h1 chroot nokeylog; do
+for name in tls13-h1 tls13-h2 tls12-aes128-h1 tls12-aes256-h2 tls12-chacha20-h1 chroot nokeylog \
+	tls13-resume tls12-resume; do
 	for i in 0 1; do
 		echo "/$name-$i"
 	done
@@ -169,13 +193,15 @@ n200=$(tshark -r "$d/out.pcapng" -Y 'http.response.code == 200 or http2.headers.
 [ "$n200" -ge "$(wc -l <"$d/uris.want")" ] || fail "tshark shows $n200 responses with code 200"
 
 # tlsasm --pid of a client: its connections, decrypted, and its own key log.
-for name in tls13-h1 tls12-aes128-h1; do
+for name in tls13-h1 tls12-aes128-h1 tls12-resume; do
 	pid=$(cat "$d/$name.pid")
 	"$TLSASM" --pid "$pid" "$d/journal.lz4" -o "$d/$name.pcapng" --keylog "$d/$name.got" \
 		2>"$d/$name.log" || fail "tlsasm --pid $pid exited with status $?: $(cat "$d/$name.log")"
 	got=$(http_seen "$d/$name.pcapng" | grep -v '^200$' | tr '\n' ' ')
 	[ "$got" = "/$name-0 /$name-1 " ] || fail "tlsasm --pid $pid ($name): tshark shows [$got]"
-	same_keylog "$d/$name.keys" "$d/$name.got"
+	keys=$d/$name.keys
+	[ -f "$d/$name.all" ] && keys=$d/$name.all # with the line of a resumed TLS 1.2 connection
+	same_keylog "$keys" "$d/$name.got"
 done
 # -p and -u, as for OpenSSL: two clients, one as root and one as uid 4242 (a copy of the static
 # build it can run, found as it starts), one TLS 1.3 handshake each; only the KEYLOG records of the

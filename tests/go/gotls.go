@@ -92,6 +92,7 @@ func get(args []string) {
 	cipher := fs.String("cipher", "", "TLS 1.2 cipher suite (OpenSSL name)")
 	h2 := fs.Bool("h2", false, "HTTP/2")
 	newconn := fs.Bool("newconn", false, "a new connection (handshake) per request")
+	resume := fs.Bool("resume", false, "resume the first connection's session in the next ones")
 	kl := fs.String("keylog", "", "key log file")
 	wait := fs.String("wait", "", "connect once this file exists")
 	fs.Parse(args)
@@ -105,6 +106,9 @@ func get(args []string) {
 		MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13}
 	if *v == 12 {
 		conf.MaxVersion = tls.VersionTLS12
+	}
+	if *resume {
+		conf.ClientSessionCache = tls.NewLRUClientSessionCache(4)
 	}
 	if *cipher != "" {
 		id, ok := ciphers[*cipher]
