@@ -90,12 +90,21 @@ struct {
 	__type(value, __u64);
 } seen SEC(".maps");
 
+/*
+ * A KEYLOG record being made, with room past it: the reads of the label and the secret are
+ * bounded for the 6.1 verifier by a mask (63), not by their fields' sizes.
+ */
+struct go_keylog_buf {
+	struct tr_keylog r;
+	__u8 slack[64 - TR_SECRET_LEN];
+};
+
 /* Where a KEYLOG record is built. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct tr_keylog);
+	__type(value, struct go_keylog_buf);
 } keylog_scratch SEC(".maps");
 
 struct go_seen_key {
@@ -316,22 +325,28 @@ int tlsrec_go_keylog(struct pt_regs *ctx)
 	__u64 id = bpf_get_current_pid_tgid(), fp, *last;
 	__u64 label_len = ctx->cx, cr_len = ctx->si, secret_len = ctx->r10;
 	struct go_seen_key key = { .g = ctx->r14, .tgid = id >> 32 };
+	struct go_keylog_buf *buf;
 	struct tr_keylog *r;
 	__u32 zero = 0;
 
 	if (!in_scope() || !go_keylog_sizes_ok(label_len, cr_len, secret_len))
 		return 0;
-	r = bpf_map_lookup_elem(&keylog_scratch, &zero);
-	if (!r)
+	buf = bpf_map_lookup_elem(&keylog_scratch, &zero);
+	if (!buf)
 		return 0;
+	r = &buf->r;
 	__builtin_memset(r->label, 0, sizeof(r->label));
 	__builtin_memset(r->secret, 0, sizeof(r->secret));
-	/* The same bounds again, on the registers the verifier follows into the reads. */
-	label_len &= TR_KEYLOG_LABEL * 2 - 1;
+	/*
+	 * Bounds the verifier follows into the reads: clang tests len - 1 above, and 6.1's
+	 * verifier carries neither that to len nor a test to a copy spilled before it (6.18's
+	 * does). A mask it keeps on a spill, once clang cannot tell it does nothing; the buffer
+	 * has room for what it allows past the secret.
+	 */
+	asm volatile("" : "+r"(label_len), "+r"(secret_len));
+	label_len &= 63;
 	secret_len &= 63;
-	if (label_len < 1 || label_len > TR_KEYLOG_LABEL || secret_len < 1 ||
-	    secret_len > TR_SECRET_LEN ||
-	    bpf_probe_read_user(r->label, label_len, (const void *)ctx->bx) ||
+	if (bpf_probe_read_user(r->label, label_len, (const void *)ctx->bx) ||
 	    bpf_probe_read_user(r->client_random, 32, (const void *)ctx->di) ||
 	    bpf_probe_read_user(r->secret, secret_len, (const void *)ctx->r9))
 		return 0;
