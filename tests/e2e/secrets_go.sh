@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # TLS secrets from Go programs (crypto/tls, no OpenSSL on either end): tests/go/gotls.go built
 # static, stripped (-s -w), PIE and with cgo (GOTLS_DIR). The server (PIE), and another in a
-# chroot, are started before tlsrec; the clients after it, each found as its process starts. TLS 1.3 (AES-128-GCM between Go
-# programs; AES-256-GCM and ChaCha20 from curl, which Go's client cannot be told to offer, curl
+# chroot, are started before tlsrec; one in a pivot_root container and the clients after it, each
+# found as its process starts. TLS 1.3 (AES-128-GCM between Go programs; AES-256-GCM and ChaCha20 from curl, which Go's client cannot be told to offer, curl
 # outside the recorded cgroup so that only the Go server's secrets are there), TLS 1.2 with three
 # suites, HTTP/1.1 and HTTP/2, a handshake per request and keep-alive. The truth is the programs'
 # own KeyLogWriter files: tlsasm --keylog must hold exactly their lines, tshark must decrypt every
@@ -69,6 +69,18 @@ grep -q "hooked /proc/$chrooted/root/bin/gotls (Go program" "$d/tlsrec.log" ||
 	fail "tlsrec did not hook the Go server in a chroot: $(cat "$d/tlsrec.log")"
 grep -q "hooked $GOTLS_DIR/gotls-stripped (Go program" "$d/tlsrec.log" ||
 	fail "tlsrec did not hook the program --go-program named: $(cat "$d/tlsrec.log")"
+# A fourth Go server in a pivot_root container, started while tlsrec records: a mount namespace
+# of its own whose root is another directory, the old root detached, so that its files exist only
+# through /proc/PID/root.
+mkdir -p "$d/croot/bin" "$d/croot/old"
+install -m 755 "$GOTLS_DIR/gotls-static" "$d/croot/bin/gotls"
+start_cg "$ns" "$d/pivot.log" unshare -m --propagation private sh -c 'mount --bind "$0" "$0" &&
+	cd "$0" && pivot_root . old && exec /bin/gotls serve -addr 127.0.0.1:8446 -keylog /keys \
+	-detach /old' "$d/croot"
+pivoted=$STARTED
+wait_port "$ns" 8446
+wait_for "$d/tlsrec.log" "hooked /proc/$pivoted/root/bin/gotls (Go program"
+[ -e "/proc/$pivoted/root/old/proc" ] && fail "the container's old root is still mounted"
 
 # get NAME BUILD GOTLS_GET_OPTIONS...: the Go client NAME (its pid in NAME.pid, its key log in
 # NAME.keys unless -nokeylog comes first) GETs /NAME-0, /NAME-1 from the server, once tlsrec has
@@ -103,6 +115,7 @@ get tls12-aes128-h1 stripped -url "$url/tls12-aes128-h1-" -v 12 -newconn -cipher
 get tls12-aes256-h2 pie -url "$url/tls12-aes256-h2-" -v 12 -h2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384
 get tls12-chacha20-h1 cgo -url "$url/tls12-chacha20-h1-" -v 12 -cipher ECDHE-ECDSA-CHACHA20-POLY1305
 get chroot static -url "https://127.0.0.1:8445/chroot-" -v 13 -newconn
+get pivot static -url "https://127.0.0.1:8446/pivot-" -v 13 -newconn
 get nokeylog static -nokeylog -url "https://127.0.0.1:8444/nokeylog-" -v 13 -newconn
 grep -q "over HTTP/2.0" "$d/tls13-h2.out" || fail "tls13-h2 did not speak HTTP/2"
 grep -q "over HTTP/1.1" "$d/tls13-h1.out" || fail "tls13-h1 did not speak HTTP/1.1"
@@ -129,7 +142,8 @@ assemble_tls
 "$TLSASM" -v "$d/journal.lz4" --keylog "$d/v.txt" 2>"$d/report.log" || fail "tlsasm -v failed"
 grep -qE "^tlsasm: [1-9][0-9]* secret records from $server_bin \(go1\.[0-9.]+\)$" "$d/report.log" ||
 	fail "tlsasm does not count the Go server's secret records: $(cat "$d/report.log")"
-cat "$d/server.keys" "$d/server2.keys" "$d/root/keys" "$d"/tls*.keys "$d/chroot.keys" >"$truth"
+cat "$d/server.keys" "$d/server2.keys" "$d/root/keys" "$d/croot/keys" "$d"/tls*.keys \
+	"$d/chroot.keys" "$d/pivot.keys" >"$truth"
 # The resumed TLS 1.2 connection: its handshake had no Certificate (it was resumed), and its line
 # is the session's master secret (the first connection's, from the client's own key log) with its
 # own client random (from its ClientHello, as tshark reads it), which tlsasm must have derived.
@@ -157,7 +171,7 @@ own() {
 	awk -v p="pid=$(cat "$d/$1.pid")" '$1 == "KEYLOG" && $2 == p { print $5, $6, $7 }' \
 		"$d/records.txt" >"$d/$1.own"
 }
-for name in tls13-h1 tls13-h2 tls12-aes128-h1 tls12-aes256-h2 tls12-chacha20-h1 chroot \
+for name in tls13-h1 tls13-h2 tls12-aes128-h1 tls12-aes256-h2 tls12-chacha20-h1 chroot pivot \
 	tls13-resume tls12-resume; do
 	own "$name"
 	same_keylog "$d/$name.keys" "$d/$name.own"
@@ -168,13 +182,17 @@ same_keylog "$d/server2.keys" "$d/nokeylog.own"
 awk -v p="pid=$chrooted" '$1 == "KEYLOG" && $2 == p { print $5, $6, $7 }' "$d/records.txt" \
 	>"$d/chrooted.own"
 same_keylog "$d/root/keys" "$d/chrooted.own"
+# The server in the pivot_root container: its own records hold its key log.
+awk -v p="pid=$pivoted" '$1 == "KEYLOG" && $2 == p { print $5, $6, $7 }' "$d/records.txt" \
+	>"$d/pivoted.own"
+same_keylog "$d/croot/keys" "$d/pivoted.own"
 grep -q "^KEYLOG pid=$server2 " "$d/records.txt" && fail "KEYLOG records from the server outside the cgroup"
 
 # tshark decrypts every request, HTTP/1.1 and HTTP/2, and every response, from the pcapng alone.
 tshark -r "$d/out.pcapng" -o http.desegment_body:FALSE -Y 'http.request or http2.type == 1' \
 	-T fields -e http.request.uri -e http2.headers.path 2>/dev/null | tr -d '\t' | sort >"$d/uris.seen"
-for name in tls13-h1 tls13-h2 tls12-aes128-h1 tls12-aes256-h2 tls12-chacha20-h1 chroot nokeylog \
-	tls13-resume tls12-resume; do
+for name in tls13-h1 tls13-h2 tls12-aes128-h1 tls12-aes256-h2 tls12-chacha20-h1 chroot pivot \
+	nokeylog tls13-resume tls12-resume; do
 	for i in 0 1; do
 		echo "/$name-$i"
 	done

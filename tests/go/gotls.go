@@ -4,7 +4,7 @@
 // reads its builds, e2e.secrets_go records them). Each side writes its own key log with
 // tls.Config.KeyLogWriter when given -keylog: the ground truth.
 //
-//	gotls serve -addr 127.0.0.1:8443 [-keylog FILE] [-ready FILE]
+//	gotls serve -addr 127.0.0.1:8443 [-keylog FILE] [-ready FILE] [-detach DIR]
 //	gotls get -url https://127.0.0.1:8443/x -n 3 [-v 12|13] [-cipher NAME] [-h2] [-newconn] [-keylog FILE] [-wait FILE]
 package main
 
@@ -21,6 +21,7 @@ import (
 	"math/big"
 	"net/http"
 	"os"
+	"syscall"
 	"time"
 )
 
@@ -60,7 +61,14 @@ func serve(args []string) {
 	addr := fs.String("addr", "127.0.0.1:8443", "listen address")
 	kl := fs.String("keylog", "", "key log file")
 	ready := fs.String("ready", "", "file created once listening")
+	detach := fs.String("detach", "", "unmount DIR first (a container's old root after pivot_root)")
 	fs.Parse(args)
+	if *detach != "" {
+		if err := syscall.Unmount(*detach, syscall.MNT_DETACH); err != nil {
+			fmt.Fprintln(os.Stderr, "gotls: unmount", *detach+":", err)
+			os.Exit(1)
+		}
+	}
 	conf := &tls.Config{Certificates: []tls.Certificate{certificate()}, KeyLogWriter: keylog(*kl),
 		NextProtos: []string{"h2", "http/1.1"}}
 	ln, err := tls.Listen("tcp", *addr, conf)
