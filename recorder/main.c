@@ -294,10 +294,22 @@ static const char *hook_kind(const struct calibration *c, char *buf, size_t size
 	return buf;
 }
 
+/* "; N ms after a process mapped it" for a file found by a mapping while recording: what the
+ * process did before then had no hook. */
+static void late_by(const struct target *t, char *buf, size_t size)
+{
+	uint64_t ns = clock_ns(CLOCK_MONOTONIC);
+
+	buf[0] = '\0';
+	if (t->mapped_ns && ns > t->mapped_ns)
+		snprintf(buf, size, "; %.1f ms after a process mapped it",
+			 (double)(ns - t->mapped_ns) / 1e6);
+}
+
 /* Attach the uprobes of calibrated library t, and say so in the journal. 0 or -errno. */
 static int hook(struct run *r, struct target *t)
 {
-	char kind[192], file[64];
+	char kind[192], file[64], late[64];
 	int ret;
 
 	/* The very file calibrated or read, whatever its path names now. */
@@ -314,15 +326,17 @@ static int hook(struct run *r, struct target *t)
 		return 0;
 	}
 	r->libs_hooked++;
+	late_by(t, late, sizeof(late));
 	if (t->kind == TARGET_GO) {
-		log_info("hooked %s (Go program, %s): writeKeyLog+%u, file offset %#llx", t->path,
-			 t->go.version, t->go.hook_skip, (unsigned long long)t->go.hook_off);
+		log_info("hooked %s (Go program, %s): writeKeyLog+%u, file offset %#llx%s", t->path,
+			 t->go.version, t->go.hook_skip, (unsigned long long)t->go.hook_off, late);
 		return record_library(r, t);
 	}
 	if (!t->cal.hook_cheap)
 		log_warn("%s: its hook is not on an instruction the kernel emulates: each handshake step costs a single-step (about 17 us here)",
 			 t->path);
-	log_info("hooked %s (%s): %s", t->path, t->cal.version, hook_kind(&t->cal, kind, sizeof(kind)));
+	log_info("hooked %s (%s): %s%s", t->path, t->cal.version,
+		 hook_kind(&t->cal, kind, sizeof(kind)), late);
 	return record_library(r, t);
 }
 
@@ -375,7 +389,7 @@ static int find_libraries(struct run *r)
 	return -1;
 }
 
-static int on_mapped(void *ctx, pid_t pid, const char *file)
+static int on_mapped(void *ctx, pid_t pid, const char *file, uint64_t mapped_ns)
 {
 	struct run *r = ctx;
 
@@ -383,7 +397,7 @@ static int on_mapped(void *ctx, pid_t pid, const char *file)
 		log_info("mappings were lost: looking at every process again");
 		return targets_scan(r->targets);
 	}
-	return targets_mapped(r->targets, pid, file);
+	return targets_mapped(r->targets, pid, file, mapped_ns);
 }
 
 static int on_watch(void *ctx)

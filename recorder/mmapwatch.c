@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mmapwatch.h"
@@ -27,8 +28,9 @@ struct mmapwatch {
 	uint8_t rec[65536]; /* one record (its size is 16 bits), put together */
 };
 
-/* struct perf_event_header, then these, then the NUL-terminated file name (include/uapi/linux/
- * perf_event.h, PERF_RECORD_MMAP2 without sample_id_all). */
+/* struct perf_event_header, then these, then the file name (NUL-padded to 8 bytes), then the
+ * sample_id of sample_id_all: here only the time (include/uapi/linux/perf_event.h,
+ * PERF_RECORD_MMAP2). */
 struct mmap2_fields {
 	uint32_t pid, tid;
 	uint64_t addr, len, pgoff;
@@ -53,6 +55,11 @@ static int ring_open(struct mmapwatch *w, int cpu, struct ring *r)
 		.watermark = 1,
 		.wakeup_watermark = 1, /* wake the reader for every record */
 		.exclude_kernel = 1,
+		/* Each record ends with its time on CLOCK_MONOTONIC: how late a hook came. */
+		.sample_id_all = 1,
+		.sample_type = PERF_SAMPLE_TIME,
+		.use_clockid = 1,
+		.clockid = CLOCK_MONOTONIC,
 	};
 	struct epoll_event ev = { .events = EPOLLIN };
 	void *m;
@@ -134,15 +141,17 @@ static int ring_read(struct mmapwatch *w, struct ring *r, mmapwatch_fn fn, void 
 		memcpy(w->rec + first, data, h.size - first);
 		tail += h.size;
 		if (h.type == PERF_RECORD_LOST) {
-			ret = fn(ctx, 0, NULL);
+			ret = fn(ctx, 0, NULL, 0);
 		} else if (h.type == PERF_RECORD_MMAP2 &&
-			   h.size > sizeof(h) + sizeof(struct mmap2_fields)) {
+			   h.size > sizeof(h) + sizeof(struct mmap2_fields) + sizeof(uint64_t)) {
 			struct mmap2_fields f;
 			char *file = (char *)w->rec + sizeof(h) + sizeof(f);
+			uint64_t ns;
 
 			memcpy(&f, w->rec + sizeof(h), sizeof(f));
-			w->rec[h.size - 1] = '\0';
-			ret = fn(ctx, (pid_t)f.pid, file);
+			memcpy(&ns, w->rec + h.size - sizeof(ns), sizeof(ns)); /* the sample_id */
+			w->rec[h.size - sizeof(ns) - 1] = '\0';
+			ret = fn(ctx, (pid_t)f.pid, file, ns);
 		}
 	}
 	__atomic_store_n(&r->meta->data_tail, tail, __ATOMIC_RELEASE);

@@ -8,13 +8,15 @@
 #ifndef TLSREC_MMAPWATCH_H
 #define TLSREC_MMAPWATCH_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 struct mmapwatch;
 
-/* Called per executable mapping; with pid 0 and file NULL when records were lost (the ring of a
- * CPU was full): look at every process again. Returns 0 or -errno (which stops the reading). */
-typedef int (*mmapwatch_fn)(void *ctx, pid_t pid, const char *file);
+/* Called per executable mapping, with the CLOCK_MONOTONIC time it was made; with pid 0 and file
+ * NULL when records were lost (the ring of a CPU was full): look at every process again. Returns
+ * 0 or -errno (which stops the reading). */
+typedef int (*mmapwatch_fn)(void *ctx, pid_t pid, const char *file, uint64_t mapped_ns);
 
 /* Start watching on every CPU. 0 or -errno. */
 int mmapwatch_open(struct mmapwatch **out);

@@ -38,6 +38,7 @@ struct targets {
 	struct stat userns; /* ours, to tell a root a user made */
 	unsigned n_hooked, n_refused;
 	bool warned_full, warned_refused;
+	uint64_t mapped_ns; /* of the mapping being looked at, or 0 */
 	/* Not Go programs: device, inode and change time, in a slot by inode (a miss costs a look at
 	 * the file's headers again). */
 	struct not_go {
@@ -200,8 +201,8 @@ static void root_of(const struct targets *t, pid_t pid, char *root, size_t len)
 }
 
 /* A target for the file inner in root, not yet open: NULL when out of memory. */
-static struct target *new_target(enum target_kind kind, const char *root, const char *inner,
-				 bool named)
+static struct target *new_target(const struct targets *t, enum target_kind kind,
+				 const char *root, const char *inner, bool named)
 {
 	struct target *tg = calloc(1, sizeof(*tg));
 
@@ -216,6 +217,7 @@ static struct target *new_target(enum target_kind kind, const char *root, const 
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
 	tg->named = named;
+	tg->mapped_ns = t->mapped_ns;
 	tg->fd = -1;
 	return tg;
 }
@@ -284,7 +286,7 @@ static int consider(struct targets *t, const char *root, const char *inner, pid_
 	struct stat st;
 	int fd;
 
-	tg = new_target(TARGET_OPENSSL, root, inner, named);
+	tg = new_target(t, TARGET_OPENSSL, root, inner, named);
 	if (!tg)
 		return -ENOMEM;
 	fd = open_inside(root, inner, &st);
@@ -349,7 +351,7 @@ static bool known_not_go(struct targets *t, const struct stat *st)
 static int consider_go(struct targets *t, const char *root, const char *inner, int fd,
 		       const struct stat *st, pid_t pid, bool named)
 {
-	struct target *tg = new_target(TARGET_GO, root, inner, named);
+	struct target *tg = new_target(t, TARGET_GO, root, inner, named);
 	int ret;
 
 	if (!tg) {
@@ -557,18 +559,25 @@ int targets_add_path(struct targets *t, enum target_kind kind, const char *path,
 	return 0;
 }
 
-int targets_mapped(struct targets *t, pid_t pid, const char *file)
+int targets_mapped(struct targets *t, pid_t pid, const char *file, uint64_t mapped_ns)
 {
 	char root[64];
+	int ret;
 
 	if (file[0] != '/' || pid == getpid() || !in_scope(t, pid))
 		return 0;
-	if (!is_libssl(file))
-		return scan_exe(t, pid);
-	if (strstr(file, " (deleted)"))
+	if (!is_libssl(file)) {
+		t->mapped_ns = mapped_ns;
+		ret = scan_exe(t, pid);
+	} else if (strstr(file, " (deleted)")) {
 		return 0;
-	root_of(t, pid, root, sizeof(root));
-	return consider(t, root, file, pid, false);
+	} else {
+		root_of(t, pid, root, sizeof(root));
+		t->mapped_ns = mapped_ns;
+		ret = consider(t, root, file, pid, false);
+	}
+	t->mapped_ns = 0;
+	return ret;
 }
 
 int targets_open(const pid_t *pids, size_t n_pids, target_fn fn, void *ctx, struct targets **out)

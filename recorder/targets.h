@@ -45,6 +45,7 @@ struct target {
 	unsigned n_pids;
 	bool listed_more; /* more processes map it than pids holds */
 	bool named;       /* with --libssl or --go-program */
+	uint64_t mapped_ns; /* when the mapping that made it known was made (CLOCK_MONOTONIC), or 0 */
 	bool users;       /* calibrated in a user's root: its calibration holds for this file alone */
 };
 
@@ -68,9 +69,10 @@ int targets_add_path(struct targets *t, enum target_kind kind, const char *path,
 /* Look at the system's library directories and every process (or the chosen ones). 0 or -errno. */
 int targets_scan(struct targets *t);
 
-/* Process pid has just mapped file (a path in its own root) as code: a new library, if it is one,
- * or a new Go program, if pid runs one. 0 or -errno. */
-int targets_mapped(struct targets *t, pid_t pid, const char *file);
+/* Process pid has just mapped file (a path in its own root) as code, at mapped_ns
+ * (CLOCK_MONOTONIC): a new library, if it is one, or a new Go program, if pid runs one. 0 or
+ * -errno. */
+int targets_mapped(struct targets *t, pid_t pid, const char *file, uint64_t mapped_ns);
 
 /* Every library found so far, in the order found. */
 size_t targets_list(const struct targets *t, struct target *const **out);
