@@ -3,12 +3,13 @@
  * The Go key log program (tlsrec_go_keylog in secrets.bpf.c) in the kernel, on a call run again
  * after the goroutine's stack grew. The Go runtime cannot be made to grow a stack at exactly
  * writeKeyLog, so this test carries stand-ins for it (gorepeat.S): functions that start with Go's
- * stack check, both shapes of it, and, when the check fails, spill the arguments, call a stand-in
- * morestack, reload them and run again from their start, as Go's do. recorder/secrets.c loads the
- * object as tlsrec does; recorder/gobin.c finds the jump to probe in their first bytes, as in a Go
- * program; the uprobe goes at its file offset in /proc/self/exe. They are called with Go's register
- * ABI and a goroutine whose stack guard the test sets. What the secrets ring holds after each call
- * is what tlsrec writes into the journal (recorder/session.c takes its records as they are).
+ * stack check, in two of its shapes, and, when the check fails, spill the arguments, call a
+ * stand-in morestack, reload them and run again from their start, as Go's do. recorder/secrets.c
+ * loads the object as tlsrec does; recorder/gobin.c finds the jump to probe in their first bytes,
+ * as in a Go program; the uprobe goes at its file offset in /proc/self/exe. They are called with
+ * Go's register ABI and a goroutine whose stack guard the test sets. What the secrets ring holds
+ * after each call is what tlsrec writes into the journal (recorder/session.c takes its records as
+ * they are).
  *
  * It shows, for each shape:
  * (a) a call run twice, once through morestack, gives one KEYLOG record, with its label, client
@@ -293,7 +294,7 @@ static int exe_offset(struct dl_phdr_info *info, size_t size, void *data)
 	return 1;
 }
 
-/* Where tlsrec would hook the shape: its jump, found by gobin's own test, at a file offset. */
+/* Hook the shape where tlsrec would: the jump gobin_find_hook finds, at its file offset. */
 static bool hook(struct secrets *sec, struct shape *s)
 {
 	uint64_t off = (uintptr_t)s->fn;
