@@ -216,15 +216,7 @@ damaged:
 	return -ENOTSUP;
 }
 
-/*
- * The stack check that starts a Go function with a frame (obj6.go, stacksplit): for a small frame
- * "cmp 0x10(%r14),%rsp" (49 3b 66 10), for a larger one "lea -X(%rsp),%r12" (4c 8d 64 24 X8, or
- * 4c 8d a4 24 X32) then "cmp 0x10(%r14),%r12" (4d 3b 66 10); R14 holds the goroutine, 0x10 is its
- * stackguard0. Then "jbe" (76 rel8 or 0f 86 rel32) to the call of morestack at the function's end.
- * The offset of that jump, which the kernel emulates; neither the lea nor the cmp writes an
- * argument register. 0, or -ENOTSUP.
- */
-static int find_hook(const uint8_t *c, size_t n, uint32_t *skip)
+int gobin_find_hook(const uint8_t *c, size_t n, uint32_t *skip)
 {
 	static const uint8_t cmp_rsp[] = { 0x49, 0x3b, 0x66, 0x10 };
 	static const uint8_t cmp_r12[] = { 0x4d, 0x3b, 0x66, 0x10 };
@@ -289,7 +281,7 @@ static int locate(const struct elf *e, struct gobin *g, char *why, size_t len)
 			  (off_t)g->func_off);
 	if (ret)
 		return ret == -ENOEXEC ? -ENOTSUP : ret;
-	target = find_hook(code, size < sizeof(code) ? size : sizeof(code), &g->hook_skip);
+	target = gobin_find_hook(code, size < sizeof(code) ? size : sizeof(code), &g->hook_skip);
 	if (target < 0 || (uint64_t)target >= size) {
 		snprintf(why, len,
 			 "%s does not start with the stack check expected (%02x %02x %02x %02x %02x %02x ...)",

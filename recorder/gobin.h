@@ -10,6 +10,7 @@
 #ifndef TLSREC_GOBIN_H
 #define TLSREC_GOBIN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct gobin {
@@ -27,5 +28,17 @@ struct gobin {
  * prologue), with the reason in why; -ENOMEM; or another -errno from reading.
  */
 int gobin_inspect(int fd, struct gobin *out, char *why, size_t len);
+
+/*
+ * Whether the n bytes of code at c start with the stack check of a Go function with a frame
+ * (obj6.go, stacksplit): for a small frame "cmp 0x10(%r14),%rsp" (49 3b 66 10), for a larger one
+ * "lea -X(%rsp),%r12" (4c 8d 64 24 X8, or 4c 8d a4 24 X32) then "cmp 0x10(%r14),%r12"
+ * (4d 3b 66 10); R14 holds the goroutine, 0x10 is its stackguard0. Then "jbe" (76 rel8 or 0f 86
+ * rel32) forward to the call of morestack at the function's end. Returns the offset from c of the
+ * jump's target (which the caller checks is inside the function), with *skip the offset of the
+ * jump, the instruction to probe: the kernel emulates it, and neither the lea nor the cmp writes an
+ * argument register. -ENOTSUP for any other start.
+ */
+int gobin_find_hook(const uint8_t *c, size_t n, uint32_t *skip);
 
 #endif /* TLSREC_GOBIN_H */
