@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Go executables (Go 1.18+ on amd64), read as data. Layouts from the Go 1.19 source:
- * debug/buildinfo/buildinfo.go (.go.buildinfo), runtime/symtab.go (pcHeader, functab, _func),
- * cmd/compile/abi-internal.md (the register ABI) and cmd/internal/obj/x86/obj6.go (the stack
- * check that starts a function).
+ * Go executables (Go 1.18+ on amd64), read as data, a few small windows of the file at a time.
+ * Layouts from the Go 1.19 source: debug/buildinfo/buildinfo.go (.go.buildinfo),
+ * runtime/symtab.go (pcHeader, functab, _func), cmd/compile/abi-internal.md (the register ABI)
+ * and cmd/internal/obj/x86/obj6.go (the stack check that starts a function); the Go 1.26 release
+ * notes for its pcHeader.
  */
 #include <elf.h>
 #include <errno.h>
@@ -11,18 +12,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "elfnote.h"
 #include "gobin.h"
 
 #define MAX_SECTIONS 1024
 #define MAX_SHSTRTAB (64 * 1024)
-#define MAX_PCLNTAB (512u << 20) /* kubelet's is about 30 MiB */
+#define MAX_FUNCS (1u << 22) /* kubelet has about 100,000: this bounds the time a file takes */
+#define WINDOW (64 * 1024)   /* of each stream of the pclntab: 192 KiB in all, whatever the file */
 #define BUILDINFO_MAGIC "\xff Go buildinf:"
 #define BUILDINFO_READ 128 /* header (32), the version's length and the version */
 #define PCLN_HEADER 0x48
 #define PCLN_GO118 0xfffffff0u /* 1.18 and 1.19 */
 #define PCLN_GO120 0xfffffff1u /* 1.20 on: the fields read here did not move */
+#define MODULE_READ 0xc0
+#define MODULE_PCHEADER 0x00
+#define MODULE_MINPC 0xa0
+#define MODULE_TEXT 0xb0
 #define FUNC_NAME "crypto/tls.(*Config).writeKeyLog"
 #define PROLOGUE_READ 24 /* the longest stack check: lea (8), cmp (4), jbe (6) */
 
@@ -33,6 +40,21 @@ struct elf {
 	Elf64_Shdr *sh;
 	char *names; /* .shstrtab, NUL-terminated */
 	size_t names_len;
+};
+
+/* A section of the file seen through a buffer of up to WINDOW bytes: buf holds [at, at + len). */
+struct window {
+	int fd;
+	uint64_t off, size; /* the section's place in the file */
+	uint64_t at;
+	size_t len;
+	uint8_t buf[WINDOW];
+};
+
+/* The pclntab at address addr, read as three streams (functab, _func records, names). */
+struct pcln {
+	uint64_t addr;
+	struct window ftab, funcs, names;
 };
 
 static uint32_t u32_at(const uint8_t *p)
@@ -144,6 +166,65 @@ static int read_version(const struct elf *e, struct gobin *g, char *why, size_t 
 	return 0;
 }
 
+/* The pclntab's section (.data.rel.ro.gopclntab in a -buildmode=pie build before 1.26), or NULL. */
+static const Elf64_Shdr *pclntab(const struct elf *e)
+{
+	const Elf64_Shdr *s = section(e, ".gopclntab");
+
+	return s ? s : section(e, ".data.rel.ro.gopclntab");
+}
+
+/*
+ * The pcHeader of the pclntab s into h, with its magic and padding checked, once the whole section
+ * is known to be in the file. 0, -ENOTSUP with why, or -errno.
+ */
+static int read_header(const struct elf *e, const Elf64_Shdr *s, uint8_t h[PCLN_HEADER],
+		       char *why, size_t len)
+{
+	struct stat st;
+	int ret;
+
+	if (fstat(e->fd, &st))
+		return -errno;
+	if (s->sh_offset > (uint64_t)st.st_size || s->sh_size > (uint64_t)st.st_size - s->sh_offset) {
+		snprintf(why, len, "its .gopclntab is cut short");
+		return -ENOTSUP;
+	}
+	ret = s->sh_size < PCLN_HEADER ? -ENOEXEC :
+					 elf_read_at(e->fd, h, PCLN_HEADER, (off_t)s->sh_offset);
+	if (ret && ret != -ENOEXEC)
+		return ret;
+	if (ret || (u32_at(h) != PCLN_GO118 && u32_at(h) != PCLN_GO120) || h[4] || h[5]) {
+		snprintf(why, len, "an unknown .gopclntab (not Go 1.18 or later on amd64)");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/*
+ * A program without .go.buildinfo (esbuild's builds by Go 1.25 and 1.26 have none) is a Go program
+ * still when it has a pclntab: its version then as far as the pcHeader tells it (the magic changed
+ * at 1.20; textStart is 0 from 1.26 on). 0, -ENOEXEC when there is no pclntab (not Go), -ENOTSUP
+ * with why, or -errno.
+ */
+static int version_from_pclntab(const struct elf *e, struct gobin *g, char *why, size_t len)
+{
+	const Elf64_Shdr *s = pclntab(e);
+	uint8_t h[PCLN_HEADER];
+	int ret;
+
+	if (!s)
+		return -ENOEXEC;
+	ret = read_header(e, s, h, why, len);
+	if (ret)
+		return ret;
+	snprintf(g->version, sizeof(g->version), "%s (no build information)",
+		 u32_at(h) == PCLN_GO118 ? "Go 1.18 or 1.19" :
+		 u64_at(h + 0x18)	  ? "Go 1.20 to 1.25" :
+					    "Go 1.26 or later");
+	return 0;
+}
+
 /* The file offset of [va, va + size) through the executable PT_LOAD holding it all. 0 or -1. */
 static int code_offset(const struct elf *e, uint64_t va, uint64_t size, uint64_t *off)
 {
@@ -159,48 +240,114 @@ static int code_offset(const struct elf *e, uint64_t va, uint64_t size, uint64_t
 	return -1;
 }
 
-/*
- * Find FUNC_NAME in the pclntab t[0, n): its address and size. The pcHeader (runtime/symtab.go):
- * magic u32, two zero bytes, minLC, ptrSize, then nfunc, nfiles, textStart, funcnameOffset,
- * cuOffset, filetabOffset, pctabOffset, pclnOffset, 8 bytes each; functab at pclnOffset: nfunc+1
- * pairs {entryoff, funcoff} (u32), the last one the end of the text; a _func at functab + funcoff
- * starts with entryOff u32, nameOff i32 (into the names at funcnameOffset). 0, or -ENOTSUP.
- */
-static int find_func(const uint8_t *t, size_t n, uint64_t *va, uint64_t *size, char *why,
-		     size_t len)
+/* A window over the section s of the file fd, empty. */
+static void win_init(struct window *w, int fd, const Elf64_Shdr *s)
 {
-	uint64_t nfunc, text, names, ftab;
-	uint32_t magic;
-	unsigned found = 0;
+	w->fd = fd;
+	w->off = s->sh_offset;
+	w->size = s->sh_size;
+	w->at = 0;
+	w->len = 0;
+}
 
-	magic = n >= PCLN_HEADER ? u32_at(t) : 0;
-	/* two zero bytes, minLC 1 (x86), pointers of 8 bytes */
-	if ((magic != PCLN_GO118 && magic != PCLN_GO120) || t[4] || t[5] || t[6] != 1 ||
-	    t[7] != 8) {
+/*
+ * n bytes (at most WINDOW) at offset pos of the section w reads, through its window: moved to
+ * start at pos when they are not all in it, so that a stream read forwards is read once. 0,
+ * -ERANGE when they are not all in the section, -ENOEXEC when the file ends first, or -errno.
+ */
+static int win_read(struct window *w, uint64_t pos, void *out, size_t n)
+{
+	int ret;
+
+	if (pos > w->size || n > w->size - pos)
+		return -ERANGE;
+	if (pos < w->at || pos - w->at > w->len || n > w->len - (pos - w->at)) {
+		size_t len = w->size - pos < WINDOW ? (size_t)(w->size - pos) : WINDOW;
+
+		w->len = 0;
+		ret = elf_read_at(w->fd, w->buf, len, (off_t)(w->off + pos));
+		if (ret)
+			return ret;
+		w->at = pos;
+		w->len = len;
+	}
+	memcpy(out, w->buf + (pos - w->at), n);
+	return 0;
+}
+
+/*
+ * The start of the text when the pcHeader no longer holds it (Go 1.26 on: "That field is now
+ * always zero", the release notes): moduledata.text, moduledata being the start of the section
+ * .go.module there (runtime/symtab.go: pcHeader *pcHeader at 0, minpc at 0xa0, text at 0xb0, the
+ * same since 1.18). It must point back at this pclntab, and minpc be text + the first function's
+ * entryoff. 0, or -ENOTSUP with why.
+ */
+static int module_text(const struct elf *e, const struct pcln *t, uint32_t first, char *why,
+		       size_t len, uint64_t *text)
+{
+	const Elf64_Shdr *s = section(e, ".go.module");
+	uint8_t m[MODULE_READ];
+
+	if (!s || s->sh_size < sizeof(m) || elf_read_at(e->fd, m, sizeof(m), (off_t)s->sh_offset) ||
+	    u64_at(m + MODULE_PCHEADER) != t->addr || u64_at(m + MODULE_TEXT) > UINT64_MAX - first ||
+	    u64_at(m + MODULE_MINPC) != u64_at(m + MODULE_TEXT) + first) {
+		snprintf(why, len, "its .gopclntab does not give the start of the text, and no .go.module section does");
+		return -ENOTSUP;
+	}
+	*text = u64_at(m + MODULE_TEXT);
+	return 0;
+}
+
+/*
+ * Find FUNC_NAME in the pclntab t, its header h: its address and size. The pcHeader
+ * (runtime/symtab.go): magic u32, two zero bytes, minLC, ptrSize, then nfunc, nfiles, textStart,
+ * funcnameOffset, cuOffset, filetabOffset, pctabOffset, pclnOffset, 8 bytes each; functab at
+ * pclnOffset: nfunc+1 pairs {entryoff, funcoff} (u32), the last one the end of the text; a _func
+ * at functab + funcoff starts with entryOff u32, nameOff i32 (into the names at funcnameOffset).
+ * The functab, the _func records and the names are each read in order, each through its own
+ * window. 0, -ENOTSUP with why, or -errno.
+ */
+static int find_func(const struct elf *e, struct pcln *t, const uint8_t *h, uint64_t *va,
+		     uint64_t *size, char *why, size_t len)
+{
+	uint64_t nfunc = u64_at(h + 0x08), text = u64_at(h + 0x18), names = u64_at(h + 0x20);
+	uint64_t ftab = u64_at(h + 0x40), n = t->ftab.size;
+	uint8_t pair[12], fn[8], name[sizeof(FUNC_NAME)];
+	unsigned found = 0;
+	int ret;
+
+	if (h[6] != 1 || h[7] != 8) { /* minLC 1 (x86), pointers of 8 bytes */
 		snprintf(why, len, "an unknown .gopclntab (not Go 1.18 or later on amd64)");
 		return -ENOTSUP;
 	}
-	nfunc = u64_at(t + 0x08);
-	text = u64_at(t + 0x18);
-	names = u64_at(t + 0x20);
-	ftab = u64_at(t + 0x40);
 	if (names >= n || ftab >= n || nfunc >= (n - ftab) / 8) {
 		snprintf(why, len, "its .gopclntab's header points outside it");
 		return -ENOTSUP;
 	}
+	if (nfunc > MAX_FUNCS) {
+		snprintf(why, len, "its .gopclntab claims %llu functions, more than the %u read",
+			 (unsigned long long)nfunc, MAX_FUNCS);
+		return -ENOTSUP;
+	}
 	for (uint64_t i = 0; i < nfunc; i++) {
-		const uint8_t *pair = t + ftab + 8 * i;
-		uint64_t fn = ftab + u32_at(pair + 4);
-		uint64_t name;
+		uint64_t at;
 
-		if (fn > n - 8)
-			goto damaged;
-		name = names + (uint64_t)(int64_t)(int32_t)u32_at(t + fn + 4);
-		if (name >= n || n - name < sizeof(FUNC_NAME) ||
-		    memcmp(t + name, FUNC_NAME, sizeof(FUNC_NAME)))
+		ret = win_read(&t->ftab, ftab + 8 * i, pair, sizeof(pair));
+		if (!ret && !i && !text)
+			ret = module_text(e, t, u32_at(pair), why, len, &text);
+		if (ret)
+			goto failed;
+		ret = win_read(&t->funcs, ftab + u32_at(pair + 4), fn, sizeof(fn));
+		if (ret)
+			goto failed;
+		at = names + (uint64_t)(int64_t)(int32_t)u32_at(fn + 4);
+		if (win_read(&t->names, at, name, sizeof(name)) ||
+		    memcmp(name, FUNC_NAME, sizeof(FUNC_NAME)))
 			continue;
-		if (u32_at(t + fn) != u32_at(pair) || u32_at(pair + 8) <= u32_at(pair))
-			goto damaged;
+		if (u32_at(fn) != u32_at(pair) || u32_at(pair + 8) <= u32_at(pair)) {
+			ret = -ERANGE;
+			goto failed;
+		}
 		*va = text + u32_at(pair);
 		*size = u32_at(pair + 8) - u32_at(pair);
 		found++;
@@ -211,9 +358,12 @@ static int find_func(const uint8_t *t, size_t n, uint64_t *va, uint64_t *size, c
 				   "no %s in its .gopclntab: the program does not use crypto/tls",
 		 FUNC_NAME, found);
 	return -ENOTSUP;
-damaged:
-	snprintf(why, len, "its .gopclntab's function table points outside it");
-	return -ENOTSUP;
+failed:
+	if (ret == -ERANGE)
+		snprintf(why, len, "its .gopclntab's function table points outside it");
+	else if (ret == -ENOEXEC)
+		snprintf(why, len, "its .gopclntab is cut short");
+	return ret == -ERANGE || ret == -ENOEXEC ? -ENOTSUP : ret;
 }
 
 int gobin_find_hook(const uint8_t *c, size_t n, uint32_t *skip)
@@ -248,30 +398,30 @@ int gobin_find_hook(const uint8_t *c, size_t n, uint32_t *skip)
 /* Where to hook writeKeyLog, found in the pclntab. 0, -ENOTSUP with why, or -errno. */
 static int locate(const struct elf *e, struct gobin *g, char *why, size_t len)
 {
-	const Elf64_Shdr *s = section(e, ".gopclntab");
-	uint8_t *t = NULL, code[PROLOGUE_READ] = { 0 };
+	const Elf64_Shdr *s = pclntab(e);
+	uint8_t h[PCLN_HEADER], code[PROLOGUE_READ] = { 0 };
+	struct pcln *t;
 	uint64_t size = 0;
 	int ret, target;
 
-	if (!s)
-		s = section(e, ".data.rel.ro.gopclntab"); /* the name in a -buildmode=pie build */
-	if (!s || s->sh_size > MAX_PCLNTAB) {
-		snprintf(why, len,
-			 s ? "its .gopclntab is larger than %u MiB" : "no .gopclntab section",
-			 MAX_PCLNTAB >> 20);
+	if (!s) {
+		snprintf(why, len, "no .gopclntab section");
 		return -ENOTSUP;
 	}
-	t = malloc(s->sh_size ? s->sh_size : 1);
+	ret = read_header(e, s, h, why, len);
+	if (ret)
+		return ret;
+	t = malloc(sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	ret = elf_read_at(e->fd, t, s->sh_size, (off_t)s->sh_offset);
-	if (ret == -ENOEXEC)
-		snprintf(why, len, "its .gopclntab is cut short");
-	if (!ret)
-		ret = find_func(t, s->sh_size, &g->func_va, &size, why, len);
+	t->addr = s->sh_addr;
+	win_init(&t->ftab, e->fd, s);
+	win_init(&t->funcs, e->fd, s);
+	win_init(&t->names, e->fd, s);
+	ret = find_func(e, t, h, &g->func_va, &size, why, len);
 	free(t);
 	if (ret)
-		return ret == -ENOEXEC ? -ENOTSUP : ret;
+		return ret;
 	if (code_offset(e, g->func_va, size, &g->func_off)) {
 		snprintf(why, len, "%s at %#llx is not in an executable segment", FUNC_NAME,
 			 (unsigned long long)g->func_va);
@@ -302,8 +452,11 @@ int gobin_inspect(int fd, struct gobin *out, char *why, size_t len)
 	ret = elf_headers(fd, &e.eh, e.ph);
 	if (!ret)
 		ret = read_sections(&e);
-	if (!ret)
+	if (!ret) {
 		ret = read_version(&e, &g, why, len);
+		if (ret == -ENOEXEC)
+			ret = version_from_pclntab(&e, &g, why, len);
+	}
 	if (!ret && e.eh.e_machine != EM_X86_64) {
 		snprintf(why, len, "a Go program for another architecture (ELF machine %u): only amd64 is supported",
 			 e.eh.e_machine);

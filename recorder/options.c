@@ -75,7 +75,7 @@ static const struct cli_option options[] = {
 	  "Hook the Go program PATH (its crypto/tls) before any process runs it. tlsrec\n"
 	  "finds Go programs that processes run, at the start and later, by itself; this is\n"
 	  "for one that starts and handshakes before tlsrec would see its process. Go 1.18\n"
-	  "and later on amd64, stripped or not. Repeat for several." },
+	  "and later on amd64 (tested up to 1.26), stripped or not. Repeat for several." },
 	{ "secrets-only", OPT_SECRETS_ONLY, no_argument, NULL,
 	  "Record TLS secrets, not packets: the journal is then a key log, with the\n"
 	  "processes that hold them but no socket owners. -i, -c and a filter expression do\n"

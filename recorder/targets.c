@@ -372,7 +372,8 @@ static int consider_go(struct targets *t, const char *root, const char *inner, i
 		return ret == -ENOMEM ? ret : 0;
 	}
 	if (ret == -ENOEXEC)
-		snprintf(tg->why, sizeof(tg->why), "not a Go program (no .go.buildinfo section)");
+		snprintf(tg->why, sizeof(tg->why),
+			 "not a Go program (no .go.buildinfo or .gopclntab section)");
 	else if (ret && ret != -ENOTSUP)
 		snprintf(tg->why, sizeof(tg->why), "cannot read it: %s", strerror(-ret));
 	tg->status = ret ? -ENOEXEC : 0;

@@ -39,7 +39,7 @@ grep -qE "^    Go program, go1\.[0-9.]+; hook at file offset 0x[0-9a-f]+ \(write
 grep -qx "    run by no process now" "$d/list.txt" || fail "--list-targets names a process: $(cat "$d/list.txt")"
 "$TLSREC" --list-targets -p $$ --go-program /bin/sh >"$d/notgo.txt" 2>&1 ||
 	fail "tlsrec --list-targets --go-program /bin/sh failed: $(cat "$d/notgo.txt")"
-grep -qx "    not hooked: not a Go program (no .go.buildinfo section)" "$d/notgo.txt" ||
+grep -qx "    not hooked: not a Go program (no .go.buildinfo or .gopclntab section)" "$d/notgo.txt" ||
 	fail "--list-targets does not say why /bin/sh is not hooked: $(cat "$d/notgo.txt")"
 rc=0
 "$TLSREC" --secrets-only --go-program /bin/sh -w "$d/notgo.lz4" >"$d/notgo.log" 2>&1 || rc=$?

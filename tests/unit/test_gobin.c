@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * recorder/gobin.c on real Go programs (tests/go: gotls built static, stripped, PIE and with cgo)
- * and on damaged copies of one. The address of writeKeyLog must be the one `go tool nm` gives,
- * turned into a file offset here with libelf; the stripped build must agree with the static one
- * it was built beside; the hook must be the jbe of the stack check. Damage must be refused, with a
- * reason, without a crash (ASan and UBSan watch).
+ * recorder/gobin.c on real Go programs (tests/go: gotls built static, stripped, PIE and with cgo;
+ * esbuild built by Go 1.20 to 1.26, stripped) and on damaged copies of them. The address of
+ * writeKeyLog must be the one `go tool nm` gives, turned into a file offset here with libelf; the
+ * stripped build must agree with the static one it was built beside; the hook must be the jbe of
+ * the stack check. In esbuild's builds, which have no symbols, the jbe must lead to the block
+ * that spills the nine argument registers in the register ABI's order, calls morestack, reloads
+ * them and jumps back to the very entry gobin found. Damage must be refused, with a reason,
+ * without a crash (ASan and UBSan watch), and without reading a whole pclntab into memory.
  *
- *	test_gobin GO GOTLS_DIR
+ *	test_gobin GO GOTLS_DIR ESBUILD_VERSIONS ESBUILD_DIR
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,7 +28,7 @@
 
 #define FUNC "crypto/tls.(*Config).writeKeyLog"
 
-static const char *go, *dir;
+static const char *go, *dir, *esbuild_versions, *esbuild_dir;
 
 /* The address of FUNC as `go tool nm` prints it, or 0. */
 static uint64_t nm_address(const char *path)
@@ -132,6 +136,86 @@ static void test_builds(void)
 	}
 }
 
+/*
+ * The block the jbe of writeKeyLog's stack check leads to (obj6.go): the argument registers
+ * spilled to 8(%rsp) on (RAX the receiver; RBX, RCX the label; RDI, RSI, R8 the client random;
+ * R9, R10, R11 the secret), a call of morestack, the same reloaded, a jump back to the entry
+ * (before Go 1.26 after a nop, 5 bytes or, from 1.22, 4: padding).
+ * Whether the code at off in fd is that block, jumping back to entry.
+ */
+static bool morestack_block(int fd, uint64_t off, uint64_t entry)
+{
+	static const uint8_t reg[9][2] = { { 0x48, 0x44 }, { 0x48, 0x5c }, { 0x48, 0x4c },
+					   { 0x48, 0x7c }, { 0x48, 0x74 }, { 0x4c, 0x44 },
+					   { 0x4c, 0x4c }, { 0x4c, 0x54 }, { 0x4c, 0x5c } };
+	uint8_t b[2 * 9 * 5 + 5 + 5 + 5];
+	static const uint8_t nop5[] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+	static const uint8_t nop4[] = { 0x0f, 0x1f, 0x40, 0x00 };
+	size_t jmp = 95;
+	int32_t rel;
+
+	if (pread(fd, b, sizeof(b), (off_t)off) != (ssize_t)sizeof(b))
+		return false;
+	for (int i = 0; i < 9; i++) {
+		const uint8_t spill[5] = { reg[i][0], 0x89, reg[i][1], 0x24, (uint8_t)(8 * (i + 1)) };
+		const uint8_t load[5] = { reg[i][0], 0x8b, reg[i][1], 0x24, (uint8_t)(8 * (i + 1)) };
+
+		if (memcmp(b + 5 * i, spill, 5) || memcmp(b + 50 + 5 * i, load, 5))
+			return false;
+	}
+	if (!memcmp(b + jmp, nop5, sizeof(nop5)))
+		jmp += sizeof(nop5);
+	else if (!memcmp(b + jmp, nop4, sizeof(nop4)))
+		jmp += sizeof(nop4);
+	memcpy(&rel, b + jmp + 1, 4);
+	return b[45] == 0xe8 && b[jmp] == 0xe9 && off + jmp + 5 + (int64_t)rel == entry;
+}
+
+/* Each of esbuild's builds in ESBUILD_VERSIONS: hooked, its version the one listed. */
+static void test_esbuild(void)
+{
+	FILE *list = fopen(esbuild_versions, "r");
+	char line[256];
+	int n = 0;
+
+	CHECK(list != NULL);
+	while (list && fgets(line, sizeof(line), list)) {
+		char path[4096], why[256], version[64], want[64];
+		struct gobin g;
+		uint8_t b[6];
+		int64_t rel;
+		int fd;
+
+		if (line[0] == '#' || sscanf(line, "%63s %*s %63[^\n]", version, want) != 2)
+			continue;
+		n++;
+		snprintf(path, sizeof(path), "%s/esbuild-%s/bin/esbuild", esbuild_dir, version);
+		check_ctx("%s", path);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (!CHECK_MSG(fd >= 0, "not installed (bash .ci/deps installs it)"))
+			continue;
+		if (!CHECK_EQ_INT(gobin_inspect(fd, &g, why, sizeof(why)), 0)) {
+			fprintf(stderr, "    why: %s\n", why);
+			close(fd);
+			continue;
+		}
+		CHECK_MSG(!strcmp(g.version, want), "version \"%s\", not \"%s\"", g.version, want);
+		CHECK_EQ_INT((int64_t)g.func_off, libelf_offset(path, g.func_va));
+		CHECK_EQ_U64(g.hook_off, g.func_off + g.hook_skip);
+		CHECK_EQ_INT(pread(fd, b, sizeof(b), (off_t)g.hook_off), (int)sizeof(b));
+		if (CHECK_MSG(b[0] == 0x0f && b[1] == 0x86, "hook at a jbe rel32: %02x %02x", b[0],
+			      b[1])) {
+			rel = (int32_t)(b[2] | b[3] << 8 | b[4] << 16 | (uint32_t)b[5] << 24);
+			CHECK_MSG(morestack_block(fd, g.hook_off + 6 + (uint64_t)rel, g.func_off),
+				  "the jbe does not lead to the spills of writeKeyLog's arguments and back to its entry");
+		}
+		close(fd);
+	}
+	if (list)
+		fclose(list);
+	CHECK_MSG(n >= 7, "%d builds in %s", n, esbuild_versions);
+}
+
 /* Not Go: quietly -ENOEXEC, with no reason. */
 static void test_foreign(void)
 {
@@ -168,7 +252,7 @@ static struct image load(const char *name)
 	struct stat st;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", name[0] == '/' ? "" : dir, name);
 	fd = open(path, O_RDONLY);
 	if (fd < 0 || fstat(fd, &st))
 		abort();
@@ -267,13 +351,28 @@ static void test_damage(void)
 		CHECK_EQ_U64(other.hook_off, g.func_off + 12);
 		check_ctx("damaged gotls-stripped");
 	}
-	/* The name of the build information's section: no longer a Go program. */
+	/*
+	 * Without its build information's section, a Go program still by its pclntab, of an
+	 * unknown version; without that too, no Go program.
+	 */
 	{
-		uint8_t *sec = find(&im, ".go.buildinfo", 14);
+		uint8_t *sec = find(&im, ".go.buildinfo", 14), *pcln_name = find(&im, ".gopclntab", 11);
+		struct gobin other;
 
-		CHECK(sec != NULL);
-		if (sec)
-			refused(&im, sec, ".go.buildinfX", 14, -ENOEXEC, "");
+		CHECK(sec && pcln_name);
+		if (sec && pcln_name) {
+			CHECK_EQ_INT(inspect_changed(&im, sec, ".go.buildinfX", 14, &other, why,
+						     sizeof(why)), 0);
+			CHECK_MSG(!strcmp(other.version, "Go 1.18 or 1.19 (no build information)"),
+				  "version \"%s\"", other.version);
+			CHECK_EQ_U64(other.hook_off, g.hook_off);
+			if (pwrite(im.fd, ".go.buildinfX", 14, sec - im.p) != 14)
+				abort();
+			refused(&im, pcln_name, ".gopclntaX", 11, -ENOEXEC, "");
+			refused(&im, pcln, &bad_magic, 4, -ENOTSUP, "unknown .gopclntab");
+			if (pwrite(im.fd, sec, 14, sec - im.p) != 14)
+				abort();
+		}
 	}
 	/* Cut anywhere: refused, or (when all that is read is still there) the same answer. */
 	for (size_t n = 0; n < im.n; n += im.n / 61 + 1) {
@@ -304,16 +403,112 @@ static void test_damage(void)
 	free(im.p);
 }
 
+/* The section header of the section named name in the image, or NULL. */
+static Elf64_Shdr *shdr(struct image *im, const char *name)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)im->p;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(im->p + eh->e_shoff);
+	const char *names = (const char *)im->p + sh[eh->e_shstrndx].sh_offset;
+
+	for (unsigned i = 0; i < eh->e_shnum; i++)
+		if (!strcmp(names + sh[i].sh_name, name))
+			return &sh[i];
+	return NULL;
+}
+
+static long max_rss_kb(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+/*
+ * A pclntab claiming 500 MiB (the file made that long with a hole): read a window at a time, so
+ * memory does not grow with it; a header claiming more functions than are read refused.
+ */
+static void test_huge(void)
+{
+	struct image im = load("gotls-stripped");
+	Elf64_Shdr *s = shdr(&im, ".gopclntab");
+	uint8_t *pcln = s ? im.p + s->sh_offset : NULL;
+	uint64_t size = 500ull << 20, nfunc = (1u << 22) + 1;
+	struct gobin g, big;
+	char why[256];
+	long before;
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_EQ_INT(gobin_inspect(im.fd, &g, why, sizeof(why)), 0);
+	CHECK_EQ_INT(ftruncate(im.fd, (off_t)(s->sh_offset + size)), 0);
+	before = max_rss_kb();
+	CHECK_EQ_INT(inspect_changed(&im, (uint8_t *)&s->sh_size, &size, 8, &big, why, sizeof(why)),
+		     0);
+	CHECK_EQ_U64(big.hook_off, g.hook_off);
+	CHECK_MSG(max_rss_kb() - before < 16 * 1024, "memory grew by %ld KiB",
+		  max_rss_kb() - before);
+	/* Its functions: the header's count, the table 32 MiB of the hole. */
+	if (pwrite(im.fd, &size, 8, (uint8_t *)&s->sh_size - im.p) != 8)
+		abort();
+	refused(&im, pcln + 8, &nfunc, 8, -ENOTSUP, "claims 4194305 functions");
+	/* The section beyond the file's end. */
+	if (ftruncate(im.fd, (off_t)(s->sh_offset + size - 1)))
+		abort();
+	CHECK_EQ_INT(gobin_inspect(im.fd, &big, why, sizeof(why)), -ENOTSUP);
+	CHECK_MSG(strstr(why, "cut short") != NULL, "why: \"%s\"", why);
+	close(im.fd);
+	free(im.p);
+}
+
+/*
+ * Go 1.26 (esbuild 0.28.2): the pcHeader without the text's start, taken from .go.module's
+ * moduledata, which must point back at the pclntab.
+ */
+static void test_go126(void)
+{
+	char path[4096], why[256];
+	struct image im;
+	Elf64_Shdr *s;
+	struct gobin g;
+	uint64_t zero = 0;
+
+	snprintf(path, sizeof(path), "%s/esbuild-0.28.2/bin/esbuild", esbuild_dir);
+	if (!CHECK_MSG(access(path, R_OK) == 0, "%s not installed (bash .ci/deps installs it)",
+		       path))
+		return;
+	im = load(path);
+	s = shdr(&im, ".go.module");
+	check_ctx("damaged esbuild 0.28.2");
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_EQ_INT(gobin_inspect(im.fd, &g, why, sizeof(why)), 0);
+	refused(&im, im.p + s->sh_offset, &zero, 8, -ENOTSUP, "does not give the start of the text");
+	refused(&im, im.p + s->sh_offset + 0xb0, &zero, 8, -ENOTSUP,
+		"does not give the start of the text");
+	refused(&im, im.p + s->sh_offset + 0xa0, &zero, 8, -ENOTSUP,
+		"does not give the start of the text");
+	close(im.fd);
+	free(im.p);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: test_gobin GO GOTLS_DIR\n");
+	if (argc != 5) {
+		fprintf(stderr, "usage: test_gobin GO GOTLS_DIR ESBUILD_VERSIONS ESBUILD_DIR\n");
 		return 2;
 	}
 	go = argv[1];
 	dir = argv[2];
+	esbuild_versions = argv[3];
+	esbuild_dir = argv[4];
 	CHECK_RUN(test_builds);
+	CHECK_RUN(test_esbuild);
 	CHECK_RUN(test_foreign);
 	CHECK_RUN(test_damage);
+	CHECK_RUN(test_huge);
+	CHECK_RUN(test_go126);
 	return check_exit();
 }
