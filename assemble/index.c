@@ -25,6 +25,7 @@
 #include "fileio.h"
 #include "index.h"
 #include "log.h"
+#include "resume.h"
 #include "table.h"
 
 extern const char index_schema_sql[];
@@ -286,6 +287,17 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(st, i);
+}
+
+/* 2 * n hex digits into n bytes. 0 or -EPROTO. */
+static int unhex(const unsigned char *hex, uint8_t *out, size_t n)
+{
+	if (strlen((const char *)hex) != 2 * n)
+		return -EPROTO;
+	for (size_t i = 0; i < n; i++)
+		if (sscanf((const char *)hex + 2 * i, "%2hhx", &out[i]) != 1)
+			return -EPROTO;
+	return 0;
 }
 
 static int64_t u64_col(uint64_t v)
@@ -938,59 +950,72 @@ struct put {
 	sqlite3_stmt *has_secret, *session_get, *session_put; /* follow_session's */
 };
 
-/*
- * TLS 1.2 session resumption (survey.c does the same for a conversion): a handshake with a SECRET
- * record names its sessions (a ticket the server sent, the session ID it gave) in sessions; an
- * abbreviated one without takes the client random of the latest naming before it of the session
- * it offered (ticket first) into root, which then names its sessions in turn, so that root is always a client random with a
- * SECRET record. root is "" when c (client random crx) is not such a resumed connection. 0 or
- * -errno.
- */
-static int follow_session(struct put *w, const struct tls_conn *c, const char *crx, char root[65])
+/* The index as resume_follow's store of sessions (ctx is the put): the sessions table, and the
+ * secrets table for which handshakes have a master secret; a resumed connection's row says its
+ * root in resumes (put_conn), so there is nothing to take. */
+static int ix_has(void *ctx, const uint8_t cr[32])
 {
-	struct index *ix = w->r->ix;
-	uint8_t key[SESSION_KEY_MAX];
-	uint16_t v = tlsconn_version(c);
-	size_t len;
-	int has;
+	struct put *w = ctx;
+	char crx[65];
+	int ret;
 
-	root[0] = '\0';
-	if (v < 0x0300 || v > 0x0303)
-		return 0;
-	sqlite3_bind_text(w->has_secret, 1, crx, -1, SQLITE_STATIC);
-	has = step(ix, w->has_secret);
-	if (has == 1) {
+	hex(crx, cr, 32);
+	sqlite3_bind_text(w->has_secret, 1, crx, -1, SQLITE_TRANSIENT);
+	ret = step(w->r->ix, w->has_secret);
+	if (ret == 1)
 		sqlite3_reset(w->has_secret);
-		snprintf(root, 65, "%s", crx);
-	}
-	for (int which = 0; !has && which < 2 && tlsconn_abbreviated(c); which++) {
-		if (!(len = tlsconn_session(c, which, key)))
-			continue;
-		sqlite3_bind_blob(w->session_get, 1, key, (int)len, SQLITE_STATIC);
-		sqlite3_bind_int64(w->session_get, 2, u64_col(c->first_wall));
-		has = step(ix, w->session_get);
-		if (has == 1) {
-			const unsigned char *t = sqlite3_column_text(w->session_get, 0);
+	return ret;
+}
 
-			snprintf(root, 65, "%s", t ? (const char *)t : "");
-			sqlite3_reset(w->session_get);
-		}
+/* The latest naming before c, of this run or an earlier one. */
+static int ix_find(void *ctx, const struct tls_conn *c, const uint8_t *key, size_t len,
+		   uint8_t root[32])
+{
+	struct put *w = ctx;
+	int ret;
+
+	sqlite3_bind_blob(w->session_get, 1, key, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(w->session_get, 2, u64_col(c->first_wall));
+	ret = step(w->r->ix, w->session_get);
+	if (ret == 1) {
+		const unsigned char *t = sqlite3_column_text(w->session_get, 0);
+
+		ret = t && !unhex(t, root, 32);
+		sqlite3_reset(w->session_get);
 	}
-	for (int which = 2; has == 1 && which < 4; which++) {
-		if (!(len = tlsconn_session(c, which, key)))
-			continue;
-		sqlite3_bind_blob(w->session_put, 1, key, (int)len, SQLITE_STATIC);
-		sqlite3_bind_int64(w->session_put, 2, u64_col(c->first_wall));
-		sqlite3_bind_int64(w->session_put, 3, w->r->rec_id[c->rec]);
-		sqlite3_bind_text(w->session_put, 4, root, -1, SQLITE_STATIC);
-		if (step(ix, w->session_put) < 0)
-			has = -EIO;
-	}
-	if (has < 0)
-		return has;
-	if (!strcmp(root, crx))
-		root[0] = '\0';
-	return 0;
+	return ret;
+}
+
+static int ix_name(void *ctx, const struct tls_conn *c, const uint8_t *key, size_t len,
+		   const uint8_t root[32])
+{
+	struct put *w = ctx;
+	char rootx[65];
+
+	hex(rootx, root, 32);
+	sqlite3_bind_blob(w->session_put, 1, key, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(w->session_put, 2, u64_col(c->first_wall));
+	sqlite3_bind_int64(w->session_put, 3, w->r->rec_id[c->rec]);
+	sqlite3_bind_text(w->session_put, 4, rootx, -1, SQLITE_TRANSIENT);
+	return step(w->r->ix, w->session_put);
+}
+
+/*
+ * TLS 1.2 session resumption (resume.h; survey.c does the same for a conversion): rootx is the
+ * client random (hex) whose master secret c (client random cr) resumed, always one with a SECRET
+ * record, or "" when c is not such a resumed connection. 0 or -errno.
+ */
+static int follow_session(struct put *w, const struct tls_conn *c, const uint8_t cr[32],
+			  char rootx[65])
+{
+	const struct resume_store st = { ix_has, ix_find, NULL, ix_name, w };
+	uint8_t root[32];
+	int ret = resume_follow(&st, c, cr, root);
+
+	rootx[0] = '\0';
+	if (ret > 0 && memcmp(root, cr, 32))
+		hex(rootx, root, 32);
+	return ret < 0 ? ret : 0;
 }
 
 /* Connection c: added, or brought up to date when taken up again. 0 or -errno. */
@@ -1051,7 +1076,7 @@ static int put_conn(void *ctx, const struct tls_conn *c)
 	bind_text(q, 22, c->alpn);
 	if (cr) {
 		hex(crx, cr, 32);
-		ret = ret ? ret : follow_session(w, c, crx, root);
+		ret = ret ? ret : follow_session(w, c, cr, root);
 	}
 	bind_text(q, 23, cr ? crx : NULL);
 	sqlite3_bind_text(q, 24, tlsconn_conn_state(c), -1, SQLITE_STATIC);
@@ -1684,17 +1709,6 @@ static const char *intern(struct index_selection *s, size_t *cap, const char *pa
 	    !(s->paths[s->npaths] = strdup(path)))
 		return NULL;
 	return s->paths[s->npaths++];
-}
-
-/* 2 * n hex digits into n bytes. 0 or -EPROTO. */
-static int unhex(const unsigned char *hex, uint8_t *out, size_t n)
-{
-	if (strlen((const char *)hex) != 2 * n)
-		return -EPROTO;
-	for (size_t i = 0; i < n; i++)
-		if (sscanf((const char *)hex + 2 * i, "%2hhx", &out[i]) != 1)
-			return -EPROTO;
-	return 0;
 }
 
 /* Row st (id, recording id, protocol, family, addresses and ports, first_ns) into c. 0, or

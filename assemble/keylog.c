@@ -472,9 +472,8 @@ int keylog_resume_from(struct keylog *k, const uint8_t cr[32], const uint8_t fro
 	return ret < 0 ? ret : !ret;
 }
 
-int keylog_resume(struct keylog *k, const uint8_t cr[32], const uint8_t *id, size_t len)
+int keylog_session_get(struct keylog *k, const uint8_t *id, size_t len, uint8_t cr[32])
 {
-	uint8_t from[32];
 	int ret;
 
 	sqlite3_bind_blob(k->session_get, 1, id, (int)len, SQLITE_STATIC);
@@ -483,9 +482,9 @@ int keylog_resume(struct keylog *k, const uint8_t cr[32], const uint8_t *id, siz
 		return ret;
 	ret = sqlite3_column_bytes(k->session_get, 0) == 32;
 	if (ret)
-		memcpy(from, sqlite3_column_blob(k->session_get, 0), 32);
+		memcpy(cr, sqlite3_column_blob(k->session_get, 0), 32);
 	sqlite3_reset(k->session_get);
-	return ret ? keylog_resume_from(k, cr, from) : 0;
+	return ret;
 }
 
 int keylog_unplanned(struct keylog *k, uint64_t *n)
