@@ -24,6 +24,7 @@
 #include "exitcode.h"
 #include "fileio.h"
 #include "index.h"
+#include "keylog.h"
 #include "log.h"
 #include "resume.h"
 #include "table.h"
@@ -809,8 +810,10 @@ static int proc_id(struct run *r, const struct owner *w, int64_t *out)
 	return ret;
 }
 
-/* source_on_secret's consumer: the secrets row of each SECRET or KEYLOG record, as it is read (a
- * KEYLOG record names no cipher suite: 0; its version is TLS 1.2's for CLIENT_RANDOM). */
+/* source_on_secret's consumer: the secrets row of each SECRET or KEYLOG record that gives key log
+ * lines, as it is read (a KEYLOG record names no cipher suite: 0; its version is TLS 1.2's for
+ * CLIENT_RANDOM). A record whose secrets are all zeros gives a conversion nothing: it is not
+ * counted as the secrets of its connection. */
 static int put_secret(void *ctx, const struct src_secret *sec)
 {
 	struct run *r = ctx;
@@ -819,8 +822,11 @@ static int put_secret(void *ctx, const struct src_secret *sec)
 	sqlite3_stmt *k = r->secret_add;
 	struct src_chunk c;
 	char cr[65];
-	int ret = source_chunk(r->src, sec->chunk, &c);
+	int ret;
 
+	if (!(given ? keylog_given_useful(&sec->k) : keylog_secret_useful(&sec->s)))
+		return 0;
+	ret = source_chunk(r->src, sec->chunk, &c);
 	if (ret)
 		return ret;
 	source_libraries(r->src, &libs);

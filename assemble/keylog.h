@@ -105,6 +105,15 @@ int keylog_add(struct keylog *k, const struct tr_secret *s);
  * (generation 0 for the traffic secrets), else counted in st.unknown_label. 0 or -errno. */
 int keylog_add_given(struct keylog *k, const struct tr_keylog *r);
 
+/*
+ * Whether keylog_add (keylog_add_given) would give the record's client random a line: a secret
+ * that is not all zeros (nor derived from all zeros only), of a cipher suite known, under a label
+ * known. The index counts only such records, so that it says a connection has secrets where a
+ * conversion writes some.
+ */
+bool keylog_secret_useful(const struct tr_secret *s);
+bool keylog_given_useful(const struct tr_keylog *r);
+
 /* Whether client random cr has lines: 1, 0, or -errno as keylog_add. */
 int keylog_has(struct keylog *k, const uint8_t cr[32]);
 
