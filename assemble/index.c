@@ -1009,7 +1009,8 @@ static int ix_name(void *ctx, const struct tls_conn *c, const uint8_t *key, size
 /*
  * TLS 1.2 session resumption (resume.h; survey.c does the same for a conversion): rootx is the
  * client random (hex) whose master secret c (client random cr) resumed, always one with a SECRET
- * record, or "" when c is not such a resumed connection. 0 or -errno.
+ * record, or "" when c is not such a resumed connection. Returns 1 when c has a master secret (its
+ * own or its session's), 0 when not (yet), or -errno.
  */
 static int follow_session(struct put *w, const struct tls_conn *c, const uint8_t cr[32],
 			  char rootx[65])
@@ -1021,7 +1022,18 @@ static int follow_session(struct put *w, const struct tls_conn *c, const uint8_t
 	rootx[0] = '\0';
 	if (ret > 0 && memcmp(root, cr, 32))
 		hex(rootx, root, 32);
-	return ret < 0 ? ret : 0;
+	return ret;
+}
+
+/* Whether c, a handshake without a master secret so far, is a TLS 1.2 one that a later run may
+ * give one: its SECRET record, or the naming of the session it resumed, in chunks yet to come. */
+static bool awaits_secret(const struct tls_conn *c)
+{
+	uint8_t key[SESSION_KEY_MAX];
+	uint16_t v = tlsconn_version(c);
+
+	return v >= 0x0300 && v <= 0x0303 &&
+	       (tlsconn_abbreviated(c) || tlsconn_session(c, 2, key) || tlsconn_session(c, 3, key));
 }
 
 /* Connection c: added, or brought up to date when taken up again. 0 or -errno. */
@@ -1035,12 +1047,15 @@ static int put_conn(void *ctx, const struct tls_conn *c)
 	const uint8_t *cr = tlsconn_client_random(c);
 	uint16_t version = tlsconn_version(c);
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], crx[65], root[65] = "";
+	bool keep = false;
 	uint8_t *stream = NULL;
 	size_t stream_len = 0;
 
 	if (ret)
 		return ret;
-	if (row && !c->memo[CHUNK]) {
+	/* A TLS 1.2 handshake kept for its secret (awaits_secret) is followed again below, packets
+	 * or not: this run's chunks may hold its SECRET record. */
+	if (row && !c->memo[CHUNK] && !(cr && awaits_secret(c))) {
 		/* Taken up again, but no packet of it came: owners found now, if any. */
 		const struct owner *wo = owners_end(&r->o, c, o), *wr = owners_end(&r->o, c, !o);
 
@@ -1080,9 +1095,13 @@ static int put_conn(void *ctx, const struct tls_conn *c)
 		sqlite3_bind_null(q, 20);
 	bind_text(q, 21, c->sni);
 	bind_text(q, 22, c->alpn);
-	if (cr) {
+	if (cr)
 		hex(crx, cr, 32);
-		ret = ret ? ret : follow_session(w, c, cr, root);
+	if (cr && !ret) {
+		ret = follow_session(w, c, cr, root);
+		/* Its streams are kept for a later run to name its sessions. */
+		keep = !ret && awaits_secret(c);
+		ret = ret < 0 ? ret : 0;
 	}
 	bind_text(q, 23, cr ? crx : NULL);
 	sqlite3_bind_text(q, 24, tlsconn_conn_state(c), -1, SQLITE_STATIC);
@@ -1092,7 +1111,7 @@ static int put_conn(void *ctx, const struct tls_conn *c)
 	sqlite3_bind_int(q, 28, c->flags[!o] | (c->egress[!o] ? 16 : 0));
 	sqlite3_bind_int64(q, 29, u64_col(c->cookie[o]));
 	sqlite3_bind_int64(q, 30, u64_col(c->cookie[!o]));
-	if (!ret && tlsconn_stream_save(c, o, &stream, &stream_len) < 0)
+	if (!ret && tlsconn_stream_save(c, o, keep, &stream, &stream_len) < 0)
 		ret = -ENOMEM;
 	if (stream)
 		sqlite3_bind_blob(q, 31, stream, (int)stream_len, free);

@@ -25,7 +25,10 @@
  *   not an index  a stray file or a FIFO where the index goes, one with another hard link, and
  *              the index among the journals given: a conversion goes on, the index is skipped;
  *   binary     tlsasm conns --json (parsed by python3 -m json.tool), --csv (columns counted),
- *              the filters, tlsasm procs, and tlsasm index's summary.
+ *              the filters, tlsasm procs, and tlsasm index's summary;
+ *   resume     TLS 1.2 resumption: a full handshake split between two runs, then one resuming
+ *              its ticket, tied to it as in one run (and extracted with its master secret); a
+ *              handshake whose master secret is all zeros has no secrets and names no session.
  */
 #include <sqlite3.h>
 
@@ -1155,8 +1158,8 @@ static void q_text(sqlite3 *db, const char *sql, char *out, size_t size)
 /*
  * TLS 1.2 resumption through the index: A's handshake split between two runs (the first one reads
  * up to its ServerHello, or up to its end without its SECRET record), then B resuming A's ticket;
- * or, with RESUME_ZERO, all in one run.
- * As in an index built in one run: A has secrets and names its session, B resumes A (has_secrets
+ * or, with RESUME_ZERO, all in one run. As in an index built in one run: A has secrets and names
+ * its sessions (its ticket and session ID; B names its own session ID), B resumes A (has_secrets
  * too), and an extraction of B alone (--port 45001) writes B's client random with A's master
  * secret. With an all-zero master secret, A has none: it names no session, B resumes nothing, and
  * neither the index nor a conversion says they have secrets.
@@ -1235,6 +1238,8 @@ static void resume_runs(enum resume_case how)
 
 static void test_resume(void)
 {
+	resume_runs(RESUME_WALK_SPLIT);
+	resume_runs(RESUME_SECRET_LATE);
 	resume_runs(RESUME_ZERO);
 }
 
