@@ -3,7 +3,7 @@
 -- `tlsasm conns`, `tlsasm procs` and filtered extraction read. Times are ns since the epoch (UTC),
 -- addresses are text as inet_ntop writes them. The index is a cache of the journals: a version
 -- this tlsasm does not write is not migrated, the index is built again.
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 
 -- One per recording (tlsrec run), by the recording id of its HEADER.
 CREATE TABLE recordings (
