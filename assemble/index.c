@@ -24,7 +24,9 @@
 #include "exitcode.h"
 #include "fileio.h"
 #include "index.h"
+#include "keylog.h"
 #include "log.h"
+#include "resume.h"
 #include "table.h"
 
 extern const char index_schema_sql[];
@@ -286,6 +288,17 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(st, i);
+}
+
+/* 2 * n hex digits into n bytes. 0 or -EPROTO. */
+static int unhex(const unsigned char *hex, uint8_t *out, size_t n)
+{
+	if (strlen((const char *)hex) != 2 * n)
+		return -EPROTO;
+	for (size_t i = 0; i < n; i++)
+		if (sscanf((const char *)hex + 2 * i, "%2hhx", &out[i]) != 1)
+			return -EPROTO;
+	return 0;
 }
 
 static int64_t u64_col(uint64_t v)
@@ -797,8 +810,10 @@ static int proc_id(struct run *r, const struct owner *w, int64_t *out)
 	return ret;
 }
 
-/* source_on_secret's consumer: the secrets row of each SECRET or KEYLOG record, as it is read (a
- * KEYLOG record names no cipher suite: 0; its version is TLS 1.2's for CLIENT_RANDOM). */
+/* source_on_secret's consumer: the secrets row of each SECRET or KEYLOG record that gives key log
+ * lines, as it is read (a KEYLOG record names no cipher suite: 0; its version is TLS 1.2's for
+ * CLIENT_RANDOM). A record whose secrets are all zeros gives a conversion nothing: it is not
+ * counted as the secrets of its connection. */
 static int put_secret(void *ctx, const struct src_secret *sec)
 {
 	struct run *r = ctx;
@@ -807,8 +822,11 @@ static int put_secret(void *ctx, const struct src_secret *sec)
 	sqlite3_stmt *k = r->secret_add;
 	struct src_chunk c;
 	char cr[65];
-	int ret = source_chunk(r->src, sec->chunk, &c);
+	int ret;
 
+	if (!(given ? keylog_given_useful(&sec->k) : keylog_secret_useful(&sec->s)))
+		return 0;
+	ret = source_chunk(r->src, sec->chunk, &c);
 	if (ret)
 		return ret;
 	source_libraries(r->src, &libs);
@@ -938,59 +956,84 @@ struct put {
 	sqlite3_stmt *has_secret, *session_get, *session_put; /* follow_session's */
 };
 
-/*
- * TLS 1.2 session resumption (survey.c does the same for a conversion): a handshake with a SECRET
- * record names its sessions (a ticket the server sent, the session ID it gave) in sessions; an
- * abbreviated one without takes the client random of the latest naming before it of the session
- * it offered (ticket first) into root, which then names its sessions in turn, so that root is always a client random with a
- * SECRET record. root is "" when c (client random crx) is not such a resumed connection. 0 or
- * -errno.
- */
-static int follow_session(struct put *w, const struct tls_conn *c, const char *crx, char root[65])
+/* The index as resume_follow's store of sessions (ctx is the put): the sessions table, and the
+ * secrets table for which handshakes have a master secret; a resumed connection's row says its
+ * root in resumes (put_conn), so there is nothing to take. */
+static int ix_has(void *ctx, const uint8_t cr[32])
 {
-	struct index *ix = w->r->ix;
+	struct put *w = ctx;
+	char crx[65];
+	int ret;
+
+	hex(crx, cr, 32);
+	sqlite3_bind_text(w->has_secret, 1, crx, -1, SQLITE_TRANSIENT);
+	ret = step(w->r->ix, w->has_secret);
+	if (ret == 1)
+		sqlite3_reset(w->has_secret);
+	return ret;
+}
+
+/* The latest naming before c, of this run or an earlier one. */
+static int ix_find(void *ctx, const struct tls_conn *c, const uint8_t *key, size_t len,
+		   uint8_t root[32])
+{
+	struct put *w = ctx;
+	int ret;
+
+	sqlite3_bind_blob(w->session_get, 1, key, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(w->session_get, 2, u64_col(c->first_wall));
+	ret = step(w->r->ix, w->session_get);
+	if (ret == 1) {
+		const unsigned char *t = sqlite3_column_text(w->session_get, 0);
+
+		ret = t && !unhex(t, root, 32);
+		sqlite3_reset(w->session_get);
+	}
+	return ret;
+}
+
+static int ix_name(void *ctx, const struct tls_conn *c, const uint8_t *key, size_t len,
+		   const uint8_t root[32])
+{
+	struct put *w = ctx;
+	char rootx[65];
+
+	hex(rootx, root, 32);
+	sqlite3_bind_blob(w->session_put, 1, key, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(w->session_put, 2, u64_col(c->first_wall));
+	sqlite3_bind_int64(w->session_put, 3, w->r->rec_id[c->rec]);
+	sqlite3_bind_text(w->session_put, 4, rootx, -1, SQLITE_TRANSIENT);
+	return step(w->r->ix, w->session_put);
+}
+
+/*
+ * TLS 1.2 session resumption (resume.h; survey.c does the same for a conversion): rootx is the
+ * client random (hex) whose master secret c (client random cr) resumed, always one with a SECRET
+ * record, or "" when c is not such a resumed connection. Returns 1 when c has a master secret (its
+ * own or its session's), 0 when not (yet), or -errno.
+ */
+static int follow_session(struct put *w, const struct tls_conn *c, const uint8_t cr[32],
+			  char rootx[65])
+{
+	const struct resume_store st = { ix_has, ix_find, NULL, ix_name, w };
+	uint8_t root[32];
+	int ret = resume_follow(&st, c, cr, root);
+
+	rootx[0] = '\0';
+	if (ret > 0 && memcmp(root, cr, 32))
+		hex(rootx, root, 32);
+	return ret;
+}
+
+/* Whether c, a handshake without a master secret so far, is a TLS 1.2 one that a later run may
+ * give one: its SECRET record, or the naming of the session it resumed, in chunks yet to come. */
+static bool awaits_secret(const struct tls_conn *c)
+{
 	uint8_t key[SESSION_KEY_MAX];
 	uint16_t v = tlsconn_version(c);
-	size_t len;
-	int has;
 
-	root[0] = '\0';
-	if (v < 0x0300 || v > 0x0303)
-		return 0;
-	sqlite3_bind_text(w->has_secret, 1, crx, -1, SQLITE_STATIC);
-	has = step(ix, w->has_secret);
-	if (has == 1) {
-		sqlite3_reset(w->has_secret);
-		snprintf(root, 65, "%s", crx);
-	}
-	for (int which = 0; !has && which < 2 && tlsconn_abbreviated(c); which++) {
-		if (!(len = tlsconn_session(c, which, key)))
-			continue;
-		sqlite3_bind_blob(w->session_get, 1, key, (int)len, SQLITE_STATIC);
-		sqlite3_bind_int64(w->session_get, 2, u64_col(c->first_wall));
-		has = step(ix, w->session_get);
-		if (has == 1) {
-			const unsigned char *t = sqlite3_column_text(w->session_get, 0);
-
-			snprintf(root, 65, "%s", t ? (const char *)t : "");
-			sqlite3_reset(w->session_get);
-		}
-	}
-	for (int which = 2; has == 1 && which < 4; which++) {
-		if (!(len = tlsconn_session(c, which, key)))
-			continue;
-		sqlite3_bind_blob(w->session_put, 1, key, (int)len, SQLITE_STATIC);
-		sqlite3_bind_int64(w->session_put, 2, u64_col(c->first_wall));
-		sqlite3_bind_int64(w->session_put, 3, w->r->rec_id[c->rec]);
-		sqlite3_bind_text(w->session_put, 4, root, -1, SQLITE_STATIC);
-		if (step(ix, w->session_put) < 0)
-			has = -EIO;
-	}
-	if (has < 0)
-		return has;
-	if (!strcmp(root, crx))
-		root[0] = '\0';
-	return 0;
+	return v >= 0x0300 && v <= 0x0303 &&
+	       (tlsconn_abbreviated(c) || tlsconn_session(c, 2, key) || tlsconn_session(c, 3, key));
 }
 
 /* Connection c: added, or brought up to date when taken up again. 0 or -errno. */
@@ -1004,12 +1047,15 @@ static int put_conn(void *ctx, const struct tls_conn *c)
 	const uint8_t *cr = tlsconn_client_random(c);
 	uint16_t version = tlsconn_version(c);
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], crx[65], root[65] = "";
+	bool keep = false;
 	uint8_t *stream = NULL;
 	size_t stream_len = 0;
 
 	if (ret)
 		return ret;
-	if (row && !c->memo[CHUNK]) {
+	/* A TLS 1.2 handshake kept for its secret (awaits_secret) is followed again below, packets
+	 * or not: this run's chunks may hold its SECRET record. */
+	if (row && !c->memo[CHUNK] && !(cr && awaits_secret(c))) {
 		/* Taken up again, but no packet of it came: owners found now, if any. */
 		const struct owner *wo = owners_end(&r->o, c, o), *wr = owners_end(&r->o, c, !o);
 
@@ -1049,9 +1095,13 @@ static int put_conn(void *ctx, const struct tls_conn *c)
 		sqlite3_bind_null(q, 20);
 	bind_text(q, 21, c->sni);
 	bind_text(q, 22, c->alpn);
-	if (cr) {
+	if (cr)
 		hex(crx, cr, 32);
-		ret = ret ? ret : follow_session(w, c, crx, root);
+	if (cr && !ret) {
+		ret = follow_session(w, c, cr, root);
+		/* Its streams are kept for a later run to name its sessions. */
+		keep = !ret && awaits_secret(c);
+		ret = ret < 0 ? ret : 0;
 	}
 	bind_text(q, 23, cr ? crx : NULL);
 	sqlite3_bind_text(q, 24, tlsconn_conn_state(c), -1, SQLITE_STATIC);
@@ -1061,7 +1111,7 @@ static int put_conn(void *ctx, const struct tls_conn *c)
 	sqlite3_bind_int(q, 28, c->flags[!o] | (c->egress[!o] ? 16 : 0));
 	sqlite3_bind_int64(q, 29, u64_col(c->cookie[o]));
 	sqlite3_bind_int64(q, 30, u64_col(c->cookie[!o]));
-	if (!ret && tlsconn_stream_save(c, o, &stream, &stream_len) < 0)
+	if (!ret && tlsconn_stream_save(c, o, keep, &stream, &stream_len) < 0)
 		ret = -ENOMEM;
 	if (stream)
 		sqlite3_bind_blob(q, 31, stream, (int)stream_len, free);
@@ -1684,17 +1734,6 @@ static const char *intern(struct index_selection *s, size_t *cap, const char *pa
 	    !(s->paths[s->npaths] = strdup(path)))
 		return NULL;
 	return s->paths[s->npaths++];
-}
-
-/* 2 * n hex digits into n bytes. 0 or -EPROTO. */
-static int unhex(const unsigned char *hex, uint8_t *out, size_t n)
-{
-	if (strlen((const char *)hex) != 2 * n)
-		return -EPROTO;
-	for (size_t i = 0; i < n; i++)
-		if (sscanf((const char *)hex + 2 * i, "%2hhx", &out[i]) != 1)
-			return -EPROTO;
-	return 0;
 }
 
 /* Row st (id, recording id, protocol, family, addresses and ports, first_ns) into c. 0, or

@@ -22,7 +22,7 @@
 #include "source.h"
 
 /* PRAGMA user_version of schema/index.sql: an index of another version is built again. */
-#define INDEX_SCHEMA_VERSION 4
+#define INDEX_SCHEMA_VERSION 5
 
 /* How long a connection may be idle and still be continued by packets of a later run. */
 #define INDEX_RESUME_NS (600ULL * 1000000000ULL)

@@ -385,26 +385,59 @@ static const char *const label_names[] = {
 	[KEYLOG_CLIENT_RANDOM] = "CLIENT_RANDOM",
 };
 
-int keylog_add_given(struct keylog *k, const struct tr_keylog *r)
+/* The label of KEYLOG record r (as the library writes it: generation 0 for the traffic secrets),
+ * or -1 for one not among enum keylog_label's. */
+static int given_label(const struct tr_keylog *r)
 {
 	char label[TR_KEYLOG_LABEL + 2];
 
-	k->st.records++;
-	if (all_zero(r->client_random, sizeof(r->client_random)))
-		return 0;
 	for (unsigned l = 0; l < sizeof(label_names) / sizeof(label_names[0]); l++) {
 		bool traffic = l == KEYLOG_CLIENT_TRAFFIC || l == KEYLOG_SERVER_TRAFFIC;
 		int n = snprintf(label, sizeof(label), "%s%s", label_names[l], traffic ? "0" : "");
 
-		if (n == r->label_len && !memcmp(label, r->label, (size_t)n)) {
-			int ret = add_line(k, r->client_random, (enum keylog_label)l, 0, r->secret,
-					   r->secret_len);
-
-			return ret < 0 ? ret : 0;
-		}
+		if (n == r->label_len && !memcmp(label, r->label, (size_t)n))
+			return (int)l;
 	}
-	k->st.unknown_label++;
-	return 0;
+	return -1;
+}
+
+int keylog_add_given(struct keylog *k, const struct tr_keylog *r)
+{
+	int label, ret;
+
+	k->st.records++;
+	if (all_zero(r->client_random, sizeof(r->client_random)))
+		return 0;
+	label = given_label(r);
+	if (label < 0) {
+		k->st.unknown_label++;
+		return 0;
+	}
+	ret = add_line(k, r->client_random, (enum keylog_label)label, 0, r->secret, r->secret_len);
+	return ret < 0 ? ret : 0;
+}
+
+bool keylog_secret_useful(const struct tr_secret *s)
+{
+	struct suite h;
+
+	if (all_zero(s->client_random, sizeof(s->client_random)))
+		return false;
+	if ((s->flags & TR_SEC_TLS12) && !all_zero(s->master_key, sizeof(s->master_key)))
+		return true;
+	if (!(s->flags & TR_SEC_TLS13) || !(h.digest = suite_digest(s->cipher, &h.len)))
+		return false;
+	/* add_derived's, add_traffic's and the exporter's inputs. */
+	return (!all_zero(s->handshake_secret, h.len) &&
+		!all_zero(s->handshake_traffic_hash, h.len)) ||
+	       (!all_zero(s->master_secret, h.len) && !all_zero(s->server_finished_hash, h.len)) ||
+	       !all_zero(s->exporter_secret, h.len);
+}
+
+bool keylog_given_useful(const struct tr_keylog *r)
+{
+	return !all_zero(r->client_random, sizeof(r->client_random)) && given_label(r) >= 0 &&
+	       !all_zero(r->secret, r->secret_len);
 }
 
 /* The line of the row read stands on (client random, label, generation, secret: columns 1 to 4)
@@ -472,9 +505,8 @@ int keylog_resume_from(struct keylog *k, const uint8_t cr[32], const uint8_t fro
 	return ret < 0 ? ret : !ret;
 }
 
-int keylog_resume(struct keylog *k, const uint8_t cr[32], const uint8_t *id, size_t len)
+int keylog_session_get(struct keylog *k, const uint8_t *id, size_t len, uint8_t cr[32])
 {
-	uint8_t from[32];
 	int ret;
 
 	sqlite3_bind_blob(k->session_get, 1, id, (int)len, SQLITE_STATIC);
@@ -483,9 +515,9 @@ int keylog_resume(struct keylog *k, const uint8_t cr[32], const uint8_t *id, siz
 		return ret;
 	ret = sqlite3_column_bytes(k->session_get, 0) == 32;
 	if (ret)
-		memcpy(from, sqlite3_column_blob(k->session_get, 0), 32);
+		memcpy(cr, sqlite3_column_blob(k->session_get, 0), 32);
 	sqlite3_reset(k->session_get);
-	return ret ? keylog_resume_from(k, cr, from) : 0;
+	return ret;
 }
 
 int keylog_unplanned(struct keylog *k, uint64_t *n)

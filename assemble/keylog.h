@@ -105,6 +105,15 @@ int keylog_add(struct keylog *k, const struct tr_secret *s);
  * (generation 0 for the traffic secrets), else counted in st.unknown_label. 0 or -errno. */
 int keylog_add_given(struct keylog *k, const struct tr_keylog *r);
 
+/*
+ * Whether keylog_add (keylog_add_given) would give the record's client random a line: a secret
+ * that is not all zeros (nor derived from all zeros only), of a cipher suite known, under a label
+ * known. The index counts only such records, so that it says a connection has secrets where a
+ * conversion writes some.
+ */
+bool keylog_secret_useful(const struct tr_secret *s);
+bool keylog_given_useful(const struct tr_keylog *r);
+
 /* Whether client random cr has lines: 1, 0, or -errno as keylog_add. */
 int keylog_has(struct keylog *k, const uint8_t cr[32]);
 
@@ -122,15 +131,15 @@ int keylog_plan(struct keylog *k, const uint8_t cr[32], uint64_t before);
  */
 int keylog_session(struct keylog *k, const uint8_t *id, size_t len, const uint8_t cr[32]);
 
-/*
- * An abbreviated TLS 1.2 handshake of client random cr resumed the session id names: give cr a
- * CLIENT_RANDOM line with that session's master secret. Returns 1 when it was added, 0 when the
- * session is not known (or cr has another line already), or -errno as keylog_add.
- */
-int keylog_resume(struct keylog *k, const uint8_t cr[32], const uint8_t *id, size_t len);
+/* The client random the latest keylog_session gave session id (len bytes), into cr: 1, 0 when
+ * none did, or -errno as keylog_add. */
+int keylog_session_get(struct keylog *k, const uint8_t *id, size_t len, uint8_t cr[32]);
 
-/* The same for a session known as that of client random from (an index tied them): 1, 0 when
- * from has no CLIENT_RANDOM line (or cr has one already), or -errno. */
+/*
+ * An abbreviated TLS 1.2 handshake of client random cr resumed the session of client random from:
+ * give cr a CLIENT_RANDOM line with from's master secret. Returns 1 when it was added, 0 when from
+ * has no CLIENT_RANDOM line (or cr has one already), or -errno as keylog_add.
+ */
 int keylog_resume_from(struct keylog *k, const uint8_t cr[32], const uint8_t from[32]);
 
 /* How many client randoms have lines but no DSB planned: 0 and *n, or -errno as keylog_add. */

@@ -5,6 +5,7 @@
  * span records). NewSessionTicket: RFC 5077 section 3.3 (lifetime hint, then the ticket as an
  * opaque <0..2^16-1>).
  */
+#include <errno.h>
 #include <string.h>
 
 #include "session.h"
@@ -195,6 +196,121 @@ void session_server_data(struct tls_session *s, uint32_t rel, const uint8_t *dat
 	s->walked += n;
 	if (s->walk == SESSION_WALKING && s->walked >= SESSION_WALK_MAX)
 		s->walk = SESSION_STOPPED;
+}
+
+/* A cursor over a saved walk: n bytes at a time, big endian. */
+struct state_cursor {
+	uint8_t *p;
+	const uint8_t *q;
+};
+
+static void put_n(struct state_cursor *k, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--)
+		*k->p++ = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_n(struct state_cursor *k, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | *k->q++;
+	return v;
+}
+
+static void put_bytes(struct state_cursor *k, const uint8_t *b, size_t n)
+{
+	memcpy(k->p, b, n);
+	k->p += n;
+}
+
+static void get_bytes(struct state_cursor *k, uint8_t *b, size_t n)
+{
+	memcpy(b, k->q, n);
+	k->q += n;
+}
+
+static void put_ticket(struct state_cursor *k, const struct session_ticket *t)
+{
+	put_bytes(k, t->head, SESSION_TICKET_HEAD);
+	put_n(k, t->hash, 4);
+	put_n(k, t->len, 2);
+}
+
+static void get_ticket(struct state_cursor *k, struct session_ticket *t)
+{
+	get_bytes(k, t->head, SESSION_TICKET_HEAD);
+	t->hash = (uint32_t)get_n(k, 4);
+	t->len = (uint16_t)get_n(k, 2);
+}
+
+void session_save(const struct tls_session *s, uint8_t out[SESSION_STATE_LEN])
+{
+	struct state_cursor k = { .p = out };
+
+	put_n(&k, s->walked, 4);
+	put_n(&k, s->walk, 1);
+	put_bytes(&k, s->rec_head, sizeof(s->rec_head));
+	put_n(&k, s->rec_have, 1);
+	put_n(&k, s->record_left, 2);
+	put_bytes(&k, s->msg_head, sizeof(s->msg_head));
+	put_n(&k, s->msg_have, 1);
+	put_n(&k, (unsigned)s->in_msg | (unsigned)s->hello << 1 | (unsigned)s->full << 2 |
+			  (unsigned)s->abbreviated << 3, 1);
+	put_n(&k, s->msg_type, 1);
+	put_n(&k, s->msg_left, 4);
+	put_n(&k, s->msg_read, 4);
+	put_n(&k, s->ticket_len, 2);
+	for (int i = 0; i < 4; i++)
+		put_n(&k, s->hash.v[i], 4);
+	put_n(&k, s->hash.total, 8);
+	put_bytes(&k, s->hash.mem, sizeof(s->hash.mem));
+	put_n(&k, s->hash.memsize, 4);
+	put_n(&k, s->hash.seed, 4);
+	put_ticket(&k, &s->got);
+	put_ticket(&k, &s->sent);
+}
+
+int session_restore(struct tls_session *s, const uint8_t in[SESSION_STATE_LEN])
+{
+	struct state_cursor k = { .q = in };
+	struct tls_session r;
+	unsigned flags;
+
+	memset(&r, 0, sizeof(r));
+	r.walked = (uint32_t)get_n(&k, 4);
+	r.walk = (uint8_t)get_n(&k, 1);
+	get_bytes(&k, r.rec_head, sizeof(r.rec_head));
+	r.rec_have = (uint8_t)get_n(&k, 1);
+	r.record_left = (uint16_t)get_n(&k, 2);
+	get_bytes(&k, r.msg_head, sizeof(r.msg_head));
+	r.msg_have = (uint8_t)get_n(&k, 1);
+	flags = (unsigned)get_n(&k, 1);
+	r.in_msg = flags & 1;
+	r.hello = flags & 2;
+	r.full = flags & 4;
+	r.abbreviated = flags & 8;
+	r.msg_type = (uint8_t)get_n(&k, 1);
+	r.msg_left = (uint32_t)get_n(&k, 4);
+	r.msg_read = (uint32_t)get_n(&k, 4);
+	r.ticket_len = (uint16_t)get_n(&k, 2);
+	for (int i = 0; i < 4; i++)
+		r.hash.v[i] = (uint32_t)get_n(&k, 4);
+	r.hash.total = get_n(&k, 8);
+	get_bytes(&k, r.hash.mem, sizeof(r.hash.mem));
+	r.hash.memsize = (uint32_t)get_n(&k, 4);
+	r.hash.seed = (uint32_t)get_n(&k, 4);
+	get_ticket(&k, &r.got);
+	get_ticket(&k, &r.sent);
+	/* What walk() and xxh32_update rely on: the bounds of what they index and count. */
+	if (flags > 15 || r.walk > SESSION_STOPPED || r.walked > SESSION_WALK_MAX ||
+	    r.rec_have >= sizeof(r.rec_head) || r.record_left > REC_MAX ||
+	    r.msg_have >= sizeof(r.msg_head) || r.msg_left >= 1u << 24 ||
+	    r.hash.memsize >= sizeof(r.hash.mem))
+		return -EINVAL;
+	*s = r;
+	return 0;
 }
 
 size_t session_key_id(const uint8_t *server, const uint8_t *sid, uint8_t sid_len,

@@ -82,6 +82,19 @@ void session_client_ticket(struct tls_session *s, const uint8_t *ext, uint16_t l
  */
 void session_server_data(struct tls_session *s, uint32_t rel, const uint8_t *data, uint32_t len);
 
+/* Bytes of a walk as session_save writes it. */
+#define SESSION_STATE_LEN 154
+
+/*
+ * The walk s as far as it went (what the handshake named so far, and where in the server's stream
+ * it stands) into out, big endian, for a later reading to go on with (tlsconn_stream_save).
+ */
+void session_save(const struct tls_session *s, uint8_t out[SESSION_STATE_LEN]);
+
+/* The walk session_save wrote, into s. Returns 0, or -EINVAL when in holds no walk session_save
+ * could have written (s is left as it was). */
+int session_restore(struct tls_session *s, const uint8_t in[SESSION_STATE_LEN]);
+
 /*
  * The session identifiers of a handshake with server (SESSION_SERVER_LEN bytes, as above): its
  * session ID (from a hello, up to 32 bytes) or a ticket, written to out (SESSION_KEY_MAX bytes).

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "pcapng.h"
+#include "resume.h"
 #include "survey.h"
 
 /* Key log text written at once. */
@@ -20,36 +21,51 @@ static bool wanted(const struct survey *sv, const struct tls_conn *c)
 	return !sv->opts.want || sv->opts.want(sv->opts.ctx, c);
 }
 
-/*
- * TLS 1.2 session resumption, for every TLS connection whether written or not, in the order of
- * their first packets: an abbreviated handshake with no lines of its own takes the master secret
- * of the session it offered (ticket first) to the same server, the latest to name it; or, with
- * opts.resumes (an extraction: the chunks read may hold another naming of the session than the
- * latest), of the one the index tied it to. A handshake with a master secret names its
- * sessions (a ticket the server sent, the session ID it gave) for later ones. 0 or -errno.
- */
+/* The key log as resume_follow's store of sessions (ctx is the survey). */
+static int keys_has(void *ctx, const uint8_t cr[32])
+{
+	struct survey *sv = ctx;
+
+	return keylog_has(&sv->keys, cr);
+}
+
+/* With opts.resumes (an extraction: the chunks read may hold another naming of the session than
+ * the latest), the index tied c to its root already, whichever session it offered. */
+static int keys_find(void *ctx, const struct tls_conn *c, const uint8_t *key, size_t len,
+		     uint8_t root[32])
+{
+	struct survey *sv = ctx;
+
+	if (sv->opts.resumes)
+		return sv->opts.resumes(sv->opts.ctx, c, root);
+	return keylog_session_get(&sv->keys, key, len, root);
+}
+
+static int keys_take(void *ctx, const uint8_t cr[32], const uint8_t root[32])
+{
+	struct survey *sv = ctx;
+
+	return keylog_resume_from(&sv->keys, cr, root);
+}
+
+static int keys_name(void *ctx, const struct tls_conn *c, const uint8_t *key, size_t len,
+		     const uint8_t root[32])
+{
+	struct survey *sv = ctx;
+
+	(void)c; /* connections are followed in order: every naming kept is an earlier one */
+	return keylog_session(&sv->keys, key, len, root);
+}
+
+/* TLS 1.2 session resumption (resume.h), for every TLS connection whether written or not, in the
+ * order of their first packets. 0 or -errno. */
 static int follow_session(struct survey *sv, const struct tls_conn *c, const uint8_t cr[32])
 {
-	uint8_t key[SESSION_KEY_MAX], root[32];
-	uint16_t v = tlsconn_version(c);
-	size_t len;
-	int has, ret;
+	const struct resume_store st = { keys_has, keys_find, keys_take, keys_name, sv };
+	uint8_t root[32];
+	int ret = resume_follow(&st, c, cr, root);
 
-	if (v < 0x0300 || v > 0x0303)
-		return 0;
-	has = keylog_has(&sv->keys, cr);
-	if (!has && tlsconn_abbreviated(c) && sv->opts.resumes) {
-		if (sv->opts.resumes(sv->opts.ctx, c, root))
-			has = keylog_resume_from(&sv->keys, cr, root);
-	} else {
-		for (int which = 0; !has && which < 2 && tlsconn_abbreviated(c); which++)
-			if ((len = tlsconn_session(c, which, key)))
-				has = keylog_resume(&sv->keys, cr, key, len);
-	}
-	for (int which = 2; has > 0 && which < 4; which++)
-		if ((len = tlsconn_session(c, which, key)) && (ret = keylog_session(&sv->keys, key, len, cr)))
-			return ret;
-	return has < 0 ? has : 0;
+	return ret < 0 ? ret : 0;
 }
 
 /* plan's, for each connection in the order of their first packets: the TLS connections, and a

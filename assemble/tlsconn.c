@@ -918,26 +918,38 @@ int tlsconn_find(struct tlsconn *t, const struct tlsconn_pkt *p, struct tls_conn
 	return 1;
 }
 
-/* Stream state, version 1: the version byte; per side (the given one first) isn (4 bytes, big
+/* Stream state, version 2: the version byte; per side (the given one first) isn (4 bytes, big
  * endian), have_isn, have, then have bytes of data; a byte of flags (1: hello_done, 2: a
  * ClientHello being gathered); when gathered, its length and bytes held (2 bytes each) and those
- * bytes. */
+ * bytes; then the walk of the server's stream (session_save's SESSION_STATE_LEN bytes). Version 1
+ * (an older tlsasm's) ends before the walk. */
 #define STREAM_V1 1
+#define STREAM_V2 2
 
-int tlsconn_stream_save(const struct tls_conn *c, int side, uint8_t **out, size_t *len)
+/* Whether the walk of c's server stream still looks for a TLS 1.2 handshake's sessions. */
+static bool walking(const struct tls_conn *c)
 {
-	size_t n = 1 + 2 * (6 + TLSCONN_KEEP) + 1 + 4 + (c->hello ? c->hello_have : 0);
+	uint16_t v = tlsconn_version(c);
+
+	return v >= 0x0300 && v <= 0x0303 && c->sess.walk == SESSION_WALKING;
+}
+
+int tlsconn_stream_save(const struct tls_conn *c, int side, bool keep, uint8_t **out, size_t *len)
+{
+	size_t n = 1 + 2 * (6 + TLSCONN_KEEP) + 1 + 4 + (c->hello ? c->hello_have : 0) +
+		   SESSION_STATE_LEN;
 	uint8_t *p;
 
 	*out = NULL;
 	*len = 0;
 	if (c->resumed || c->state == TLSCONN_NOT_TLS ||
-	    (c->hello_done && c->state == TLSCONN_HELLO && tlsconn_version(c)))
+	    (!keep && c->hello_done && c->state == TLSCONN_HELLO && tlsconn_version(c) &&
+	     !walking(c)))
 		return 0;
 	if (!(p = malloc(n)))
 		return -ENOMEM;
 	*out = p;
-	*p++ = STREAM_V1;
+	*p++ = STREAM_V2;
 	for (int k = 0; k < 2; k++) {
 		int s = k ? !side : side;
 
@@ -959,6 +971,8 @@ int tlsconn_stream_save(const struct tls_conn *c, int side, uint8_t **out, size_
 		memcpy(p, c->hello, c->hello_have);
 		p += c->hello_have;
 	}
+	session_save(&c->sess, p);
+	p += SESSION_STATE_LEN;
 	*len = (size_t)(p - *out);
 	return 1;
 }
@@ -968,11 +982,13 @@ int tlsconn_stream_restore(struct tlsconn *t, struct tls_conn *c, const uint8_t 
 {
 	const uint8_t *p = blob, *end = blob + len;
 	uint32_t isn[2], hlen = 0, hhave = 0;
-	uint8_t have[2], flags;
+	uint8_t have[2], flags, version;
 	const uint8_t *data[2], *hello = NULL;
+	struct tls_session sess;
 
-	if (!blob || len < 1 || *p++ != STREAM_V1)
+	if (!blob || len < 1 || (*p != STREAM_V1 && *p != STREAM_V2))
 		return -EINVAL;
+	version = *p++;
 	for (int s = 0; s < 2; s++) {
 		if (end - p < 6 || p[5] > TLSCONN_KEEP || end - p - 6 < p[5])
 			return -EINVAL;
@@ -994,6 +1010,12 @@ int tlsconn_stream_restore(struct tlsconn *t, struct tls_conn *c, const uint8_t 
 		hello = p + 4;
 		if (hlen > TLSCONN_HELLO_MAX || hhave > hlen || (uint32_t)(end - hello) < hhave)
 			return -EINVAL;
+		p = hello + hhave;
+	}
+	if (version == STREAM_V2 &&
+	    (end - p != SESSION_STATE_LEN || session_restore(&sess, p)))
+		return -EINVAL;
+	if (hello) {
 		if (t->hello_bytes + hlen <= TLSCONN_HELLO_BUDGET && (c->hello = malloc(hlen))) {
 			memcpy(c->hello, hello, hhave);
 			c->hello_len = hlen;
@@ -1010,6 +1032,8 @@ int tlsconn_stream_restore(struct tlsconn *t, struct tls_conn *c, const uint8_t 
 		memcpy(c->data[s], data[s], have[s]);
 	}
 	c->hello_done = (flags & 1) && !c->hello;
+	if (version == STREAM_V2)
+		c->sess = sess;
 	c->resumed = false;
 	return 0;
 }

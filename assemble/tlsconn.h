@@ -165,17 +165,20 @@ int tlsconn_resume(struct tlsconn *t, const struct tls_conn *c, struct tls_conn 
 
 /*
  * What a later reading needs to go on following the start of c's streams where this one stopped
- * (initial sequence numbers, the bytes kept, a ClientHello being gathered), with side first
- * (tlsconn_client_side, so that the row's orig is side 0 again), into out (malloc'd) and *len.
- * Returns 1 when there is something to keep, 0 when nothing more is to be learnt from the
- * streams (not TLS, or hello and ServerHello read, or not followed: *out NULL), or -ENOMEM.
+ * (initial sequence numbers, the bytes kept, a ClientHello being gathered, the walk of a TLS 1.2
+ * server's stream for its sessions), with side first (tlsconn_client_side, so that the row's
+ * orig is side 0 again), into out (malloc'd) and *len. Returns 1 when there is something to keep,
+ * 0 when nothing more is to be learnt from the streams (not TLS, or hello and ServerHello read
+ * and no TLS 1.2 walk going on, or not followed: *out NULL), or -ENOMEM. With keep, what the
+ * streams told is kept even when nothing more is to be learnt from them: the client random and
+ * sessions of a handshake whose secrets a later reading may bring.
  */
-int tlsconn_stream_save(const struct tls_conn *c, int side, uint8_t **out, size_t *len);
+int tlsconn_stream_save(const struct tls_conn *c, int side, bool keep, uint8_t **out, size_t *len);
 
 /*
- * Give c (just added by tlsconn_resume) the stream state tlsconn_stream_save wrote, so its
- * packets are followed again. Returns 0, -EINVAL when blob is not such a state (the connection
- * stays not followed), or -ENOMEM.
+ * Give c (just added by tlsconn_resume) the stream state tlsconn_stream_save wrote (or an older
+ * tlsasm's, which has no walk), so its packets are followed again. Returns 0, -EINVAL when blob
+ * is not such a state (the connection stays not followed), or -ENOMEM.
  */
 int tlsconn_stream_restore(struct tlsconn *t, struct tls_conn *c, const uint8_t *blob,
 			   size_t len);

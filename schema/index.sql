@@ -3,7 +3,7 @@
 -- `tlsasm conns`, `tlsasm procs` and filtered extraction read. Times are ns since the epoch (UTC),
 -- addresses are text as inet_ntop writes them. The index is a cache of the journals: a version
 -- this tlsasm does not write is not migrated, the index is built again.
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 
 -- One per recording (tlsrec run), by the recording id of its HEADER.
 CREATE TABLE recordings (
@@ -118,7 +118,7 @@ CREATE TABLE connections (
 	sni TEXT,
 	alpn TEXT,
 	client_random TEXT,     -- 64 hex digits, from the ClientHello
-	has_secrets INTEGER NOT NULL DEFAULT 0, -- a SECRET record has its client random
+	has_secrets INTEGER NOT NULL DEFAULT 0, -- a row of secrets has its client random, or resumes
 	conn_state TEXT NOT NULL, -- as Zeek's conn_state: S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH
 	-- What a later run needs to go on with it:
 	tls_state INTEGER NOT NULL, -- 0 unknown, 1 not TLS, 2 TLS, 3 ClientHello read
@@ -136,8 +136,9 @@ CREATE INDEX connections_orig ON connections(orig_process);
 CREATE INDEX connections_resp ON connections(resp_process);
 CREATE INDEX connections_random ON connections(client_random);
 
--- Every SECRET and KEYLOG record: whose handshake, not the secrets (tlsasm reads those from the
--- journal). A KEYLOG record has cipher 0.
+-- Every SECRET and KEYLOG record that gives key log lines (one whose secrets are all zeros gives
+-- none): whose handshake, not the secrets (tlsasm reads those from the journal). A KEYLOG record
+-- has cipher 0.
 CREATE TABLE secrets (
 	recording INTEGER NOT NULL REFERENCES recordings(id),
 	ts_ns INTEGER NOT NULL,

@@ -25,7 +25,10 @@
  *   not an index  a stray file or a FIFO where the index goes, one with another hard link, and
  *              the index among the journals given: a conversion goes on, the index is skipped;
  *   binary     tlsasm conns --json (parsed by python3 -m json.tool), --csv (columns counted),
- *              the filters, tlsasm procs, and tlsasm index's summary.
+ *              the filters, tlsasm procs, and tlsasm index's summary;
+ *   resume     TLS 1.2 resumption: a full handshake split between two runs, then one resuming
+ *              its ticket, tied to it as in one run (and extracted with its master secret); a
+ *              handshake whose master secret is all zeros has no secrets and names no session.
  */
 #include <sqlite3.h>
 
@@ -957,6 +960,289 @@ static void test_damaged(void)
 	check_ctx("%s", "");
 }
 
+/* A TLS 1.2 SECRET record of cr with master secret ms (NULL: all zeros, as a library that had
+ * none yet writes it). */
+static bool put_secret12(struct synth *y, const uint8_t cr[32], const uint8_t *ms)
+{
+	struct tr_secret s;
+
+	memset(&s, 0, sizeof(s));
+	s.hdr.type = TR_REC_SECRET;
+	s.hdr.len = sizeof(s);
+	s.hdr.ts = synth_boot(y);
+	y->rel += 1000;
+	s.version = 0x0303;
+	s.cipher = 0x0300c02f;
+	s.flags = TR_SEC_TLS12;
+	s.pid = 100;
+	s.tid = 100;
+	memcpy(s.client_random, cr, 32);
+	if (ms)
+		memcpy(s.master_key, ms, TR_SECRET_LEN);
+	return CHECK_EQ_INT(chunkbuf_add(&y->cb, &s, sizeof(s)), 0);
+}
+
+/* The record header (5) and handshake header (4) of a record of type that ends at q. */
+static size_t tls12_close(uint8_t *out, uint8_t *q)
+{
+	size_t body = (size_t)(q - out) - 9;
+
+	put_be16(out + 3, (uint16_t)(body + 4));
+	out[6] = 0;
+	put_be16(out + 7, (uint16_t)body);
+	return (size_t)(q - out);
+}
+
+/* A TLS 1.2 ClientHello offering session ID fill (32 bytes of it) and ticket (tlen bytes; an
+ * empty SessionTicket extension when 0). */
+static size_t tls12_client_hello(uint8_t *out, const uint8_t cr[32], uint8_t fill,
+				 const uint8_t *ticket, uint16_t tlen)
+{
+	uint8_t *q = out;
+
+	*q++ = 0x16;
+	q = put_be16(q, 0x0301);
+	q += 2;
+	*q++ = 1;
+	q += 3;
+	q = put_be16(q, 0x0303);
+	memcpy(q, cr, 32);
+	q += 32;
+	*q++ = 32;
+	memset(q, fill, 32);
+	q += 32;
+	q = put_be16(q, 2);
+	q = put_be16(q, 0xc02f);
+	*q++ = 1;
+	*q++ = 0;
+	q = put_be16(q, (uint16_t)(4 + tlen));
+	q = put_be16(q, 35); /* SessionTicket, RFC 5077 section 3.2 */
+	q = put_be16(q, tlen);
+	if (tlen)
+		memcpy(q, ticket, tlen);
+	q += tlen;
+	return tls12_close(out, q);
+}
+
+/* A TLS 1.2 ServerHello giving session ID fill (32 bytes of it), in a record with a Certificate
+ * and a ServerHelloDone when full. */
+static size_t tls12_server_hello(uint8_t *out, uint8_t fill, bool full)
+{
+	uint8_t *q = out, sr[32];
+	size_t len;
+
+	memset(sr, 0x5a, sizeof(sr));
+	*q++ = 0x16;
+	q = put_be16(q, 0x0303);
+	q += 2;
+	*q++ = 2;
+	q += 3;
+	q = put_be16(q, 0x0303);
+	memcpy(q, sr, 32);
+	q += 32;
+	*q++ = 32;
+	memset(q, fill, 32);
+	q += 32;
+	q = put_be16(q, 0xc02f);
+	*q++ = 0;
+	q = put_be16(q, 0);
+	len = tls12_close(out, q);
+	if (!full)
+		return len;
+	memcpy(q, "\x0b\x00\x00\x03\x00\x00\x00\x0e\x00\x00\x00", 11);
+	q += 11;
+	put_be16(out + 3, (uint16_t)(q - out - 5));
+	return (size_t)(q - out);
+}
+
+/* The server's NewSessionTicket with ticket (tlen bytes), when tlen, then its ChangeCipherSpec. */
+static size_t tls12_server_end(uint8_t *out, const uint8_t *ticket, uint16_t tlen)
+{
+	uint8_t *q = out;
+
+	if (tlen) {
+		*q++ = 0x16;
+		q = put_be16(q, 0x0303);
+		q = put_be16(q, (uint16_t)(4 + 6 + tlen));
+		*q++ = 4;
+		*q++ = 0;
+		q = put_be16(q, (uint16_t)(6 + tlen));
+		q = put_be16(put_be16(q, 0), 7200); /* lifetime hint */
+		q = put_be16(q, tlen);
+		memcpy(q, ticket, tlen);
+		q += tlen;
+	}
+	memcpy(q, "\x14\x03\x03\x00\x01\x01", 6);
+	return (size_t)(q + 6 - out);
+}
+
+enum resume_case {
+	RESUME_WALK_SPLIT, /* part 1 ends after the ServerHello: its ticket and the SECRET later */
+	RESUME_SECRET_LATE, /* part 1 ends after the handshake: only the SECRET record later */
+	RESUME_ZERO,        /* the SECRET record's master secret is all zeros */
+};
+
+/*
+ * Host T's journal, its first nchunks chunks (1 to 3): A (port 45000) makes a full TLS 1.2
+ * handshake with 192.0.2.20:443, whose server gives session ID 0xa1... and a ticket; B (port
+ * 45001) resumes it by that ticket in an abbreviated handshake. Chunk 1: A's hellos (and, with
+ * RESUME_SECRET_LATE or RESUME_ZERO, the server's ticket and ChangeCipherSpec); chunk 2: A's
+ * SECRET record (and the rest of its handshake); chunk 3: B.
+ */
+static bool write_t(const char *name, int nchunks, enum resume_case how, const uint8_t cr[2][32],
+		    const uint8_t ms[TR_SECRET_LEN])
+{
+	static const uint8_t ticket[40] = "RFC 5077 ticket: key name, IV, state...";
+	struct synth y;
+	struct synth_tcp a, b;
+	uint8_t rec[512];
+	bool early = how != RESUME_WALK_SPLIT, ok = synth_open(&y, name, 0x7e, "host-t");
+
+	a = (struct synth_tcp){ &y, 2, { "10.0.0.1", "192.0.2.20" }, { 45000, 443 }, { 301, 0 },
+				{ TR_DIR_EGRESS, TR_DIR_INGRESS }, { 11, 12 } };
+	b = (struct synth_tcp){ &y, 2, { "10.0.0.1", "192.0.2.20" }, { 45001, 443 }, { 302, 0 },
+				{ TR_DIR_EGRESS, TR_DIR_INGRESS }, { 13, 14 } };
+	ok = ok && synth_begin(&y);
+	ok = ok && synth_process(&y, TR_PROC_EXEC, 100, 1, 8, "curl", "/usr/bin/curl", "curl -k");
+	ok = ok && synth_socket(&y, TR_SOCK_CONNECT, 301, 100, 100, "curl", IPPROTO_TCP,
+				"10.0.0.1", 45000, "192.0.2.20", 443);
+	ok = ok && synth_seg(&a, 0, SY_SYN, NULL, 0) && synth_seg(&a, 1, SY_SYN | SY_ACK, NULL, 0) &&
+	     synth_seg(&a, 0, SY_ACK, NULL, 0);
+	ok = ok && synth_seg(&a, 0, SY_ACK | SY_PSH, rec,
+			     tls12_client_hello(rec, cr[0], 0, NULL, 0));
+	ok = ok && synth_seg(&a, 1, SY_ACK | SY_PSH, rec, tls12_server_hello(rec, 0xa1, true));
+	if (early)
+		ok = ok && synth_seg(&a, 1, SY_ACK | SY_PSH, rec,
+				     tls12_server_end(rec, ticket, sizeof(ticket)));
+	ok = ok && synth_end(&y);
+	if (nchunks >= 2) {
+		ok = ok && synth_begin(&y);
+		ok = ok && put_secret12(&y, cr[0], how == RESUME_ZERO ? NULL : ms);
+		if (!early)
+			ok = ok && synth_seg(&a, 1, SY_ACK | SY_PSH, rec,
+					     tls12_server_end(rec, ticket, sizeof(ticket)));
+		ok = ok && synth_end(&y);
+	}
+	if (nchunks >= 3) {
+		ok = ok && synth_begin(&y);
+		ok = ok && synth_socket(&y, TR_SOCK_CONNECT, 302, 100, 100, "curl", IPPROTO_TCP,
+					"10.0.0.1", 45001, "192.0.2.20", 443);
+		ok = ok && synth_seg(&b, 0, SY_SYN, NULL, 0) &&
+		     synth_seg(&b, 1, SY_SYN | SY_ACK, NULL, 0) && synth_seg(&b, 0, SY_ACK, NULL, 0);
+		ok = ok && synth_seg(&b, 0, SY_ACK | SY_PSH, rec,
+				     tls12_client_hello(rec, cr[1], 0xb2, ticket, sizeof(ticket)));
+		ok = ok && synth_seg(&b, 1, SY_ACK | SY_PSH, rec,
+				     tls12_server_hello(rec, 0xb2, false));
+		ok = ok && synth_seg(&b, 1, SY_ACK | SY_PSH, rec, tls12_server_end(rec, NULL, 0));
+		ok = ok && synth_end(&y);
+	}
+	return synth_close(&y) && ok;
+}
+
+/* The text of one-row, one-column query sql on db into out ("" for none, "NULL" for NULL). */
+static void q_text(sqlite3 *db, const char *sql, char *out, size_t size)
+{
+	sqlite3_stmt *st;
+
+	out[0] = '\0';
+	if (!CHECK_MSG(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+		       sqlite3_errmsg(db)))
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out, size, "%s",
+			 sqlite3_column_type(st, 0) == SQLITE_NULL ?
+				 "NULL" : (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+/*
+ * TLS 1.2 resumption through the index: A's handshake split between two runs (the first one reads
+ * up to its ServerHello, or up to its end without its SECRET record), then B resuming A's ticket;
+ * or, with RESUME_ZERO, all in one run. As in an index built in one run: A has secrets and names
+ * its sessions (its ticket and session ID; B names its own session ID), B resumes A (has_secrets
+ * too), and an extraction of B alone (--port 45001) writes B's client random with A's master
+ * secret. With an all-zero master secret, A has none: it names no session, B resumes nothing, and
+ * neither the index nor a conversion says they have secrets.
+ */
+static void resume_runs(enum resume_case how)
+{
+	static const char *const names[] = { "walk split", "secret late", "zero master secret" };
+	uint8_t cr[2][32], ms[TR_SECRET_LEN];
+	char part[PATH_MAX], full[PATH_MAX], db[PATH_MAX], keys[PATH_MAX], want[256], got[256];
+	char crx[2][65], msx[2 * TR_SECRET_LEN + 1], name[32], *text;
+	char *runs[] = { part, NULL, full, NULL, NULL };
+	char *extract[] = { (char *)tlsasm, "--db", db, "--port", "45001", full, "--keylog", keys,
+			    NULL };
+	char *convert[] = { (char *)tlsasm, full, "--keylog", keys, NULL };
+	struct index *ix;
+	struct index_stats st;
+	sqlite3 *h;
+
+	check_ctx("%s", names[how]);
+	for (int i = 0; i < 32; i++) {
+		cr[0][i] = (uint8_t)(0xa0 + i);
+		cr[1][i] = (uint8_t)(0xc0 + i);
+	}
+	for (int i = 0; i < TR_SECRET_LEN; i++)
+		ms[i] = (uint8_t)(0x10 + i);
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < 32; i++)
+			snprintf(crx[k] + 2 * i, 3, "%02x", cr[k][i]);
+	for (int i = 0; i < TR_SECRET_LEN; i++)
+		snprintf(msx + 2 * i, 3, "%02x", ms[i]);
+	snprintf(name, sizeof(name), "t%d-part.lz4", how);
+	tpath(part, name);
+	if (!write_t(name, 1, how, cr, ms))
+		return;
+	snprintf(name, sizeof(name), "t%d-full.lz4", how);
+	tpath(full, name);
+	if (!write_t(name, 3, how, cr, ms))
+		return;
+	snprintf(name, sizeof(name), "t%d.db", how);
+	tpath(db, name);
+	tpath(keys, "t-keys.txt");
+	ix = open_index(name, true);
+	if (!ix)
+		return;
+	if (how != RESUME_ZERO)
+		update(ix, runs, 1, &st);
+	update(ix, runs + 2, 1, &st);
+	h = index_db(ix);
+	q_text(h, "SELECT has_secrets || ' ' || coalesce(resumes, '-') FROM connections "
+		  "WHERE orig_port = 45000", got, sizeof(got));
+	CHECK_MSG(!strcmp(got, how == RESUME_ZERO ? "0 -" : "1 -"), "A: %s", got);
+	snprintf(want, sizeof(want), "%s %s", how == RESUME_ZERO ? "0" : "1",
+		 how == RESUME_ZERO ? "-" : crx[0]);
+	q_text(h, "SELECT has_secrets || ' ' || coalesce(resumes, '-') FROM connections "
+		  "WHERE orig_port = 45001", got, sizeof(got));
+	CHECK_MSG(!strcmp(got, want), "B: %s, want %s", got, want);
+	CHECK_EQ_INT((int)q1(h, "SELECT count(*) FROM sessions"), (how == RESUME_ZERO ? 0 : 3));
+	index_close(ix);
+
+	snprintf(want, sizeof(want), "CLIENT_RANDOM %s %s\n", crx[1], msx);
+	CHECK_EQ_INT(run_tool(extract, NULL, NULL), 0);
+	text = (char *)slurp(keys, &(size_t){ 0 });
+	if (CHECK(text != NULL))
+		CHECK_MSG(!strcmp(text, how == RESUME_ZERO ? "" : want), "extracted: %s", text);
+	free(text);
+	/* A conversion agrees with the index on which handshakes have secrets. */
+	CHECK_EQ_INT(run_tool(convert, NULL, NULL), 0);
+	text = (char *)slurp(keys, &(size_t){ 0 });
+	if (CHECK(text != NULL) && how == RESUME_ZERO)
+		CHECK_MSG(!strcmp(text, ""), "converted: %s", text);
+	else if (text)
+		CHECK_MSG(strstr(text, want) != NULL, "converted: %s", text);
+	free(text);
+	check_ctx("%s", "");
+}
+
+static void test_resume(void)
+{
+	resume_runs(RESUME_WALK_SPLIT);
+	resume_runs(RESUME_SECRET_LATE);
+	resume_runs(RESUME_ZERO);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -979,6 +1265,7 @@ int main(int argc, char **argv)
 	CHECK_RUN(test_many_owners);
 	CHECK_RUN(test_binary);
 	CHECK_RUN(test_damaged);
+	CHECK_RUN(test_resume);
 	tmpdir_remove();
 	return check_exit();
 }

@@ -509,6 +509,15 @@ static void test_tls12(void)
 	check_text(want);
 }
 
+/* What survey.c's store does for an abbreviated handshake of cr that offered session id. */
+static int resume_by(const uint8_t cr[32], const char *id, size_t len)
+{
+	uint8_t from[32];
+	int ret = keylog_session_get(&kl, (const uint8_t *)id, len, from);
+
+	return ret == 1 ? keylog_resume_from(&kl, cr, from) : ret;
+}
+
 /* TLS 1.2 sessions: a resumed client random takes the master secret of the handshake that named
  * the session, through a chain of sessions too; nothing for an unknown session, nor over a line
  * of its own. */
@@ -533,11 +542,11 @@ static void test_sessions(void)
 	rnd_bytes(r1, 32);
 	rnd_bytes(r2, 32);
 	rnd_bytes(r3, 32);
-	CHECK_EQ_INT(keylog_resume(&kl, r1, (const uint8_t *)"\2ticket-2", 9), 0);
-	CHECK_EQ_INT(keylog_resume(&kl, r1, (const uint8_t *)"\2ticket-1", 9), 1);
+	CHECK_EQ_INT(resume_by(r1, "\2ticket-2", 9), 0);
+	CHECK_EQ_INT(resume_by(r1, "\2ticket-1", 9), 1);
 	/* r1 names a new session, which r2 resumes. */
 	CHECK_EQ_INT(keylog_session(&kl, (const uint8_t *)"\1id", 3, r1), 0);
-	CHECK_EQ_INT(keylog_resume(&kl, r2, (const uint8_t *)"\1id", 3), 1);
+	CHECK_EQ_INT(resume_by(r2, "\1id", 3), 1);
 	CHECK_EQ_INT(keylog_resume_from(&kl, r3, s.client_random), 1);
 	CHECK_EQ_U64(kl.st.resumed, 3);
 	{
@@ -564,17 +573,31 @@ static void test_sessions(void)
 	memcpy(s.master_key, mine, sizeof(mine));
 	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
 	CHECK_EQ_U64(kl.st.conflicts, 1);
-	CHECK_EQ_INT(keylog_resume(&kl, r2, (const uint8_t *)"\1id", 3), 0);
+	CHECK_EQ_INT(resume_by(r2, "\1id", 3), 0);
 	CHECK_EQ_INT(keylog_resume_from(&kl, r2, r3), 0);
 	rnd_bytes(r3, 32);
 	CHECK_EQ_INT(keylog_resume_from(&kl, r1, r3), 0);
 	CHECK_EQ_U64(kl.st.resumed, 3);
 }
 
-/* All-zero secrets are not written, and nothing is derived from an all-zero input. */
+/* Add s; keylog_secret_useful said whether lines (more than n0 in all) would come of it. */
+static void add_useful(const struct tr_secret *s, uint64_t n0)
+{
+	bool useful = keylog_secret_useful(s);
+
+	CHECK_EQ_INT(keylog_add(&kl, s), 0);
+	CHECK_MSG(useful == (kl.n > n0), "useful %d, lines %" PRIu64 " after %" PRIu64, useful,
+		  kl.n, n0);
+}
+
+/*
+ * All-zero secrets are not written, and nothing is derived from an all-zero input; what the index
+ * counts as secrets (keylog_secret_useful, keylog_given_useful) is what gives lines.
+ */
 static void test_zero(void)
 {
 	struct tr_secret s;
+	struct tr_keylog k;
 
 	rnd_seed(0x2E50);
 	if (!kl_init())
@@ -583,34 +606,59 @@ static void test_zero(void)
 	memset(&s, 0, sizeof(s));
 	s.flags = TR_SEC_TLS12;
 	rnd_bytes(s.client_random, 32);
-	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
+	add_useful(&s, 0);
 	CHECK_EQ_U64(kl.n, 0);
+	check_ctx("a master secret, but no TLS 1.2 flag");
+	rnd_bytes(s.master_key, TR_SECRET_LEN);
+	s.flags = 0;
+	add_useful(&s, 0);
+	s.flags = TR_SEC_TLS12;
+	add_useful(&s, 0);
+	CHECK_EQ_U64(kl.n, 1);
 
 	check_ctx("TLS 1.3, one input zero at a time");
 	random_record(&s, 0x03001301, 2, 2);
 	memset(s.handshake_secret, 0, TR_SECRET_LEN);
-	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
-	CHECK_EQ_U64(kl.n, 3 + 3 + 1); /* no handshake lines */
+	add_useful(&s, 1);
+	CHECK_EQ_U64(kl.n, 1 + 3 + 3 + 1); /* no handshake lines */
 	random_record(&s, 0x03001301, 2, 2);
 	memset(s.handshake_traffic_hash, 0, TR_SECRET_LEN);
-	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
-	CHECK_EQ_U64(kl.n, 7 + 7);
+	add_useful(&s, 8);
+	CHECK_EQ_U64(kl.n, 8 + 7);
 	random_record(&s, 0x03001301, 2, 2);
 	memset(s.master_secret, 0, TR_SECRET_LEN);
-	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
-	CHECK_EQ_U64(kl.n, 14 + 3); /* handshake and exporter lines only */
+	add_useful(&s, 15);
+	CHECK_EQ_U64(kl.n, 15 + 3); /* handshake and exporter lines only */
 	random_record(&s, 0x03001301, 2, 2);
 	memset(s.exporter_secret, 0, TR_SECRET_LEN);
 	memset(s.client_app_secret, 0, TR_SECRET_LEN); /* generation unknown: _0 only */
-	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
-	CHECK_EQ_U64(kl.n, 17 + 2 + 1 + 3);
+	add_useful(&s, 18);
+	CHECK_EQ_U64(kl.n, 18 + 2 + 1 + 3);
 	CHECK_EQ_U64(kl.st.walk_failed, 0);
+
+	check_ctx("TLS 1.3, every input zero, or a cipher suite unknown");
+	random_record(&s, 0x03001301, 2, 2);
+	memset(s.handshake_secret, 0, TR_SECRET_LEN);
+	memset(s.server_finished_hash, 0, TR_SECRET_LEN);
+	memset(s.exporter_secret, 0, TR_SECRET_LEN);
+	add_useful(&s, 24);
+	random_record(&s, 0x0300ffff, 2, 2);
+	add_useful(&s, 24);
 
 	check_ctx("client random zero (SSL_clear)");
 	random_record(&s, 0x03001301, 0, 0);
 	memset(s.client_random, 0, 32);
-	CHECK_EQ_INT(keylog_add(&kl, &s), 0);
-	CHECK_EQ_U64(kl.n, 23);
+	add_useful(&s, 24);
+	CHECK_EQ_U64(kl.n, 24);
+
+	check_ctx("KEYLOG records");
+	given(&k, "CLIENT_RANDOM", "", 0);
+	k.secret_len = 48;
+	CHECK(!keylog_given_useful(&k)); /* all zeros */
+	k.secret[47] = 1;
+	CHECK(keylog_given_useful(&k));
+	given(&k, "CLIENT_EARLY_TRAFFIC_SECRET", rfc_c_hs, 32);
+	CHECK(!keylog_given_useful(&k));
 	check_ctx("%s", "");
 }
 

@@ -924,6 +924,59 @@ static void walk_bounds(void)
 	CHECK(!s.abbreviated);
 }
 
+/*
+ * A walk saved and restored (session_save, for a later index run) at every byte of a server's
+ * stream goes on as if it had not stopped; a state no walk could be in is refused.
+ */
+static void walk_saved(void)
+{
+	static const uint8_t hello[] = "\x16\x03\x03\x00\x54\x02\x00\x00\x48\x03\x03"
+				       "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR\x20"
+				       "IIIIIIIIIIIIIIIIIIIIIIIIIIIIIIII\xc0\x2f\x00\x00\x00"
+				       "\x0b\x00\x00\x00\x0e\x00\x00\x00";
+	uint8_t stream[512], state[SESSION_STATE_LEN], whole_state[SESSION_STATE_LEN];
+	struct tls_session whole = { 0 }, s;
+	size_t n = sizeof(hello) - 1, tlen = 100;
+
+	memcpy(stream, hello, n);
+	/* A NewSessionTicket of tlen bytes, in two records, then the ChangeCipherSpec. */
+	memcpy(stream + n, "\x16\x03\x03\x00\x20\x04\x00\x00\x6a\x00\x00\x1c\x20\x00\x64", 15);
+	for (size_t i = 0; i < tlen; i++)
+		stream[n + 15 + i + (i >= 22 ? 5 : 0)] = (uint8_t)(i * 7);
+	memcpy(stream + n + 15 + 22, "\x16\x03\x03\x00\x4e", 5);
+	n += 15 + tlen + 5;
+	memcpy(stream + n, "\x14\x03\x03\x00\x01\x01", 6);
+	n += 6;
+	session_server_data(&whole, 0, stream, (uint32_t)n);
+	CHECK_EQ_U64(whole.walk, SESSION_DONE);
+	CHECK(whole.full && !whole.abbreviated);
+	CHECK_EQ_U64(whole.got.len, tlen);
+	session_save(&whole, whole_state);
+	for (size_t at = 0; at <= n; at++) {
+		memset(&s, 0, sizeof(s));
+		session_server_data(&s, 0, stream, (uint32_t)at);
+		session_save(&s, state);
+		memset(&s, 0xa5, sizeof(s));
+		if (!CHECK_EQ_INT(session_restore(&s, state), 0))
+			break;
+		session_server_data(&s, (uint32_t)at, stream + at, (uint32_t)(n - at));
+		/* What the walk found (the hash's scratch bytes depend on where updates cut). */
+		if (!CHECK_MSG(s.walk == whole.walk && s.full == whole.full &&
+				       s.abbreviated == whole.abbreviated &&
+				       !memcmp(&s.got, &whole.got, sizeof(s.got)),
+			       "stopped at %zu", at))
+			break;
+	}
+	memcpy(state, whole_state, sizeof(state));
+	state[4] = SESSION_STOPPED + 1; /* walk */
+	s = whole;
+	CHECK_EQ_INT(session_restore(&s, state), -EINVAL);
+	CHECK(!memcmp(&s, &whole, sizeof(s)));
+	memcpy(state, whole_state, sizeof(state));
+	state[73] = 16; /* the hash's bytes held: at most 15 */
+	CHECK_EQ_INT(session_restore(&s, state), -EINVAL);
+}
+
 static void test_resumption(void)
 {
 	static const size_t pieces[] = { 1, 7, 100, 1400 };
@@ -933,6 +986,7 @@ static void test_resumption(void)
 		resume_twice(true, pieces[i]);
 	}
 	tls13_not_abbreviated();
+	walk_saved();
 	walk_bounds();
 }
 
