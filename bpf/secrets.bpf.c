@@ -356,7 +356,11 @@ int tlsrec_go_keylog(struct pt_regs *ctx)
 	last = bpf_map_lookup_elem(&go_seen, &key);
 	if (last && *last == fp)
 		return 0;
-	bpf_map_update_elem(&go_seen, &key, &fp, BPF_ANY);
+	/* In place when the goroutine has an entry (Go reuses them): an update costs about 1 us. */
+	if (last)
+		*last = fp;
+	else
+		bpf_map_update_elem(&go_seen, &key, &fp, BPF_ANY);
 	r->hdr.type = TR_REC_KEYLOG;
 	r->hdr.flags = 0;
 	r->hdr.len = sizeof(*r);
