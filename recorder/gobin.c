@@ -21,6 +21,11 @@
 #define MAX_SHSTRTAB (64 * 1024)
 #define MAX_FUNCS (1u << 22) /* kubelet has about 100,000: this bounds the time a file takes */
 #define WINDOW (64 * 1024)   /* of each stream of the pclntab: 192 KiB in all, whatever the file */
+/* What the three windows may read in all: a pclntab read in order takes each of its streams once,
+ * about three times its size; one that sends them back and forth (a user's crafted file) would
+ * otherwise cost a window per function, gigabytes, on the thread that drains the rings. */
+#define READ_FACTOR 4
+#define MAX_READ (512ull << 20)
 #define BUILDINFO_MAGIC "\xff Go buildinf:"
 #define BUILDINFO_READ 128 /* header (32), the version's length and the version */
 #define PCLN_HEADER 0x48
@@ -48,12 +53,14 @@ struct window {
 	uint64_t off, size; /* the section's place in the file */
 	uint64_t at;
 	size_t len;
+	uint64_t *budget; /* bytes the windows may still read */
 	uint8_t buf[WINDOW];
 };
 
 /* The pclntab at address addr, read as three streams (functab, _func records, names). */
 struct pcln {
 	uint64_t addr;
+	uint64_t budget;
 	struct window ftab, funcs, names;
 };
 
@@ -240,10 +247,20 @@ static int code_offset(const struct elf *e, uint64_t va, uint64_t size, uint64_t
 	return -1;
 }
 
-/* A window over the section s of the file fd, empty. */
-static void win_init(struct window *w, int fd, const Elf64_Shdr *s)
+/* What reading a pclntab of size bytes may cost: READ_FACTOR times it (and three windows, for a
+ * small one), at most MAX_READ. */
+static uint64_t read_budget(uint64_t size)
+{
+	uint64_t b = size < MAX_READ / READ_FACTOR ? size * READ_FACTOR : MAX_READ;
+
+	return b + 3 * WINDOW;
+}
+
+/* A window over the section s of the file fd, empty, reading out of budget. */
+static void win_init(struct window *w, int fd, const Elf64_Shdr *s, uint64_t *budget)
 {
 	w->fd = fd;
+	w->budget = budget;
 	w->off = s->sh_offset;
 	w->size = s->sh_size;
 	w->at = 0;
@@ -253,7 +270,8 @@ static void win_init(struct window *w, int fd, const Elf64_Shdr *s)
 /*
  * n bytes (at most WINDOW) at offset pos of the section w reads, through its window: moved to
  * start at pos when they are not all in it, so that a stream read forwards is read once. 0,
- * -ERANGE when they are not all in the section, -ENOEXEC when the file ends first, or -errno.
+ * -ERANGE when they are not all in the section, -ENOEXEC when the file ends first, -E2BIG when
+ * the budget is spent, or -errno.
  */
 static int win_read(struct window *w, uint64_t pos, void *out, size_t n)
 {
@@ -265,6 +283,9 @@ static int win_read(struct window *w, uint64_t pos, void *out, size_t n)
 		size_t len = w->size - pos < WINDOW ? (size_t)(w->size - pos) : WINDOW;
 
 		w->len = 0;
+		if (len > *w->budget)
+			return -E2BIG;
+		*w->budget -= len;
 		ret = elf_read_at(w->fd, w->buf, len, (off_t)(w->off + pos));
 		if (ret)
 			return ret;
@@ -341,8 +362,10 @@ static int find_func(const struct elf *e, struct pcln *t, const uint8_t *h, uint
 		if (ret)
 			goto failed;
 		at = names + (uint64_t)(int64_t)(int32_t)u32_at(fn + 4);
-		if (win_read(&t->names, at, name, sizeof(name)) ||
-		    memcmp(name, FUNC_NAME, sizeof(FUNC_NAME)))
+		ret = win_read(&t->names, at, name, sizeof(name));
+		if (ret == -E2BIG)
+			goto failed;
+		if (ret || memcmp(name, FUNC_NAME, sizeof(FUNC_NAME)))
 			continue;
 		if (u32_at(fn) != u32_at(pair) || u32_at(pair + 8) <= u32_at(pair)) {
 			ret = -ERANGE;
@@ -363,7 +386,10 @@ failed:
 		snprintf(why, len, "its .gopclntab's function table points outside it");
 	else if (ret == -ENOEXEC)
 		snprintf(why, len, "its .gopclntab is cut short");
-	return ret == -ERANGE || ret == -ENOEXEC ? -ENOTSUP : ret;
+	else if (ret == -E2BIG)
+		snprintf(why, len, "its .gopclntab's tables are out of order (%llu MiB read)",
+			 (unsigned long long)(read_budget(n) >> 20));
+	return ret == -ERANGE || ret == -ENOEXEC || ret == -E2BIG ? -ENOTSUP : ret;
 }
 
 int gobin_find_hook(const uint8_t *c, size_t n, uint32_t *skip)
@@ -415,9 +441,10 @@ static int locate(const struct elf *e, struct gobin *g, char *why, size_t len)
 	if (!t)
 		return -ENOMEM;
 	t->addr = s->sh_addr;
-	win_init(&t->ftab, e->fd, s);
-	win_init(&t->funcs, e->fd, s);
-	win_init(&t->names, e->fd, s);
+	t->budget = read_budget(s->sh_size);
+	win_init(&t->ftab, e->fd, s, &t->budget);
+	win_init(&t->funcs, e->fd, s, &t->budget);
+	win_init(&t->names, e->fd, s, &t->budget);
 	ret = find_func(e, t, h, &g->func_va, &size, why, len);
 	free(t);
 	if (ret)

@@ -39,8 +39,9 @@ struct targets {
 	unsigned n_hooked, n_refused;
 	bool warned_full, warned_refused;
 	uint64_t mapped_ns; /* of the mapping being looked at, or 0 */
-	/* Not Go programs: device, inode and change time, in a slot by inode (a miss costs a look at
-	 * the file's headers again). */
+	/* Executables not to look at again (no Go program, or a user's past the refused limit):
+	 * device, inode and change time, in a slot by inode (a miss costs a look at the file's
+	 * headers again). */
 	struct not_go {
 		dev_t dev;
 		ino_t ino;
@@ -359,17 +360,21 @@ static int consider_go(struct targets *t, const char *root, const char *inner, i
 		return -ENOMEM;
 	}
 	own_file(tg, fd, st, pid);
-	ret = gobin_inspect(fd, &tg->go, tg->why, sizeof(tg->why));
-	if (ret == -ENOEXEC && !named) {
+	/* Past the limit, a user's file is not read at all: reading one can take a few hundred
+	 * milliseconds (gobin.c's budget), on the thread that drains the rings, at each exec. */
+	ret = !named && too_many_refused(t, st, tg->path) ?
+		      -ENOEXEC :
+		      gobin_inspect(fd, &tg->go, tg->why, sizeof(tg->why));
+	if (ret == -ENOMEM) {
+		target_free(tg);
+		return ret;
+	}
+	if ((ret == -ENOEXEC && !named) || (ret && too_many_refused(t, st, tg->path))) {
 		struct not_go *n = not_go_slot(t, st);
 
 		*n = (struct not_go){ .dev = st->st_dev, .ino = st->st_ino, .ctime = st->st_ctim };
 		target_free(tg);
 		return 0;
-	}
-	if (ret == -ENOMEM || (ret && too_many_refused(t, st, tg->path))) {
-		target_free(tg);
-		return ret == -ENOMEM ? ret : 0;
 	}
 	if (ret == -ENOEXEC)
 		snprintf(tg->why, sizeof(tg->why),

@@ -463,6 +463,41 @@ static void test_huge(void)
 }
 
 /*
+ * A function table whose entries send the _func records and the names back and forth (each entry
+ * the first function's or the last's, in turn): in order, a pclntab is read about once per stream;
+ * this one would cost a window per function, on the thread that drains the rings, and is refused
+ * once it has read a few times the section.
+ */
+static void test_scattered(void)
+{
+	struct image im = load("gotls-stripped");
+	Elf64_Shdr *s = shdr(&im, ".gopclntab");
+	uint8_t *pcln = s ? im.p + s->sh_offset : NULL, *tab;
+	uint64_t nfunc, ftab;
+	uint32_t first, last;
+	size_t len;
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	memcpy(&nfunc, pcln + 8, 8);
+	memcpy(&ftab, pcln + 0x40, 8);
+	len = 8 * nfunc;
+	tab = malloc(len);
+	if (!tab)
+		abort();
+	memcpy(tab, pcln + ftab, len);
+	memcpy(&first, tab + 4, 4);
+	memcpy(&last, tab + len - 4, 4);
+	for (uint64_t i = 0; i < nfunc; i++)
+		memcpy(tab + 8 * i + 4, i % 2 ? &last : &first, 4);
+	refused(&im, pcln + ftab, tab, len, -ENOTSUP, "tables are out of order");
+	free(tab);
+	close(im.fd);
+	free(im.p);
+}
+
+/*
  * Go 1.26 (esbuild 0.28.2): the pcHeader without the text's start, taken from .go.module's
  * moduledata, which must point back at the pclntab.
  */
@@ -509,6 +544,7 @@ int main(int argc, char **argv)
 	CHECK_RUN(test_foreign);
 	CHECK_RUN(test_damage);
 	CHECK_RUN(test_huge);
+	CHECK_RUN(test_scattered);
 	CHECK_RUN(test_go126);
 	return check_exit();
 }
