@@ -166,6 +166,7 @@ enum tr_library_tag {
 enum tr_library_kind {
 	TR_LIB_OPENSSL = 1,
 	TR_LIB_GO = 2, /* a Go program's crypto/tls (format 1.6): KEYLOG records; version "go1.N" */
+	TR_LIB_GNUTLS = 3, /* GnuTLS: KEYLOG records; version "GnuTLS 3.7.9" */
 };
 
 struct tr_library {

@@ -12,6 +12,11 @@
  * every handshake calls for each secret whether or not a KeyLogWriter is set, on the jump of its
  * stack check (recorder/gobin.c), where the arguments are still in the registers of Go's register
  * ABI; each becomes a KEYLOG record. The cookie is the LIBRARY index.
+ *
+ * GnuTLS: one uprobe on the conditional jump at the start of its default keylog function
+ * _gnutls_nss_keylog_func(session, label, datum) (recorder/calib_gnutls.c), called once per
+ * secret; each becomes a KEYLOG record. The cookie holds the LIBRARY index and two calibrated
+ * offsets in the session.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -373,6 +378,64 @@ int tlsrec_go_keylog(struct pt_regs *ctx)
 		bpf_map_delete_elem(&go_seen, &key);
 		count_loss();
 	}
+	return 0;
+}
+
+/*
+ * The arguments of _gnutls_nss_keylog_func(session, label, datum) in RDI, RSI and RDX: label a C
+ * string, datum a gnutls_datum_t { data pointer, unsigned size }. The cookie: the LIBRARY index in
+ * bits 0-31, the offset of the client random in the session in bits 32-47, and in bits 48-63 that
+ * of the byte the function tests first: a secret given while it is 0 (a KeyUpdate after the
+ * handshake) the function drops, and so is it here. What is out of bounds or cannot be read is
+ * dropped.
+ */
+SEC("uprobe")
+int tlsrec_gnutls_keylog(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), cookie = bpf_get_attach_cookie(ctx);
+	const void *session = (const void *)ctx->di;
+	struct { __u64 data; __u32 size; __u32 pad; } datum;
+	struct go_keylog_buf *buf;
+	struct tr_keylog *r;
+	__u64 secret_len;
+	__u32 zero = 0;
+	__u8 busy = 0;
+	long n;
+
+	if (!in_scope() ||
+	    bpf_probe_read_user(&busy, 1, session + (cookie >> 48)) || !busy ||
+	    bpf_probe_read_user(&datum, sizeof(datum), (const void *)ctx->dx) ||
+	    datum.size < 1 || datum.size > TR_SECRET_LEN)
+		return 0;
+	buf = bpf_map_lookup_elem(&keylog_scratch, &zero);
+	if (!buf)
+		return 0;
+	r = &buf->r;
+	__builtin_memset(r->label, 0, sizeof(r->label));
+	__builtin_memset(r->secret, 0, sizeof(r->secret));
+	/* One byte past the label (into the client random, read next) tells a label of 32
+	 * characters or more, which no GnuTLS label is, from one of 31. */
+	n = bpf_probe_read_user_str(r->label, TR_KEYLOG_LABEL + 1, (const void *)ctx->si);
+	if (n < 2 || n > TR_KEYLOG_LABEL)
+		return 0;
+	secret_len = datum.size;
+	asm volatile("" : "+r"(secret_len)); /* a mask 6.1's verifier keeps, as in the Go program */
+	secret_len &= 63;
+	if (bpf_probe_read_user(r->client_random, 32, session + ((cookie >> 32) & 0xffff)) ||
+	    bpf_probe_read_user(r->secret, secret_len, (const void *)datum.data))
+		return 0;
+	r->label_len = (__u8)(n - 1);
+	r->secret_len = (__u8)secret_len;
+	r->hdr.type = TR_REC_KEYLOG;
+	r->hdr.flags = 0;
+	r->hdr.len = sizeof(*r);
+	r->hdr.ts = bpf_ktime_get_boot_ns();
+	r->pid = id >> 32;
+	r->tid = (__u32)id;
+	r->lib = (__u32)cookie;
+	r->pad = 0;
+	if (ring_output(&secrets, r, sizeof(*r), SECRETS_RING / 4))
+		count_loss();
 	return 0;
 }
 

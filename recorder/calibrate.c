@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <unwind.h>
 
+#include "calib_gnutls.h"
 #include "calibrate.h"
 #include "clock.h"
 #include "elfnote.h"
@@ -1095,6 +1096,25 @@ static int empty_config(void)
 	return setenv("OPENSSL_CONF", path, 1) ? -errno : 0;
 }
 
+/* The loaded file, for another library kind's calibration (calib_gnutls.h). */
+static unsigned long lib_file_offset(uintptr_t addr)
+{
+	struct lib_map m = { .bias = loaded.bias };
+
+	dl_iterate_phdr(find_map, &m);
+	return file_offset(&m, addr);
+}
+
+static bool lib_code_at(uintptr_t addr, uint8_t code[16])
+{
+	struct lib_map m = { .bias = loaded.bias };
+
+	dl_iterate_phdr(find_map, &m);
+	return code_at(&m, addr, code);
+}
+
+static const struct calib_lib lib = { lookup, lib_file_offset, lib_code_at };
+
 /*
  * The child: confine itself, load the file and calibrate it. Runs in its own process, started by
  * sandbox_spawn; never returns. Its only way out is the answer on its standard output.
@@ -1121,6 +1141,11 @@ static void __attribute__((noreturn)) child(const char *root)
 		r.status = sandbox_seal(r.why, sizeof(r.why));
 	if (!r.status)
 		r.status = load(r.why, sizeof(r.why));
+	/* What the file is, by what it exports rather than by its name. */
+	if (!r.status && lookup(GNUTLS_PROBE_SYMBOL)) {
+		r.status = gnutls_calibrate(&lib, &r.cal, r.why, sizeof(r.why));
+		goto answer;
+	}
 	if (!r.status)
 		r.status = load_api(r.why, sizeof(r.why));
 	if (!r.status)
@@ -1133,6 +1158,7 @@ static void __attribute__((noreturn)) child(const char *root)
 	if (!r.status)
 		snprintf(r.cal.version, sizeof(r.cal.version), "%s",
 			 api.OpenSSL_version ? api.OpenSSL_version(0) : "OpenSSL, version unknown");
+answer:
 	if (write(STDOUT_FILENO, &r, sizeof(r)) != (ssize_t)sizeof(r))
 		_exit(1);
 	/* Leave without running the library's (or a sanitizer's) exit handlers. */
@@ -1242,7 +1268,10 @@ int calibrate(int fd, pid_t pid, struct calibration *out, char *why, size_t len)
 		goto out;
 	}
 	if (r.cal.n_hooks < 1 || r.cal.n_hooks > CALIB_MAX_HOOKS ||
-	    (r.cal.hook_finish && r.cal.n_hooks != 1) || !calibration_fits(fd, &r.cal)) {
+	    (r.cal.hook_finish && r.cal.n_hooks != 1) || !calibration_fits(fd, &r.cal) ||
+	    (r.cal.kind != CALIB_OPENSSL && r.cal.kind != CALIB_GNUTLS) ||
+	    (r.cal.kind == CALIB_GNUTLS && (r.cal.n_hooks != 1 || r.cal.gnutls_random >= 65536 ||
+					    r.cal.gnutls_flag >= 65536))) {
 		snprintf(why, len, "the calibration process answered nonsense");
 		ret = -EPROTO;
 		goto out;

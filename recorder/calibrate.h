@@ -17,7 +17,13 @@
 
 #define CALIB_MAX_HOOKS 2
 
+enum calib_kind {
+	CALIB_OPENSSL,
+	CALIB_GNUTLS, /* hooks[0]: the jump in its default keylog function (calib_gnutls.h) */
+};
+
 struct calibration {
+	enum calib_kind kind;
 	struct tr_ssl_offsets off; /* off.lib is left to the caller */
 	char version[128];         /* OpenSSL_version(OPENSSL_VERSION) */
 	/*
@@ -32,6 +38,10 @@ struct calibration {
 	bool hook_finish;
 	bool hook_cheap; /* the hooked instruction is a push, which the kernel emulates */
 	char hook_why[96]; /* without hook_finish: why the completion function was not used */
+	/* CALIB_GNUTLS: offsets in the session (both below 65536), and keylog calls per side */
+	__u32 gnutls_random; /* the client random */
+	__u32 gnutls_flag;   /* the byte that is not 0 while a handshake is in progress */
+	unsigned gnutls_hits12, gnutls_hits13;
 };
 
 /*

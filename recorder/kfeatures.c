@@ -57,6 +57,7 @@ static const struct kneed table[] = {
 	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, get_current_uid_gid, "4.2"),
 	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, get_current_ancestor_cgroup_id, "5.6"),
 	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, probe_read_user, "5.5"),
+	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, probe_read_user_str, "5.5"),
 	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, get_current_task_btf, "5.11"),
 	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, task_storage_get, "5.11"),
 	HELPER(KPART_SECRETS, BPF_PROG_TYPE_KPROBE, get_attach_cookie, "5.15"),

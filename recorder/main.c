@@ -332,6 +332,11 @@ static int hook(struct run *r, struct target *t)
 			 t->go.version, t->go.hook_skip, (unsigned long long)t->go.hook_off, late);
 		return record_library(r, t);
 	}
+	if (t->cal.kind == CALIB_GNUTLS) {
+		log_info("hooked %s (%s): its keylog function's jump, file offset %#lx%s", t->path,
+			 t->cal.version, t->cal.hooks[0], late);
+		return record_library(r, t);
+	}
 	if (!t->cal.hook_cheap)
 		log_warn("%s: its hook is not on an instruction the kernel emulates: each handshake step costs a single-step (about 17 us here)",
 			 t->path);
@@ -467,6 +472,12 @@ static int list_targets(const struct opts *o)
 			printf("    Go program, %s; hook at file offset %#llx (writeKeyLog+%u, the jump of its stack check: an instruction the kernel emulates)\n",
 			       v[i]->go.version, (unsigned long long)v[i]->go.hook_off,
 			       v[i]->go.hook_skip);
+		} else if (v[i]->cal.kind == CALIB_GNUTLS) {
+			const struct calibration *c = &v[i]->cal;
+
+			printf("    %s; hook at file offset %#lx (the jump of its default keylog function: an instruction the kernel emulates), once per secret: %u per side in a TLS 1.2 handshake, %u in TLS 1.3 (with a pre-shared key); client random at %#x in the session\n",
+			       c->version, c->hooks[0], c->gnutls_hits12, c->gnutls_hits13,
+			       c->gnutls_random);
 		} else {
 			const struct calibration *c = &v[i]->cal;
 			char kind[192];

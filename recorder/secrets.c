@@ -51,10 +51,10 @@ fail:
 	return ret;
 }
 
-static int attach_one(struct secrets *s, struct bpf_program *prog, bool ret, __u32 lib,
+static int attach_one(struct secrets *s, struct bpf_program *prog, bool ret, __u64 cookie,
 		      const char *path, unsigned long offset)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret, .bpf_cookie = lib);
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret, .bpf_cookie = cookie);
 	struct bpf_link *l;
 
 	if (s->n_links == MAX_LINKS)
@@ -72,6 +72,11 @@ int secrets_attach(struct secrets *s, __u32 lib, const char *path, const struct 
 	size_t first = s->n_links;
 	int ret;
 
+	/* GnuTLS: its offsets travel in the cookie (secrets.bpf.c, tlsrec_gnutls_keylog). */
+	if (cal->kind == CALIB_GNUTLS)
+		return attach_one(s, s->skel->progs.tlsrec_gnutls_keylog, false,
+				  lib | (__u64)cal->gnutls_random << 32 | (__u64)cal->gnutls_flag << 48,
+				  path, cal->hooks[0]);
 	off.lib = lib;
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.ssl_offsets), &lib, &off, BPF_ANY))
 		return -errno;

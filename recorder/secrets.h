@@ -24,8 +24,8 @@ struct secrets_scope {
 /* Open and load the object for scope. 0 or -errno. */
 int secrets_open(const struct secrets_scope *scope, struct secrets **out);
 
-/* Hook the library at path (file offsets in cal), its SECRET records naming LIBRARY lib. 0 or
- * -errno; on failure nothing of it stays attached. */
+/* Hook the library at path (file offsets in cal), its SECRET records (KEYLOG records for GnuTLS)
+ * naming LIBRARY lib. 0 or -errno; on failure nothing of it stays attached. */
 int secrets_attach(struct secrets *s, __u32 lib, const char *path, const struct calibration *cal);
 
 /* Hook the Go program at path, its KEYLOG records naming LIBRARY lib: one uprobe at file offset

@@ -18,6 +18,7 @@
 #define MAX_TARGETS 256  /* calibrated: as many as the secrets program's offsets map holds */
 #define MAX_REFUSED 4096 /* not calibrated, remembered so as not to try again */
 #define LIB_PREFIX "libssl.so" /* OpenSSL's; NSS's is libssl3.so */
+#define GNUTLS_PREFIX "libgnutls.so" /* not libgnutls-openssl.so, its OpenSSL API over it */
 #define NOT_GO_SLOTS 1024 /* executables found not to be Go programs, remembered by file */
 
 /* Where distributions keep libssl. */
@@ -49,12 +50,15 @@ struct targets {
 	} not_go[NOT_GO_SLOTS];
 };
 
+/* A TLS library by its name, to be calibrated: the calibration child tells its kind by what it
+ * exports (calib_gnutls.h), whatever the name says. */
 static bool is_libssl(const char *path)
 {
 	const char *base = strrchr(path, '/');
 
 	base = base ? base + 1 : path;
-	return !strncmp(base, LIB_PREFIX, strlen(LIB_PREFIX));
+	return !strncmp(base, LIB_PREFIX, strlen(LIB_PREFIX)) ||
+	       !strncmp(base, GNUTLS_PREFIX, strlen(GNUTLS_PREFIX));
 }
 
 static void target_free(struct target *tg)

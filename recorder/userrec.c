@@ -80,7 +80,8 @@ int build_library(const struct target *t, uint8_t *buf, size_t cap, size_t *len)
 	l.dev = t->dev;
 	l.ino = t->ino;
 	l.index = t->index;
-	l.kind = t->kind == TARGET_GO ? TR_LIB_GO : TR_LIB_OPENSSL;
+	l.kind = t->kind == TARGET_GO ? TR_LIB_GO :
+		 t->cal.kind == CALIB_GNUTLS ? TR_LIB_GNUTLS : TR_LIB_OPENSSL;
 	l.build_id_len = (__u8)t->build_id_len;
 	memcpy(l.build_id, t->build_id, (size_t)t->build_id_len);
 	ret = tlv_put(buf, cap, &off, TR_LIB_PATH, t->path);
