@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "elfnote.h"
 #include "exeload.h"
+#include "exemap.h"
 #include "sandbox.h"
 
 #define CALIBRATE_ARG "--calibrate-child"
@@ -123,10 +124,11 @@ static struct api api;
 /* Where API functions are looked up: the loaded file and its dependencies, and for an executable
  * also its own symbol table (exe_fd, or -1). */
 static struct {
-	void *handle;
+	void *handle; /* NULL for an executable mapped at its own addresses (image) */
 	uintptr_t bias;
 	int fd;     /* the file, to read its code */
-	int exe_fd; /* the loadable copy of an executable, or -1 */
+	int exe_fd; /* the loadable copy of an executable, or the executable itself, or -1 */
+	struct exe_image image;
 } loaded = { .fd = -1, .exe_fd = -1 };
 
 /* What the callbacks saw during one pair of handshakes. */
@@ -180,7 +182,7 @@ static void on_info(const void *ssl, int where, int ret)
 
 static void *lookup(const char *name)
 {
-	void *f = dlsym(loaded.handle, name);
+	void *f = loaded.handle ? dlsym(loaded.handle, name) : NULL;
 
 	if (!f && loaded.exe_fd >= 0)
 		f = (void *)exe_symbol(loaded.exe_fd, loaded.bias, name);
@@ -546,6 +548,18 @@ static int find_map(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
+/* The loaded file's map: the dynamic linker's, or the one of the executable mapped by hand. */
+static void lib_map_get(struct lib_map *m)
+{
+	m->bias = loaded.bias;
+	if (loaded.handle) {
+		dl_iterate_phdr(find_map, m);
+		return;
+	}
+	m->phdr = loaded.image.ph;
+	m->phnum = loaded.image.phnum;
+}
+
 /* The file offset of an address inside the library's executable segment, or 0. */
 static unsigned long file_offset(const struct lib_map *m, uintptr_t addr)
 {
@@ -629,11 +643,11 @@ static unsigned push_len(const struct lib_map *m, uintptr_t addr)
 static int find_hook(const struct pair *p, size_t n, struct calibration *cal, char *why,
 		     size_t len)
 {
-	struct lib_map m = { .bias = loaded.bias };
+	struct lib_map m = { 0 };
 	uintptr_t fc = 0, fs = 0, tc, ts;
 	int count = 0;
 
-	dl_iterate_phdr(find_map, &m);
+	lib_map_get(&m);
 	for (size_t o = 0; o + 8 <= n; o += 8) {
 		uintptr_t a, b;
 
@@ -824,7 +838,7 @@ static int check_hits(const struct pair *p, const struct field *f, size_t nf, in
 static int find_finish(uintptr_t at, struct calibration *cal, char *why, size_t len)
 {
 	static const int versions[] = { TLS1_2_VERSION, TLS1_3_VERSION };
-	struct lib_map m = { .bias = loaded.bias };
+	struct lib_map m = { 0 };
 	size_t snap = 0;
 	struct field f[10];
 	size_t nf = fields(&cal->off, f);
@@ -833,7 +847,7 @@ static int find_finish(uintptr_t at, struct calibration *cal, char *why, size_t 
 
 	if (!at)
 		return -ESRCH;
-	dl_iterate_phdr(find_map, &m);
+	lib_map_get(&m);
 	at = skip_endbr(&m, at);
 	if (!file_offset(&m, at)) {
 		snprintf(why, len, "the handshake-done callback was called from outside the file");
@@ -1054,17 +1068,23 @@ out:
 /*
  * Load the file open at LIB_FD (a shared library, or a position-independent executable, through
  * its copy at loaded.exe_fd) through /proc/self/fd: that very file, whatever its path names now.
+ * An executable linked at a fixed address is mapped there by hand.
  */
 static int load(char *why, size_t len)
 {
 	struct link_map *lm;
 	char path[64];
+	int ret;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", LIB_FD);
 	loaded.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!loaded.handle && loaded.exe_fd < 0) {
 		snprintf(why, len, "cannot load it: %s", dlerror());
-		return -ENOEXEC;
+		ret = exe_map_fixed(LIB_FD, &loaded.image, why, len);
+		if (ret)
+			return ret;
+		loaded.fd = loaded.exe_fd = LIB_FD;
+		return 0;
 	}
 	if (!loaded.handle) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", loaded.exe_fd);
