@@ -31,6 +31,7 @@
 #include "elfnote.h"
 #include "exeload.h"
 #include "exemap.h"
+#include "ptrscan.h"
 #include "sandbox.h"
 
 #define CALIBRATE_ARG "--calibrate-child"
@@ -454,6 +455,55 @@ static int find_one(const char *what, const uint8_t *hay, size_t n, const void *
 	return 0;
 }
 
+/*
+ * Exactly once in the client's SSL object of pair p (n bytes), or else one pointer away from it at
+ * the same place as in the server's (a neighbour of the structure pointed to may hold the same
+ * value): then bit is set in off->via and off->s3 is that pointer's offset, the same for every
+ * such field (the first one found sets it).
+ */
+static int find_near(const char *what, const void *const p[2], size_t n, const void *needle,
+		     size_t len, size_t step, __u32 bit, struct tr_ssl_offsets *off, __u32 *at,
+		     char *why, size_t wlen)
+{
+	uint32_t ptr = 0, o = 0;
+	size_t o1 = 0;
+	int count = find(p[0], n, needle, len, step, &o1);
+
+	if (count == 1) {
+		off->via &= ~bit;
+		*at = (__u32)o1;
+		return 0;
+	}
+	/* Once one field is behind a pointer, the others are looked for behind that one only. */
+	if (!count)
+		count = off->via ? ptrscan(p, off->s3, off->s3 + 8, needle, len, step, &ptr, &o) :
+				   ptrscan(p, 0, n, needle, len, step, &ptr, &o);
+	if (count < 0) {
+		snprintf(why, wlen, "cannot look for the %s: %s", what, strerror(-count));
+		return count;
+	}
+	if (count != 1) {
+		snprintf(why, wlen, "the %s is at %d places in the object or one pointer away, not 1",
+			 what, count);
+		return -ESRCH;
+	}
+	off->via |= bit;
+	off->s3 = ptr;
+	*at = o;
+	return 0;
+}
+
+/* Where the field at offset at (in via by bit) of SSL object obj is. */
+static const uint8_t *field_in(const void *obj, const struct tr_ssl_offsets *off, __u32 bit,
+			       __u32 at)
+{
+	const uint8_t *base = obj;
+
+	if (off->via & bit)
+		memcpy(&base, (const uint8_t *)obj + off->s3, sizeof(base));
+	return base + at;
+}
+
 static void sha256(const uint8_t *data, size_t len, uint8_t out[HASH_LEN])
 {
 	unsigned int n = HASH_LEN;
@@ -749,8 +799,11 @@ struct field {
 static size_t fields(const struct tr_ssl_offsets *o, struct field f[10])
 {
 	const struct field all[] = {
-		{ "client random", o->client_random, 32, false },
-		{ "cipher pointer", o->cipher, 8, false },
+		(o->via & TR_VIA_S3_CLIENT_RANDOM) ? (struct field){ "s3 pointer", o->s3, 8, false } :
+						     (struct field){ "client random", o->client_random,
+								     32, false },
+		(o->via & TR_VIA_S3_CIPHER) ? (struct field){ "s3 pointer", o->s3, 8, false } :
+					      (struct field){ "cipher pointer", o->cipher, 8, false },
 		{ "session pointer", o->session, 8, false },
 		{ "handshake secret", o->handshake_secret, HASH_LEN, true },
 		{ "master secret", o->master_secret, HASH_LEN, true },
@@ -962,7 +1015,7 @@ static int calibrate_tls12(struct calibration *cal, char *why, size_t len)
 {
 	struct tr_ssl_offsets *off = &cal->off;
 	uint8_t cr[32], mk[48];
-	const void *sess, *cipher;
+	const void *sess, *cipher, *objs[2];
 	uint32_t id;
 	struct pair p;
 	size_t n, sn;
@@ -971,6 +1024,8 @@ static int calibrate_tls12(struct calibration *cal, char *why, size_t len)
 	ret = handshake(TLS1_2_VERSION, &p, why, len);
 	if (ret)
 		return ret;
+	objs[0] = p.c;
+	objs[1] = p.s;
 	n = malloc_usable_size(p.c);
 	sess = api.SSL_get_session(p.c);
 	cipher = api.SSL_get_current_cipher(p.c);
@@ -982,11 +1037,13 @@ static int calibrate_tls12(struct calibration *cal, char *why, size_t len)
 		goto out;
 	}
 	id = api.SSL_CIPHER_get_id(cipher);
-	ret = find_one("client random", p.c, n, cr, sizeof(cr), 1, &off->client_random, why, len);
+	ret = find_near("client random", objs, n, cr, sizeof(cr), 1, TR_VIA_S3_CLIENT_RANDOM, off,
+			&off->client_random, why, len);
 	if (!ret)
 		ret = find_one("session pointer", p.c, n, &sess, 8, 8, &off->session, why, len);
 	if (!ret)
-		ret = find_one("cipher pointer", p.c, n, &cipher, 8, 8, &off->cipher, why, len);
+		ret = find_near("cipher pointer", objs, n, &cipher, 8, 8, TR_VIA_S3_CIPHER, off,
+				&off->cipher, why, len);
 	if (!ret)
 		ret = find_one("master key", sess, sn, mk, sizeof(mk), 1, &off->master_key, why, len);
 	if (!ret)
@@ -1004,7 +1061,6 @@ static int calibrate_tls13(struct calibration *cal, uintptr_t *done_fn, char *wh
 	uint8_t cr[32], chts[HASH_LEN], cts[HASH_LEN], sts[HASH_LEN], exp[HASH_LEN];
 	uint8_t hs_hash[HASH_LEN], fin_hash[HASH_LEN];
 	struct pair p;
-	__u32 at = 0;
 	size_t n;
 	int ret;
 
@@ -1022,9 +1078,8 @@ static int calibrate_tls13(struct calibration *cal, uintptr_t *done_fn, char *wh
 		goto out;
 	}
 	ret = transcript_hashes(hs_hash, fin_hash, why, len);
-	if (!ret)
-		ret = find_one("client random", p.c, n, cr, sizeof(cr), 1, &at, why, len);
-	if (!ret && at != off->client_random) {
+	if (!ret && memcmp(field_in(p.c, off, TR_VIA_S3_CLIENT_RANDOM, off->client_random), cr,
+			   sizeof(cr))) {
 		snprintf(why, len, "the client random moves between TLS 1.2 and TLS 1.3");
 		ret = -ESRCH;
 	}
@@ -1050,7 +1105,8 @@ static int calibrate_tls13(struct calibration *cal, uintptr_t *done_fn, char *wh
 		ret = find_secret_of("master secret", p.c, n, "c ap traffic", fin_hash, cts,
 				     &off->master_secret, why, len);
 	/* The server's object is the same structure: the same fields at the same places. */
-	if (!ret && (memcmp((const uint8_t *)p.s + off->client_random, cr, sizeof(cr)) ||
+	if (!ret && (memcmp(field_in(p.s, off, TR_VIA_S3_CLIENT_RANDOM, off->client_random), cr,
+			    sizeof(cr)) ||
 		     memcmp((const uint8_t *)p.s + off->client_app_secret, cts, HASH_LEN) ||
 		     memcmp((const uint8_t *)p.s + off->server_app_secret, sts, HASH_LEN))) {
 		snprintf(why, len, "the server's SSL object does not have the client's layout");
