@@ -299,6 +299,13 @@ struct tr_process {
 	/* tag/length/value strings up to hdr.len, as in HEADER */
 };
 
+/* Fields of tr_ssl_offsets that are offsets into the structure ssl_st points to at s3 (OpenSSL
+ * 1.1.1 and 1.0.2 allocate their ssl3_state_st apart; OpenSSL 3 embeds it). */
+enum tr_ssl_via {
+	TR_VIA_S3_CLIENT_RANDOM = 1 << 0,
+	TR_VIA_S3_CIPHER = 1 << 1,
+};
+
 /*
  * Where one OpenSSL build keeps what a SECRET record copies: offsets into its ssl_st, and into the
  * SSL_SESSION and SSL_CIPHER it points to. Found by calibration (recorder/calibrate.c), never from
@@ -306,6 +313,8 @@ struct tr_process {
  */
 struct tr_ssl_offsets {
 	__u32 lib; /* LIBRARY index for the SECRET records */
+	__u32 via; /* enum tr_ssl_via */
+	__u32 s3;  /* the pointer in ssl_st the fields in via are offsets from */
 	__u32 client_random;
 	__u32 session;    /* SSL_SESSION * in ssl_st */
 	__u32 master_key; /* in SSL_SESSION */
@@ -392,7 +401,7 @@ _Static_assert(sizeof(struct tr_process) == 64, "tr_process size");
 TR_ASSERT_LAYOUT(struct tr_process, pid, 24);
 TR_ASSERT_LAYOUT(struct tr_process, how, 40);
 TR_ASSERT_LAYOUT(struct tr_process, comm, 48);
-_Static_assert(sizeof(struct tr_ssl_offsets) == 52, "tr_ssl_offsets size");
+_Static_assert(sizeof(struct tr_ssl_offsets) == 60, "tr_ssl_offsets size");
 TR_ASSERT_LAYOUT(struct tr_secret, pid, 24);
 TR_ASSERT_LAYOUT(struct tr_secret, cipher, 36);
 TR_ASSERT_LAYOUT(struct tr_secret, version, 40);

@@ -183,17 +183,25 @@ static __always_inline __u64 fold(const __u8 *p)
 
 /*
  * Copy into r what tells the secrets of ssl apart from the last ones sent: the cipher, the client
- * random and the current traffic secrets (TLS 1.3) or the master secret (TLS 1.2). Returns 0, or
- * -1 when they cannot be read.
+ * random and the current traffic secrets (TLS 1.3) or the master secret (TLS 1.2); the first two
+ * through the pointer at o->s3 where o->via says so. Returns 0, or -1 when they cannot be read.
  */
 static __always_inline int read_key(struct tr_secret *r, __u64 ssl, const struct tr_ssl_offsets *o)
 {
-	const void *s = (const void *)ssl;
-	__u64 cipher = 0, session = 0;
+	const void *s = (const void *)ssl, *cr = s, *cp = s;
+	__u64 cipher = 0, session = 0, s3 = 0;
 
-	if (bpf_probe_read_user(&cipher, sizeof(cipher), s + o->cipher) || !cipher ||
+	if (o->via) {
+		if (bpf_probe_read_user(&s3, sizeof(s3), s + o->s3) || !s3)
+			return -1;
+		if (o->via & TR_VIA_S3_CLIENT_RANDOM)
+			cr = (const void *)s3;
+		if (o->via & TR_VIA_S3_CIPHER)
+			cp = (const void *)s3;
+	}
+	if (bpf_probe_read_user(&cipher, sizeof(cipher), cp + o->cipher) || !cipher ||
 	    bpf_probe_read_user(&r->cipher, sizeof(r->cipher), (const void *)cipher + o->cipher_id) ||
-	    bpf_probe_read_user(r->client_random, sizeof(r->client_random), s + o->client_random))
+	    bpf_probe_read_user(r->client_random, sizeof(r->client_random), cr + o->client_random))
 		return -1;
 	if (tls13_suite(r->cipher)) {
 		r->version = 0x0304;

@@ -31,6 +31,8 @@
 #include "clock.h"
 #include "elfnote.h"
 #include "exeload.h"
+#include "exemap.h"
+#include "ptrscan.h"
 #include "sandbox.h"
 
 #define CALIBRATE_ARG "--calibrate-child"
@@ -124,10 +126,11 @@ static struct api api;
 /* Where API functions are looked up: the loaded file and its dependencies, and for an executable
  * also its own symbol table (exe_fd, or -1). */
 static struct {
-	void *handle;
+	void *handle; /* NULL for an executable mapped at its own addresses (image) */
 	uintptr_t bias;
 	int fd;     /* the file, to read its code */
-	int exe_fd; /* the loadable copy of an executable, or -1 */
+	int exe_fd; /* the loadable copy of an executable, or the executable itself, or -1 */
+	struct exe_image image;
 } loaded = { .fd = -1, .exe_fd = -1 };
 
 /* What the callbacks saw during one pair of handshakes. */
@@ -181,7 +184,7 @@ static void on_info(const void *ssl, int where, int ret)
 
 static void *lookup(const char *name)
 {
-	void *f = dlsym(loaded.handle, name);
+	void *f = loaded.handle ? dlsym(loaded.handle, name) : NULL;
 
 	if (!f && loaded.exe_fd >= 0)
 		f = (void *)exe_symbol(loaded.exe_fd, loaded.bias, name);
@@ -453,6 +456,55 @@ static int find_one(const char *what, const uint8_t *hay, size_t n, const void *
 	return 0;
 }
 
+/*
+ * Exactly once in the client's SSL object of pair p (n bytes), or else one pointer away from it at
+ * the same place as in the server's (a neighbour of the structure pointed to may hold the same
+ * value): then bit is set in off->via and off->s3 is that pointer's offset, the same for every
+ * such field (the first one found sets it).
+ */
+static int find_near(const char *what, const void *const p[2], size_t n, const void *needle,
+		     size_t len, size_t step, __u32 bit, struct tr_ssl_offsets *off, __u32 *at,
+		     char *why, size_t wlen)
+{
+	uint32_t ptr = 0, o = 0;
+	size_t o1 = 0;
+	int count = find(p[0], n, needle, len, step, &o1);
+
+	if (count == 1) {
+		off->via &= ~bit;
+		*at = (__u32)o1;
+		return 0;
+	}
+	/* Once one field is behind a pointer, the others are looked for behind that one only. */
+	if (!count)
+		count = off->via ? ptrscan(p, off->s3, off->s3 + 8, needle, len, step, &ptr, &o) :
+				   ptrscan(p, 0, n, needle, len, step, &ptr, &o);
+	if (count < 0) {
+		snprintf(why, wlen, "cannot look for the %s: %s", what, strerror(-count));
+		return count;
+	}
+	if (count != 1) {
+		snprintf(why, wlen, "the %s is at %d places in the object or one pointer away, not 1",
+			 what, count);
+		return -ESRCH;
+	}
+	off->via |= bit;
+	off->s3 = ptr;
+	*at = o;
+	return 0;
+}
+
+/* Where the field at offset at (in via by bit) of SSL object obj is. */
+static const uint8_t *field_in(const void *obj, const struct tr_ssl_offsets *off, __u32 bit,
+			       __u32 at)
+{
+	const uint8_t *base = obj;
+
+	if (off->via & bit)
+		memcpy(&base, (const uint8_t *)obj + off->s3, sizeof(base));
+	return base + at;
+}
+
 static void sha256(const uint8_t *data, size_t len, uint8_t out[HASH_LEN])
 {
 	unsigned int n = HASH_LEN;
@@ -547,6 +599,18 @@ static int find_map(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
+/* The loaded file's map: the dynamic linker's, or the one of the executable mapped by hand. */
+static void lib_map_get(struct lib_map *m)
+{
+	m->bias = loaded.bias;
+	if (loaded.handle) {
+		dl_iterate_phdr(find_map, m);
+		return;
+	}
+	m->phdr = loaded.image.ph;
+	m->phnum = loaded.image.phnum;
+}
+
 /* The file offset of an address inside the library's executable segment, or 0. */
 static unsigned long file_offset(const struct lib_map *m, uintptr_t addr)
 {
@@ -630,11 +694,11 @@ static unsigned push_len(const struct lib_map *m, uintptr_t addr)
 static int find_hook(const struct pair *p, size_t n, struct calibration *cal, char *why,
 		     size_t len)
 {
-	struct lib_map m = { .bias = loaded.bias };
+	struct lib_map m = { 0 };
 	uintptr_t fc = 0, fs = 0, tc, ts;
 	int count = 0;
 
-	dl_iterate_phdr(find_map, &m);
+	lib_map_get(&m);
 	for (size_t o = 0; o + 8 <= n; o += 8) {
 		uintptr_t a, b;
 
@@ -736,8 +800,11 @@ struct field {
 static size_t fields(const struct tr_ssl_offsets *o, struct field f[10])
 {
 	const struct field all[] = {
-		{ "client random", o->client_random, 32, false },
-		{ "cipher pointer", o->cipher, 8, false },
+		(o->via & TR_VIA_S3_CLIENT_RANDOM) ? (struct field){ "s3 pointer", o->s3, 8, false } :
+						     (struct field){ "client random", o->client_random,
+								     32, false },
+		(o->via & TR_VIA_S3_CIPHER) ? (struct field){ "s3 pointer", o->s3, 8, false } :
+					      (struct field){ "cipher pointer", o->cipher, 8, false },
 		{ "session pointer", o->session, 8, false },
 		{ "handshake secret", o->handshake_secret, HASH_LEN, true },
 		{ "master secret", o->master_secret, HASH_LEN, true },
@@ -825,7 +892,7 @@ static int check_hits(const struct pair *p, const struct field *f, size_t nf, in
 static int find_finish(uintptr_t at, struct calibration *cal, char *why, size_t len)
 {
 	static const int versions[] = { TLS1_2_VERSION, TLS1_3_VERSION };
-	struct lib_map m = { .bias = loaded.bias };
+	struct lib_map m = { 0 };
 	size_t snap = 0;
 	struct field f[10];
 	size_t nf = fields(&cal->off, f);
@@ -834,7 +901,7 @@ static int find_finish(uintptr_t at, struct calibration *cal, char *why, size_t 
 
 	if (!at)
 		return -ESRCH;
-	dl_iterate_phdr(find_map, &m);
+	lib_map_get(&m);
 	at = skip_endbr(&m, at);
 	if (!file_offset(&m, at)) {
 		snprintf(why, len, "the handshake-done callback was called from outside the file");
@@ -949,7 +1016,7 @@ static int calibrate_tls12(struct calibration *cal, char *why, size_t len)
 {
 	struct tr_ssl_offsets *off = &cal->off;
 	uint8_t cr[32], mk[48];
-	const void *sess, *cipher;
+	const void *sess, *cipher, *objs[2];
 	uint32_t id;
 	struct pair p;
 	size_t n, sn;
@@ -958,6 +1025,8 @@ static int calibrate_tls12(struct calibration *cal, char *why, size_t len)
 	ret = handshake(TLS1_2_VERSION, &p, why, len);
 	if (ret)
 		return ret;
+	objs[0] = p.c;
+	objs[1] = p.s;
 	n = malloc_usable_size(p.c);
 	sess = api.SSL_get_session(p.c);
 	cipher = api.SSL_get_current_cipher(p.c);
@@ -969,11 +1038,13 @@ static int calibrate_tls12(struct calibration *cal, char *why, size_t len)
 		goto out;
 	}
 	id = api.SSL_CIPHER_get_id(cipher);
-	ret = find_one("client random", p.c, n, cr, sizeof(cr), 1, &off->client_random, why, len);
+	ret = find_near("client random", objs, n, cr, sizeof(cr), 1, TR_VIA_S3_CLIENT_RANDOM, off,
+			&off->client_random, why, len);
 	if (!ret)
 		ret = find_one("session pointer", p.c, n, &sess, 8, 8, &off->session, why, len);
 	if (!ret)
-		ret = find_one("cipher pointer", p.c, n, &cipher, 8, 8, &off->cipher, why, len);
+		ret = find_near("cipher pointer", objs, n, &cipher, 8, 8, TR_VIA_S3_CIPHER, off,
+				&off->cipher, why, len);
 	if (!ret)
 		ret = find_one("master key", sess, sn, mk, sizeof(mk), 1, &off->master_key, why, len);
 	if (!ret)
@@ -991,7 +1062,6 @@ static int calibrate_tls13(struct calibration *cal, uintptr_t *done_fn, char *wh
 	uint8_t cr[32], chts[HASH_LEN], cts[HASH_LEN], sts[HASH_LEN], exp[HASH_LEN];
 	uint8_t hs_hash[HASH_LEN], fin_hash[HASH_LEN];
 	struct pair p;
-	__u32 at = 0;
 	size_t n;
 	int ret;
 
@@ -1009,9 +1079,8 @@ static int calibrate_tls13(struct calibration *cal, uintptr_t *done_fn, char *wh
 		goto out;
 	}
 	ret = transcript_hashes(hs_hash, fin_hash, why, len);
-	if (!ret)
-		ret = find_one("client random", p.c, n, cr, sizeof(cr), 1, &at, why, len);
-	if (!ret && at != off->client_random) {
+	if (!ret && memcmp(field_in(p.c, off, TR_VIA_S3_CLIENT_RANDOM, off->client_random), cr,
+			   sizeof(cr))) {
 		snprintf(why, len, "the client random moves between TLS 1.2 and TLS 1.3");
 		ret = -ESRCH;
 	}
@@ -1037,7 +1106,8 @@ static int calibrate_tls13(struct calibration *cal, uintptr_t *done_fn, char *wh
 		ret = find_secret_of("master secret", p.c, n, "c ap traffic", fin_hash, cts,
 				     &off->master_secret, why, len);
 	/* The server's object is the same structure: the same fields at the same places. */
-	if (!ret && (memcmp((const uint8_t *)p.s + off->client_random, cr, sizeof(cr)) ||
+	if (!ret && (memcmp(field_in(p.s, off, TR_VIA_S3_CLIENT_RANDOM, off->client_random), cr,
+			    sizeof(cr)) ||
 		     memcmp((const uint8_t *)p.s + off->client_app_secret, cts, HASH_LEN) ||
 		     memcmp((const uint8_t *)p.s + off->server_app_secret, sts, HASH_LEN))) {
 		snprintf(why, len, "the server's SSL object does not have the client's layout");
@@ -1055,17 +1125,23 @@ out:
 /*
  * Load the file open at LIB_FD (a shared library, or a position-independent executable, through
  * its copy at loaded.exe_fd) through /proc/self/fd: that very file, whatever its path names now.
+ * An executable linked at a fixed address is mapped there by hand.
  */
 static int load(char *why, size_t len)
 {
 	struct link_map *lm;
 	char path[64];
+	int ret;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", LIB_FD);
 	loaded.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!loaded.handle && loaded.exe_fd < 0) {
 		snprintf(why, len, "cannot load it: %s", dlerror());
-		return -ENOEXEC;
+		ret = exe_map_fixed(LIB_FD, &loaded.image, why, len);
+		if (ret)
+			return ret;
+		loaded.fd = loaded.exe_fd = LIB_FD;
+		return 0;
 	}
 	if (!loaded.handle) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", loaded.exe_fd);

@@ -96,7 +96,7 @@ uintptr_t exe_symbol(int fd, uintptr_t bias, const char *name)
 		Elf_Data *data = NULL;
 		GElf_Shdr sh;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) || !sh.sh_entsize)
 			continue;
 		while (!found && (data = elf_getdata(scn, data))) {
 			size_t n = data->d_size / sh.sh_entsize;

@@ -13,7 +13,8 @@
  */
 int exe_loadable_copy(int fd, char *why, size_t len);
 
-/* The address of function name in the ELF file fd (its .symtab), loaded at bias; 0 if it has none. */
+/* The address of function name in the ELF file fd (its .symtab or .dynsym), loaded at bias; 0 if
+ * it has none. */
 uintptr_t exe_symbol(int fd, uintptr_t bias, const char *name);
 
 #endif /* TLSREC_EXELOAD_H */
