@@ -30,7 +30,8 @@
  *              its ticket, tied to it as in one run (and extracted with its master secret); a
  *              handshake whose master secret is all zeros has no secrets and names no session;
  *              a resumption is tied only once its server sent data after its Finished, never
- *              after an alert.
+ *              after an alert; a crafted tie to a connection to another server, or a later
+ *              one, is ignored.
  */
 #include <sqlite3.h>
 
@@ -1207,6 +1208,30 @@ static void tool_keys(char **argv, const char *keys, char *out, size_t size)
 }
 
 /*
+ * A crafted index ties B to a root that is not an earlier connection to B's server: another
+ * server's port, or a later first packet. An extraction of B ignores the tie.
+ */
+static void crafted_root(const char *db, char **extract, const char *keys)
+{
+	static const char *const crafts[] = {
+		"UPDATE connections SET resp_port = 444 WHERE orig_port = 45000",
+		"UPDATE connections SET resp_port = 443, first_ns = first_ns + 1000000000000, "
+		"last_ns = last_ns + 1000000000000 WHERE orig_port = 45000",
+	};
+	char got[512];
+	sqlite3 *h;
+
+	if (!CHECK_EQ_INT(sqlite3_open(db, &h), SQLITE_OK))
+		return;
+	for (size_t i = 0; i < sizeof(crafts) / sizeof(crafts[0]); i++) {
+		CHECK_EQ_INT(sqlite3_exec(h, crafts[i], NULL, NULL, NULL), SQLITE_OK);
+		tool_keys(extract, keys, got, sizeof(got));
+		CHECK_MSG(!strcmp(got, ""), "%s: extracted %s", crafts[i], got);
+	}
+	sqlite3_close(h);
+}
+
+/*
  * TLS 1.2 resumption through the index: A's handshake split between two runs (the first one reads
  * up to its ServerHello, or up to its end without its SECRET record), then B resuming A's ticket;
  * or B's handshake split between two runs before its server's first application data; or, with
@@ -1289,6 +1314,8 @@ static void resume_runs(enum resume_case how)
 		CHECK_MSG(!strcmp(got, ""), "converted: %s", got);
 	else
 		CHECK_MSG(!strstr(got, want) == none, "converted: %s", got);
+	if (how == RESUME_SECRET_LATE)
+		crafted_root(db, extract, keys);
 	check_ctx("%s", "");
 }
 
