@@ -62,7 +62,7 @@ struct tls_session {
 	uint8_t walk;         /* enum session_walk */
 	uint8_t rec_head[5];  /* a record header being gathered */
 	uint8_t rec_have;
-	uint16_t record_left; /* payload bytes left in the current handshake record */
+	uint16_t record_left; /* payload bytes left in the current record */
 	uint8_t msg_head[4];  /* a handshake message's header being gathered (records can split it) */
 	uint8_t msg_have;
 	bool in_msg;          /* reading a handshake message's body */

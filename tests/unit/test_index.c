@@ -1083,7 +1083,7 @@ enum resume_case {
 	RESUME_WALK_SPLIT, /* part 1 ends after the ServerHello: its ticket and the SECRET later */
 	RESUME_SECRET_LATE, /* part 1 ends after the handshake: only the SECRET record later */
 	RESUME_ZERO,        /* the SECRET record's master secret is all zeros */
-	RESUME_PROOF_LATE,  /* part 1 ends after B's server's Finished: its application data later */
+	RESUME_PROOF_LATE,  /* part 1 ends after B's server's Finished: its data later */
 	RESUME_REFUSED,     /* B's server answers B's Finished with an alert */
 };
 

@@ -682,7 +682,7 @@ static void test_random_frames(void)
 struct tls_ends {
 	SSL *ssl[2]; /* client, server */
 	BIO *in[2], *out[2];
-	bool bad_finished; /* the client's second flight (its Finished) reaches the server changed */
+	bool bad_finished; /* the client's second flight (its Finished) reaches the server bad */
 	int client_writes;
 };
 
@@ -896,8 +896,8 @@ static void resume_twice(bool by_id, size_t piece)
 		CHECK(key_of(&other, full, by_id, key2) == n && memcmp(key, key2, n));
 	}
 	/* Offered by one without its master secret (a wrong Finished): the server's alert comes
-	 * after its Finished, and data after the alert confirms nothing. Last, as the server forgets
-	 * the session then. */
+	 * after its Finished, and data after the alert confirms nothing. Last, as the server
+	 * forgets the session then. */
 	ends_free(&e);
 	e = (struct tls_ends){ .bad_finished = true };
 	play_init(&p, 4, ETH, 40002);
