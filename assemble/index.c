@@ -1741,7 +1741,7 @@ static const char *intern(struct index_selection *s, size_t *cap, const char *pa
 int index_select(struct index *ix, const struct index_filter *f, struct index_selection *out)
 {
 	size_t pcap = 0;
-	char where[4096], sql[4600];
+	char where[4096], sql[4800];
 	sqlite3_stmt *st = NULL, *add = NULL;
 	int ret, rc;
 
@@ -1766,10 +1766,14 @@ int index_select(struct index *ix, const struct index_filter *f, struct index_se
 		   "keeping the selection");
 	if (ret)
 		return ret;
+	/* A connection resumes only an earlier one to the same server (resume.h): a tie the index
+	 * holds to any other is not followed, nor are the chunks of that one's secrets read. */
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO temp.selected SELECT c.id, rc.recording_id, c.protocol, c.family, "
 		 "c.orig_addr, c.orig_port, c.resp_addr, c.resp_port, c.first_ns, c.client_random, "
-		 "c.resumes %s",
+		 "CASE WHEN EXISTS (SELECT 1 FROM connections p WHERE p.client_random = c.resumes "
+		 "AND p.family = c.family AND p.resp_addr = c.resp_addr AND "
+		 "p.resp_port = c.resp_port AND p.first_ns < c.first_ns) THEN c.resumes END %s",
 		 where);
 	ret = prepare(ix, sql, &st);
 	if (ret)

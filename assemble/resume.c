@@ -18,7 +18,7 @@ int resume_follow(const struct resume_store *st, const struct tls_conn *c, const
 	if (has > 0)
 		memcpy(root, cr, 32);
 	/* tlsconn_session's 0 and 1: the ticket and the session ID the client offered. */
-	for (int which = 0; !has && which < 2 && tlsconn_abbreviated(c); which++) {
+	for (int which = 0; !has && which < 2 && tlsconn_resumption_confirmed(c); which++) {
 		if (!(len = tlsconn_session(c, which, key)))
 			continue;
 		has = st->find(st->ctx, c, key, len, root);

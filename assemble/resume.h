@@ -2,10 +2,11 @@
 /*
  * TLS 1.2 session resumption's one rule, for every store of sessions (the key log of a conversion,
  * the index): a handshake with a master secret names its sessions (the ticket its server sent, the
- * session ID the ServerHello gave); an abbreviated handshake without one takes the master secret
- * of the latest earlier naming of the session it offered (its ticket first, then its session ID)
- * at the same server address and port, and then names its own sessions in turn. Connections are
- * to be followed in the order of their first packets.
+ * session ID the ServerHello gave); an abbreviated handshake without one, once confirmed (its
+ * server sent application data after its Finished: tlsconn_resumption_confirmed), takes the master
+ * secret of the latest earlier naming of the session it offered (its ticket first, then its
+ * session ID) at the same server address and port, and then names its own sessions in turn.
+ * Connections are to be followed in the order of their first packets.
  */
 #ifndef TLSASM_RESUME_H
 #define TLSASM_RESUME_H
@@ -37,7 +38,8 @@ struct resume_store {
 /*
  * Follow c (client random cr) through store st: 1 with root, the client random whose master
  * secret c's handshake has (cr itself, or that of the session it resumed), after its sessions are
- * named; 0 when it has none (not TLS 1.0 to 1.2, or no secret and no session known); or -errno.
+ * named; 0 when it has none (not TLS 1.0 to 1.2, or no secret and no session known or confirmed);
+ * or -errno.
  */
 int resume_follow(const struct resume_store *st, const struct tls_conn *c, const uint8_t cr[32],
 		  uint8_t root[32]);

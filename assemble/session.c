@@ -12,6 +12,7 @@
 
 #define REC_CCS 20
 #define REC_HANDSHAKE 22
+#define REC_APPLICATION_DATA 23
 #define REC_MAX (16384 + 2048)
 #define HS_SERVER_HELLO 2
 #define HS_NEW_SESSION_TICKET 4
@@ -144,6 +145,24 @@ static void handshake(struct tls_session *s, const uint8_t *p, uint32_t n)
 	}
 }
 
+/*
+ * A record of type after an abbreviated handshake's ChangeCipherSpec: first the server's Finished,
+ * then application data, which a side sends only once it "received and validated the Finished
+ * message from its peer" (RFC 5246 section 7.4.9); a Finished that fails is a decrypt_error
+ * alert (section 7.2.2).
+ */
+static void after_ccs(struct tls_session *s, uint8_t type)
+{
+	if (!s->finished && type == REC_HANDSHAKE) {
+		s->finished = true;
+	} else if (s->finished && type == REC_APPLICATION_DATA) {
+		s->confirmed = true;
+		s->walk = SESSION_DONE;
+	} else {
+		s->walk = SESSION_STOPPED;
+	}
+}
+
 /* A record header is whole in s->rec_head. */
 static void record_start(struct tls_session *s)
 {
@@ -153,9 +172,15 @@ static void record_start(struct tls_session *s)
 	s->rec_have = 0;
 	if (h[1] != 3 || !len || len > REC_MAX) {
 		s->walk = SESSION_STOPPED;
+	} else if (s->abbreviated) {
+		after_ccs(s, h[0]);
+		s->record_left = len;
 	} else if (h[0] == REC_CCS) {
 		s->abbreviated = s->hello && !s->full;
-		s->walk = SESSION_DONE;
+		if (s->abbreviated)
+			s->record_left = len;
+		else
+			s->walk = SESSION_DONE;
 	} else if (h[0] != REC_HANDSHAKE) {
 		s->walk = SESSION_STOPPED;
 	} else {
@@ -174,7 +199,8 @@ static void walk(struct tls_session *s, const uint8_t *p, uint32_t n)
 				record_start(s);
 		} else {
 			k = min_u32(n, s->record_left);
-			handshake(s, p, k);
+			if (!s->abbreviated) /* past the ChangeCipherSpec: encrypted, skipped */
+				handshake(s, p, k);
 			s->record_left -= k;
 		}
 		p += k;
@@ -257,7 +283,8 @@ void session_save(const struct tls_session *s, uint8_t out[SESSION_STATE_LEN])
 	put_bytes(&k, s->msg_head, sizeof(s->msg_head));
 	put_n(&k, s->msg_have, 1);
 	put_n(&k, (unsigned)s->in_msg | (unsigned)s->hello << 1 | (unsigned)s->full << 2 |
-			  (unsigned)s->abbreviated << 3, 1);
+			  (unsigned)s->abbreviated << 3 | (unsigned)s->finished << 4 |
+			  (unsigned)s->confirmed << 5, 1);
 	put_n(&k, s->msg_type, 1);
 	put_n(&k, s->msg_left, 4);
 	put_n(&k, s->msg_read, 4);
@@ -291,6 +318,8 @@ int session_restore(struct tls_session *s, const uint8_t in[SESSION_STATE_LEN])
 	r.hello = flags & 2;
 	r.full = flags & 4;
 	r.abbreviated = flags & 8;
+	r.finished = flags & 16;
+	r.confirmed = flags & 32;
 	r.msg_type = (uint8_t)get_n(&k, 1);
 	r.msg_left = (uint32_t)get_n(&k, 4);
 	r.msg_read = (uint32_t)get_n(&k, 4);
@@ -303,8 +332,11 @@ int session_restore(struct tls_session *s, const uint8_t in[SESSION_STATE_LEN])
 	r.hash.seed = (uint32_t)get_n(&k, 4);
 	get_ticket(&k, &r.got);
 	get_ticket(&k, &r.sent);
-	/* What walk() and xxh32_update rely on: the bounds of what they index and count. */
-	if (flags > 15 || r.walk > SESSION_STOPPED || r.walked > SESSION_WALK_MAX ||
+	/* What walk() and xxh32_update rely on: the bounds of what they index and count; and the
+	 * order in which an abbreviated handshake is confirmed (a tlsasm before confirmation saved
+	 * no flag above 8: its abbreviated handshakes stay unconfirmed). */
+	if (flags > 63 || (r.finished && !r.abbreviated) || (r.confirmed && !r.finished) ||
+	    r.walk > SESSION_STOPPED || r.walked > SESSION_WALK_MAX ||
 	    r.rec_have >= sizeof(r.rec_head) || r.record_left > REC_MAX ||
 	    r.msg_have >= sizeof(r.msg_head) || r.msg_left >= 1u << 24 ||
 	    r.hash.memsize >= sizeof(r.hash.mem))

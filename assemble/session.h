@@ -11,6 +11,13 @@
  * The server's stream is walked record by record and handshake message by handshake message, as
  * its bytes come in order, up to its ChangeCipherSpec: no more of it is kept than a record or
  * handshake header being gathered, and a ticket is kept as its length, first bytes and hash.
+ *
+ * The session ID and ticket a client offers are in the clear: anyone who saw them can offer them
+ * again, and the server answers with its ChangeCipherSpec and Finished before it checks the
+ * client's Finished, which only the session's owner can make. So an abbreviated handshake is
+ * walked on, record header by record header (still in the clear after the ChangeCipherSpec),
+ * until the record after the server's Finished: application data says the server took the
+ * client's Finished (confirmed); an alert, or anything else, that it did not.
  */
 #ifndef TLSASM_SESSION_H
 #define TLSASM_SESSION_H
@@ -46,7 +53,7 @@ struct session_ticket {
 
 enum session_walk {
 	SESSION_WALKING,
-	SESSION_DONE,    /* the server's ChangeCipherSpec, or a TLS 1.3 ServerHello */
+	SESSION_DONE,    /* a full handshake's ChangeCipherSpec, a confirmed abbreviated one */
 	SESSION_STOPPED, /* not a TLS 1.2 handshake as far as walked, or past SESSION_WALK_MAX */
 };
 
@@ -55,7 +62,7 @@ struct tls_session {
 	uint8_t walk;         /* enum session_walk */
 	uint8_t rec_head[5];  /* a record header being gathered */
 	uint8_t rec_have;
-	uint16_t record_left; /* payload bytes left in the current handshake record */
+	uint16_t record_left; /* payload bytes left in the current record */
 	uint8_t msg_head[4];  /* a handshake message's header being gathered (records can split it) */
 	uint8_t msg_have;
 	bool in_msg;          /* reading a handshake message's body */
@@ -67,6 +74,8 @@ struct tls_session {
 	bool full;            /* a Certificate, ServerKeyExchange or ServerHelloDone: a full handshake */
 	bool abbreviated;     /* the server's ChangeCipherSpec came right after its ServerHello
 			       * (and a NewSessionTicket): an abbreviated handshake */
+	bool finished;        /* then a handshake record: the server's (encrypted) Finished */
+	bool confirmed;       /* then application data: the server took the client's Finished */
 	struct xxh32 hash;    /* of the ticket being read */
 	struct session_ticket got;  /* the last NewSessionTicket's */
 	struct session_ticket sent; /* the ClientHello's SessionTicket extension's */

@@ -1133,6 +1133,11 @@ bool tlsconn_abbreviated(const struct tls_conn *c)
 	return n && hello_sid(c, c->client, &a) == n && !memcmp(a, b, n);
 }
 
+bool tlsconn_resumption_confirmed(const struct tls_conn *c)
+{
+	return c->sess.confirmed && tlsconn_abbreviated(c);
+}
+
 size_t tlsconn_session(const struct tls_conn *c, int which, uint8_t out[SESSION_KEY_MAX])
 {
 	uint8_t server[SESSION_SERVER_LEN];

@@ -228,6 +228,13 @@ uint16_t tlsconn_version(const struct tls_conn *c);
 bool tlsconn_abbreviated(const struct tls_conn *c);
 
 /*
+ * Whether c's abbreviated handshake is confirmed: after its Finished the server sent application
+ * data, which it does only once it took the client's Finished (session.h). Until then anyone who
+ * saw the session's ID or ticket could have offered it.
+ */
+bool tlsconn_resumption_confirmed(const struct tls_conn *c);
+
+/*
  * The sessions c's handshake names, as session_key_* write them into out, with c's server as
  * the server that gave them: which = 0 the ticket
  * the client offered and 1 the session ID it offered; which = 2 the ticket the server sent and 3

@@ -28,7 +28,10 @@
  *              the filters, tlsasm procs, and tlsasm index's summary;
  *   resume     TLS 1.2 resumption: a full handshake split between two runs, then one resuming
  *              its ticket, tied to it as in one run (and extracted with its master secret); a
- *              handshake whose master secret is all zeros has no secrets and names no session.
+ *              handshake whose master secret is all zeros has no secrets and names no session;
+ *              a resumption is tied only once its server sent data after its Finished, never
+ *              after an alert; a crafted tie to a connection to another server, or a later
+ *              one, is ignored.
  */
 #include <sqlite3.h>
 
@@ -1080,14 +1083,41 @@ enum resume_case {
 	RESUME_WALK_SPLIT, /* part 1 ends after the ServerHello: its ticket and the SECRET later */
 	RESUME_SECRET_LATE, /* part 1 ends after the handshake: only the SECRET record later */
 	RESUME_ZERO,        /* the SECRET record's master secret is all zeros */
+	RESUME_PROOF_LATE,  /* part 1 ends after B's server's Finished: its data later */
+	RESUME_REFUSED,     /* B's server answers B's Finished with an alert */
 };
+
+/* B's server's records after its ChangeCipherSpec: its Finished, then application data, or with
+ * refused an alert first, in the clear's record headers (bodies as good as encrypted). */
+static size_t tls12_server_after(uint8_t *out, bool finished, bool data, bool refused)
+{
+	uint8_t *q = out;
+
+	if (finished) {
+		memcpy(q, "\x16\x03\x03\x00\x28", 5);
+		memset(q + 5, 0xf1, 0x28);
+		q += 5 + 0x28;
+	}
+	if (refused) {
+		memcpy(q, "\x15\x03\x03\x00\x1a", 5);
+		memset(q + 5, 0xa1, 0x1a);
+		q += 5 + 0x1a;
+	}
+	if (data) {
+		memcpy(q, "\x17\x03\x03\x00\x20", 5);
+		memset(q + 5, 0xd1, 0x20);
+		q += 5 + 0x20;
+	}
+	return (size_t)(q - out);
+}
 
 /*
  * Host T's journal, its first nchunks chunks (1 to 3): A (port 45000) makes a full TLS 1.2
  * handshake with 192.0.2.20:443, whose server gives session ID 0xa1... and a ticket; B (port
  * 45001) resumes it by that ticket in an abbreviated handshake. Chunk 1: A's hellos (and, with
  * RESUME_SECRET_LATE or RESUME_ZERO, the server's ticket and ChangeCipherSpec); chunk 2: A's
- * SECRET record (and the rest of its handshake); chunk 3: B.
+ * SECRET record (and the rest of its handshake); chunk 3: B, its server's Finished and its first
+ * application data (but for RESUME_PROOF_LATE: chunk 4).
  */
 static bool write_t(const char *name, int nchunks, enum resume_case how, const uint8_t cr[2][32],
 		    const uint8_t ms[TR_SECRET_LEN])
@@ -1134,6 +1164,15 @@ static bool write_t(const char *name, int nchunks, enum resume_case how, const u
 		ok = ok && synth_seg(&b, 1, SY_ACK | SY_PSH, rec,
 				     tls12_server_hello(rec, 0xb2, false));
 		ok = ok && synth_seg(&b, 1, SY_ACK | SY_PSH, rec, tls12_server_end(rec, NULL, 0));
+		ok = ok && synth_seg(&b, 1, SY_ACK | SY_PSH, rec,
+				     tls12_server_after(rec, true, how != RESUME_PROOF_LATE,
+							how == RESUME_REFUSED));
+		ok = ok && synth_end(&y);
+	}
+	if (nchunks >= 4) {
+		ok = ok && synth_begin(&y);
+		ok = ok && synth_seg(&b, 1, SY_ACK | SY_PSH, rec,
+				     tls12_server_after(rec, false, true, false));
 		ok = ok && synth_end(&y);
 	}
 	return synth_close(&y) && ok;
@@ -1155,25 +1194,69 @@ static void q_text(sqlite3 *db, const char *sql, char *out, size_t size)
 	sqlite3_finalize(st);
 }
 
+/* The text tlsasm argv writes to its --keylog file keys, into out (size bytes). */
+static void tool_keys(char **argv, const char *keys, char *out, size_t size)
+{
+	char *text;
+
+	out[0] = '\0';
+	CHECK_EQ_INT(run_tool(argv, NULL, NULL), 0);
+	text = (char *)slurp(keys, &(size_t){ 0 });
+	if (CHECK(text != NULL))
+		snprintf(out, size, "%s", text);
+	free(text);
+}
+
+/*
+ * A crafted index ties B to a root that is not an earlier connection to B's server: another
+ * server's port, or a later first packet. An extraction of B ignores the tie.
+ */
+static void crafted_root(const char *db, char **extract, const char *keys)
+{
+	static const char *const crafts[] = {
+		"UPDATE connections SET resp_port = 444 WHERE orig_port = 45000",
+		"UPDATE connections SET resp_port = 443, first_ns = first_ns + 1000000000000, "
+		"last_ns = last_ns + 1000000000000 WHERE orig_port = 45000",
+	};
+	char got[512];
+	sqlite3 *h;
+
+	if (!CHECK_EQ_INT(sqlite3_open(db, &h), SQLITE_OK))
+		return;
+	for (size_t i = 0; i < sizeof(crafts) / sizeof(crafts[0]); i++) {
+		CHECK_EQ_INT(sqlite3_exec(h, crafts[i], NULL, NULL, NULL), SQLITE_OK);
+		tool_keys(extract, keys, got, sizeof(got));
+		CHECK_MSG(!strcmp(got, ""), "%s: extracted %s", crafts[i], got);
+	}
+	sqlite3_close(h);
+}
+
 /*
  * TLS 1.2 resumption through the index: A's handshake split between two runs (the first one reads
  * up to its ServerHello, or up to its end without its SECRET record), then B resuming A's ticket;
- * or, with RESUME_ZERO, all in one run. As in an index built in one run: A has secrets and names
- * its sessions (its ticket and session ID; B names its own session ID), B resumes A (has_secrets
+ * or B's handshake split between two runs before its server's first application data; or, with
+ * RESUME_ZERO, all in one run. As in an index built in one run: A has secrets and names its
+ * sessions (its ticket and session ID; B names its own session ID), B resumes A (has_secrets
  * too), and an extraction of B alone (--port 45001) writes B's client random with A's master
  * secret. With an all-zero master secret, A has none: it names no session, B resumes nothing, and
- * neither the index nor a conversion says they have secrets.
+ * neither the index nor a conversion says they have secrets. With RESUME_REFUSED (B's server
+ * answers B's Finished with an alert: B may not hold the session's master secret) B resumes
+ * nothing and names no session; nor does it before its server's data (RESUME_PROOF_LATE).
  */
 static void resume_runs(enum resume_case how)
 {
-	static const char *const names[] = { "walk split", "secret late", "zero master secret" };
+	static const char *const names[] = { "walk split", "secret late", "zero master secret",
+					     "proof late", "refused" };
+	bool late = how == RESUME_PROOF_LATE, none = how == RESUME_ZERO || how == RESUME_REFUSED;
 	uint8_t cr[2][32], ms[TR_SECRET_LEN];
-	char part[PATH_MAX], full[PATH_MAX], db[PATH_MAX], keys[PATH_MAX], want[256], got[256];
-	char crx[2][65], msx[2 * TR_SECRET_LEN + 1], name[32], *text;
+	char part[PATH_MAX], full[PATH_MAX], db[PATH_MAX], keys[PATH_MAX], want[256], got[512];
+	char crx[2][65], msx[2 * TR_SECRET_LEN + 1], name[32];
 	char *runs[] = { part, NULL, full, NULL, NULL };
 	char *extract[] = { (char *)tlsasm, "--db", db, "--port", "45001", full, "--keylog", keys,
 			    NULL };
 	char *convert[] = { (char *)tlsasm, full, "--keylog", keys, NULL };
+	const char *b_row = "SELECT has_secrets || ' ' || coalesce(resumes, '-') FROM connections "
+			    "WHERE orig_port = 45001";
 	struct index *ix;
 	struct index_stats st;
 	sqlite3 *h;
@@ -1192,11 +1275,11 @@ static void resume_runs(enum resume_case how)
 		snprintf(msx + 2 * i, 3, "%02x", ms[i]);
 	snprintf(name, sizeof(name), "t%d-part.lz4", how);
 	tpath(part, name);
-	if (!write_t(name, 1, how, cr, ms))
+	if (!write_t(name, late ? 3 : 1, how, cr, ms))
 		return;
 	snprintf(name, sizeof(name), "t%d-full.lz4", how);
 	tpath(full, name);
-	if (!write_t(name, 3, how, cr, ms))
+	if (!write_t(name, late ? 4 : 3, how, cr, ms))
 		return;
 	snprintf(name, sizeof(name), "t%d.db", how);
 	tpath(db, name);
@@ -1206,33 +1289,33 @@ static void resume_runs(enum resume_case how)
 		return;
 	if (how != RESUME_ZERO)
 		update(ix, runs, 1, &st);
+	if (late) {
+		q_text(index_db(ix), b_row, got, sizeof(got));
+		CHECK_MSG(!strcmp(got, "0 -"), "B before its server's data: %s", got);
+	}
 	update(ix, runs + 2, 1, &st);
 	h = index_db(ix);
 	q_text(h, "SELECT has_secrets || ' ' || coalesce(resumes, '-') FROM connections "
 		  "WHERE orig_port = 45000", got, sizeof(got));
 	CHECK_MSG(!strcmp(got, how == RESUME_ZERO ? "0 -" : "1 -"), "A: %s", got);
-	snprintf(want, sizeof(want), "%s %s", how == RESUME_ZERO ? "0" : "1",
-		 how == RESUME_ZERO ? "-" : crx[0]);
-	q_text(h, "SELECT has_secrets || ' ' || coalesce(resumes, '-') FROM connections "
-		  "WHERE orig_port = 45001", got, sizeof(got));
+	snprintf(want, sizeof(want), "%s %s", none ? "0" : "1", none ? "-" : crx[0]);
+	q_text(h, b_row, got, sizeof(got));
 	CHECK_MSG(!strcmp(got, want), "B: %s, want %s", got, want);
-	CHECK_EQ_INT((int)q1(h, "SELECT count(*) FROM sessions"), (how == RESUME_ZERO ? 0 : 3));
+	CHECK_EQ_INT((int)q1(h, "SELECT count(*) FROM sessions"),
+		     how == RESUME_ZERO ? 0 : how == RESUME_REFUSED ? 2 : 3);
 	index_close(ix);
 
 	snprintf(want, sizeof(want), "CLIENT_RANDOM %s %s\n", crx[1], msx);
-	CHECK_EQ_INT(run_tool(extract, NULL, NULL), 0);
-	text = (char *)slurp(keys, &(size_t){ 0 });
-	if (CHECK(text != NULL))
-		CHECK_MSG(!strcmp(text, how == RESUME_ZERO ? "" : want), "extracted: %s", text);
-	free(text);
+	tool_keys(extract, keys, got, sizeof(got));
+	CHECK_MSG(!strcmp(got, none ? "" : want), "extracted: %s", got);
 	/* A conversion agrees with the index on which handshakes have secrets. */
-	CHECK_EQ_INT(run_tool(convert, NULL, NULL), 0);
-	text = (char *)slurp(keys, &(size_t){ 0 });
-	if (CHECK(text != NULL) && how == RESUME_ZERO)
-		CHECK_MSG(!strcmp(text, ""), "converted: %s", text);
-	else if (text)
-		CHECK_MSG(strstr(text, want) != NULL, "converted: %s", text);
-	free(text);
+	tool_keys(convert, keys, got, sizeof(got));
+	if (how == RESUME_ZERO)
+		CHECK_MSG(!strcmp(got, ""), "converted: %s", got);
+	else
+		CHECK_MSG(!strstr(got, want) == none, "converted: %s", got);
+	if (how == RESUME_SECRET_LATE)
+		crafted_root(db, extract, keys);
 	check_ctx("%s", "");
 }
 
@@ -1241,6 +1324,8 @@ static void test_resume(void)
 	resume_runs(RESUME_WALK_SPLIT);
 	resume_runs(RESUME_SECRET_LATE);
 	resume_runs(RESUME_ZERO);
+	resume_runs(RESUME_PROOF_LATE);
+	resume_runs(RESUME_REFUSED);
 }
 
 int main(int argc, char **argv)

@@ -682,6 +682,8 @@ static void test_random_frames(void)
 struct tls_ends {
 	SSL *ssl[2]; /* client, server */
 	BIO *in[2], *out[2];
+	bool bad_finished; /* the client's second flight (its Finished) reaches the server bad */
+	int client_writes;
 };
 
 /* A server context with a fresh P-256 key and self-signed certificate, TLS 1.2 at most unless
@@ -720,54 +722,81 @@ static void carry(struct play *p, struct tls_ends *e, int side, size_t piece)
 	int n;
 
 	while ((n = BIO_read(e->out[side], buf, (int)sizeof(buf))) > 0) {
+		if (!side && e->client_writes++ == 1 && e->bad_finished)
+			buf[n - 1] ^= 1;
 		BIO_write(e->in[!side], buf, n);
 		for (size_t at = 0; at < (size_t)n; at += piece)
 			send_data(p, side, buf + at, (size_t)n - at < piece ? (size_t)n - at : piece);
 	}
 }
 
+static void ends_free(struct tls_ends *e)
+{
+	for (int side = 0; side < 2; side++) {
+		/* Freed without a shutdown, a session is made not resumable. */
+		if (e->ssl[side])
+			SSL_set_shutdown(e->ssl[side], SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+		SSL_free(e->ssl[side]);
+	}
+}
+
 /*
  * One TLS handshake over p between a client of cctx (resuming resume, when not NULL) and a server
- * of sctx. Returns the client's session (SSL_get1_session), with *reused, or NULL.
+ * of sctx, with ends e (e->bad_finished set or not; the caller frees them with ends_free).
+ * Returns the client's session (SSL_get1_session), with *reused, or NULL (always with
+ * e->bad_finished: the handshake must not end).
  */
-static SSL_SESSION *tls_handshake(struct play *p, SSL_CTX *cctx, SSL_CTX *sctx,
-				  SSL_SESSION *resume, size_t piece, bool *reused)
+static SSL_SESSION *tls_handshake(struct play *p, struct tls_ends *e, SSL_CTX *cctx,
+				  SSL_CTX *sctx, SSL_SESSION *resume, size_t piece, bool *reused)
 {
-	struct tls_ends e = { .ssl = { SSL_new(cctx), SSL_new(sctx) } };
 	SSL_SESSION *got = NULL;
 	int round;
 
 	handshake(p);
 	for (int side = 0; side < 2; side++) {
-		e.in[side] = BIO_new(BIO_s_mem());
-		e.out[side] = BIO_new(BIO_s_mem());
-		if (!CHECK(e.ssl[side] && e.in[side] && e.out[side]))
-			goto out;
-		SSL_set_bio(e.ssl[side], e.in[side], e.out[side]);
+		e->ssl[side] = SSL_new(side ? sctx : cctx);
+		e->in[side] = BIO_new(BIO_s_mem());
+		e->out[side] = BIO_new(BIO_s_mem());
+		if (!CHECK(e->ssl[side] && e->in[side] && e->out[side]))
+			return NULL;
+		SSL_set_bio(e->ssl[side], e->in[side], e->out[side]);
 	}
-	SSL_set_connect_state(e.ssl[0]);
-	SSL_set_accept_state(e.ssl[1]);
-	if (resume && !CHECK(SSL_set_session(e.ssl[0], resume)))
-		goto out;
+	SSL_set_connect_state(e->ssl[0]);
+	SSL_set_accept_state(e->ssl[1]);
+	if (resume && !CHECK(SSL_set_session(e->ssl[0], resume)))
+		return NULL;
 	for (round = 0; round < 10; round++) {
 		for (int side = 0; side < 2; side++) {
-			SSL_do_handshake(e.ssl[side]);
-			carry(p, &e, side, piece);
+			SSL_do_handshake(e->ssl[side]);
+			carry(p, e, side, piece);
 		}
-		if (SSL_is_init_finished(e.ssl[0]) && SSL_is_init_finished(e.ssl[1]))
+		if (SSL_is_init_finished(e->ssl[0]) && SSL_is_init_finished(e->ssl[1]))
 			break;
 	}
-	if (CHECK_MSG(round < 10, "the handshake did not end")) {
-		*reused = SSL_session_reused(e.ssl[0]);
-		got = SSL_get1_session(e.ssl[0]);
+	if (e->bad_finished) {
+		CHECK_MSG(round == 10, "the server took a wrong Finished");
+	} else if (CHECK_MSG(round < 10, "the handshake did not end")) {
+		*reused = SSL_session_reused(e->ssl[0]);
+		got = SSL_get1_session(e->ssl[0]);
 	}
-out:
-	for (int side = 0; side < 2; side++) {
-		/* Freed without a shutdown, a session is made not resumable. */
-		if (e.ssl[side])
-			SSL_set_shutdown(e.ssl[side], SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-		SSL_free(e.ssl[side]);
-	}
+	return got;
+}
+
+/* The server of e writes application data, carried over p. */
+static void server_writes(struct play *p, struct tls_ends *e, size_t piece)
+{
+	CHECK_EQ_INT(SSL_write(e->ssl[1], "HTTP/1.1 200 OK\r\n", 17), 17);
+	carry(p, e, 1, piece);
+}
+
+/* A handshake of tls_handshake's, its ends freed. */
+static SSL_SESSION *tls_handshake1(struct play *p, SSL_CTX *cctx, SSL_CTX *sctx,
+				   SSL_SESSION *resume, size_t piece, bool *reused)
+{
+	struct tls_ends e = { 0 };
+	SSL_SESSION *got = tls_handshake(p, &e, cctx, sctx, resume, piece, reused);
+
+	ends_free(&e);
 	return got;
 }
 
@@ -814,6 +843,7 @@ static void resume_twice(bool by_id, size_t piece)
 {
 	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method()), *sctx = server_ctx(false, by_id);
 	SSL_SESSION *full = NULL, *again = NULL;
+	struct tls_ends e = { 0 };
 	uint8_t key[SESSION_KEY_MAX];
 	const struct tls_conn *c;
 	struct play p;
@@ -826,14 +856,19 @@ static void resume_twice(bool by_id, size_t piece)
 		goto out;
 	SSL_CTX_set_max_proto_version(cctx, TLS1_2_VERSION);
 	play_init(&p, 4, ETH, 40000);
-	full = tls_handshake(&p, cctx, sctx, NULL, piece, &reused);
+	full = tls_handshake1(&p, cctx, sctx, NULL, piece, &reused);
 	if (!full || !CHECK(!reused))
 		goto out;
 	play_init(&p, 4, ETH, 40001);
 	first = next_index;
-	again = tls_handshake(&p, cctx, sctx, full, piece, &reused);
+	again = tls_handshake(&p, &e, cctx, sctx, full, piece, &reused);
 	if (!again || !CHECK(reused))
 		goto out;
+	/* Confirmed by the server's first application data, not before. */
+	c = conn_at(first);
+	CHECK(c && tlsconn_abbreviated(c) && !tlsconn_resumption_confirmed(c));
+	server_writes(&p, &e, piece);
+	CHECK(c && tlsconn_resumption_confirmed(c));
 
 	c = conn_at(0);
 	CHECK(c && !tlsconn_abbreviated(c));
@@ -860,7 +895,20 @@ static void resume_twice(bool by_id, size_t piece)
 		other.port[1]++;
 		CHECK(key_of(&other, full, by_id, key2) == n && memcmp(key, key2, n));
 	}
+	/* Offered by one without its master secret (a wrong Finished): the server's alert comes
+	 * after its Finished, and data after the alert confirms nothing. Last, as the server
+	 * forgets the session then. */
+	ends_free(&e);
+	e = (struct tls_ends){ .bad_finished = true };
+	play_init(&p, 4, ETH, 40002);
+	first = next_index;
+	tls_handshake(&p, &e, cctx, sctx, full, piece, &reused);
+	c = conn_at(first);
+	CHECK(c && tlsconn_abbreviated(c) && c->sess.finished && c->sess.walk == SESSION_STOPPED);
+	send_data(&p, 1, (const uint8_t *)"\x17\x03\x03\x00\x02hi", 7);
+	CHECK(c && !tlsconn_resumption_confirmed(c));
 out:
+	ends_free(&e);
 	SSL_SESSION_free(full);
 	SSL_SESSION_free(again);
 	SSL_CTX_free(cctx);
@@ -880,7 +928,7 @@ static void tls13_not_abbreviated(void)
 
 	if (CHECK(cctx && sctx)) {
 		play_init(&p, 4, ETH, 40002);
-		s = tls_handshake(&p, cctx, sctx, NULL, 1400, &reused);
+		s = tls_handshake1(&p, cctx, sctx, NULL, 1400, &reused);
 		if (CHECK(s) && CHECK_EQ_U64(tlsconn_version(conn_at(0)), 0x0304))
 			CHECK(!tlsconn_abbreviated(conn_at(0)));
 	}
@@ -977,6 +1025,42 @@ static void walk_saved(void)
 	CHECK_EQ_INT(session_restore(&s, state), -EINVAL);
 }
 
+/*
+ * An abbreviated handshake's walk saved and restored at every byte is confirmed by the server's
+ * application data after its Finished all the same; a state confirmed but not past the Finished
+ * is refused.
+ */
+static void walk_saved_confirmed(void)
+{
+	static const uint8_t stream[] = "\x16\x03\x03\x00\x2a\x02\x00\x00\x26\x03\x03"
+					"RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR\x00\xc0\x2f\x00"
+					"\x14\x03\x03\x00\x01\x01"
+					"\x16\x03\x03\x00\x03"
+					"FFF"
+					"\x17\x03\x03\x00\x02"
+					"DD";
+	uint8_t state[SESSION_STATE_LEN];
+	struct tls_session s;
+	uint32_t n = sizeof(stream) - 1;
+
+	for (uint32_t at = 0; at <= n; at++) {
+		memset(&s, 0, sizeof(s));
+		session_server_data(&s, 0, stream, at);
+		CHECK(!s.confirmed || at + 2 >= n); /* its header read */
+		session_save(&s, state);
+		memset(&s, 0xa5, sizeof(s));
+		if (!CHECK_EQ_INT(session_restore(&s, state), 0))
+			break;
+		session_server_data(&s, at, stream + at, n - at);
+		if (!CHECK_MSG(s.walk == SESSION_DONE && s.abbreviated && s.confirmed,
+			       "stopped at %u", at))
+			break;
+	}
+	session_save(&s, state);
+	state[18] &= (uint8_t)~16; /* flags: confirmed, not finished */
+	CHECK_EQ_INT(session_restore(&s, state), -EINVAL);
+}
+
 static void test_resumption(void)
 {
 	static const size_t pieces[] = { 1, 7, 100, 1400 };
@@ -987,6 +1071,7 @@ static void test_resumption(void)
 	}
 	tls13_not_abbreviated();
 	walk_saved();
+	walk_saved_confirmed();
 	walk_bounds();
 }
 
