@@ -326,6 +326,41 @@ int BPF_KRETPROBE(tlsrec_hs_exit, int ret)
 	return 0;
 }
 
+/* The scratch KEYLOG record, its label and secret zeroed (the unused bytes are written out), or
+ * NULL. */
+static __always_inline struct tr_keylog *keylog_scratch_get(void)
+{
+	struct go_keylog_buf *buf;
+	__u32 zero = 0;
+
+	buf = bpf_map_lookup_elem(&keylog_scratch, &zero);
+	if (!buf)
+		return NULL;
+	__builtin_memset(buf->r.label, 0, sizeof(buf->r.label));
+	__builtin_memset(buf->r.secret, 0, sizeof(buf->r.secret));
+	return &buf->r;
+}
+
+/* Send KEYLOG record r of thread id (pid_tgid) from LIBRARY lib; a record that does not fit is
+ * counted lost. 0, or the ring buffer's negative errno. */
+static __always_inline long keylog_send(struct tr_keylog *r, __u64 id, __u32 lib)
+{
+	long ret;
+
+	r->hdr.type = TR_REC_KEYLOG;
+	r->hdr.flags = 0;
+	r->hdr.len = sizeof(*r);
+	r->hdr.ts = bpf_ktime_get_boot_ns();
+	r->pid = id >> 32;
+	r->tid = (__u32)id;
+	r->lib = lib;
+	r->pad = 0;
+	ret = ring_output(&secrets, r, sizeof(*r), SECRETS_RING / 4);
+	if (ret)
+		count_loss();
+	return ret;
+}
+
 /*
  * The arguments of writeKeyLog(label string, clientRandom, secret []byte), c in RAX (Go's
  * abi-internal.md: integer arguments in RAX, RBX, RCX, RDI, RSI, R8, R9, R10, R11; a string takes
@@ -338,18 +373,13 @@ int tlsrec_go_keylog(struct pt_regs *ctx)
 	__u64 id = bpf_get_current_pid_tgid(), fp, *last;
 	__u64 label_len = ctx->cx, cr_len = ctx->si, secret_len = ctx->r10;
 	struct go_seen_key key = { .g = ctx->r14, .tgid = id >> 32 };
-	struct go_keylog_buf *buf;
 	struct tr_keylog *r;
-	__u32 zero = 0;
 
 	if (!in_scope() || !go_keylog_sizes_ok(label_len, cr_len, secret_len))
 		return 0;
-	buf = bpf_map_lookup_elem(&keylog_scratch, &zero);
-	if (!buf)
+	r = keylog_scratch_get();
+	if (!r)
 		return 0;
-	r = &buf->r;
-	__builtin_memset(r->label, 0, sizeof(r->label));
-	__builtin_memset(r->secret, 0, sizeof(r->secret));
 	/*
 	 * Bounds the verifier follows into the reads: clang tests len - 1 above, and 6.1's
 	 * verifier carries neither that to len nor a test to a copy spilled before it (6.18's
@@ -374,18 +404,9 @@ int tlsrec_go_keylog(struct pt_regs *ctx)
 		*last = fp;
 	else
 		bpf_map_update_elem(&go_seen, &key, &fp, BPF_ANY);
-	r->hdr.type = TR_REC_KEYLOG;
-	r->hdr.flags = 0;
-	r->hdr.len = sizeof(*r);
-	r->hdr.ts = bpf_ktime_get_boot_ns();
-	r->pid = id >> 32;
-	r->tid = (__u32)id;
-	r->lib = (__u32)bpf_get_attach_cookie(ctx);
-	r->pad = 0;
-	if (ring_output(&secrets, r, sizeof(*r), SECRETS_RING / 4)) {
+	/* Not sent: not seen either, so that a repeat of it is sent. */
+	if (keylog_send(r, id, (__u32)bpf_get_attach_cookie(ctx)))
 		bpf_map_delete_elem(&go_seen, &key);
-		count_loss();
-	}
 	return 0;
 }
 
@@ -403,10 +424,8 @@ int tlsrec_gnutls_keylog(struct pt_regs *ctx)
 	__u64 id = bpf_get_current_pid_tgid(), cookie = bpf_get_attach_cookie(ctx);
 	const void *session = (const void *)ctx->di;
 	struct { __u64 data; __u32 size; __u32 pad; } datum;
-	struct go_keylog_buf *buf;
 	struct tr_keylog *r;
 	__u64 secret_len;
-	__u32 zero = 0;
 	__u8 busy = 0;
 	long n;
 
@@ -415,12 +434,9 @@ int tlsrec_gnutls_keylog(struct pt_regs *ctx)
 	    bpf_probe_read_user(&datum, sizeof(datum), (const void *)ctx->dx) ||
 	    datum.size < 1 || datum.size > TR_SECRET_LEN)
 		return 0;
-	buf = bpf_map_lookup_elem(&keylog_scratch, &zero);
-	if (!buf)
+	r = keylog_scratch_get();
+	if (!r)
 		return 0;
-	r = &buf->r;
-	__builtin_memset(r->label, 0, sizeof(r->label));
-	__builtin_memset(r->secret, 0, sizeof(r->secret));
 	/* One byte past the label (into the client random, read next) tells a label of 32
 	 * characters or more, which no GnuTLS label is, from one of 31. */
 	n = bpf_probe_read_user_str(r->label, TR_KEYLOG_LABEL + 1, (const void *)ctx->si);
@@ -434,16 +450,7 @@ int tlsrec_gnutls_keylog(struct pt_regs *ctx)
 		return 0;
 	r->label_len = (__u8)(n - 1);
 	r->secret_len = (__u8)secret_len;
-	r->hdr.type = TR_REC_KEYLOG;
-	r->hdr.flags = 0;
-	r->hdr.len = sizeof(*r);
-	r->hdr.ts = bpf_ktime_get_boot_ns();
-	r->pid = id >> 32;
-	r->tid = (__u32)id;
-	r->lib = (__u32)cookie;
-	r->pad = 0;
-	if (ring_output(&secrets, r, sizeof(*r), SECRETS_RING / 4))
-		count_loss();
+	keylog_send(r, id, (__u32)cookie);
 	return 0;
 }
 
