@@ -541,21 +541,28 @@ static void test_binary(void)
 	free(text);
 }
 
+/* A SECRET record of cr from pid 100, a millisecond after the last record, its secrets zero. */
+static void secret_head(struct synth *y, struct tr_secret *s, const uint8_t cr[32],
+			uint16_t version, uint32_t cipher, uint32_t flags)
+{
+	memset(s, 0, sizeof(*s));
+	s->hdr.type = TR_REC_SECRET;
+	s->hdr.len = sizeof(*s);
+	s->hdr.ts = synth_boot(y);
+	y->rel += 1000;
+	s->version = version;
+	s->cipher = cipher;
+	s->flags = flags;
+	s->pid = 100;
+	s->tid = 100;
+	memcpy(s->client_random, cr, 32);
+}
+
 static bool put_secret(struct synth *y, const uint8_t cr[32])
 {
 	struct tr_secret s;
 
-	memset(&s, 0, sizeof(s));
-	s.hdr.type = TR_REC_SECRET;
-	s.hdr.len = sizeof(s);
-	s.hdr.ts = synth_boot(y);
-	y->rel += 1000;
-	s.version = 0x0304;
-	s.cipher = 0x03001301;
-	s.flags = TR_SEC_TLS13;
-	s.pid = 100;
-	s.tid = 100;
-	memcpy(s.client_random, cr, 32);
+	secret_head(y, &s, cr, 0x0304, 0x03001301, TR_SEC_TLS13);
 	memset(s.handshake_secret, 0x11, TR_SECRET_LEN);
 	memset(s.master_secret, 0x22, TR_SECRET_LEN);
 	memset(s.handshake_traffic_hash, 0x33, TR_SECRET_LEN);
@@ -969,17 +976,7 @@ static bool put_secret12(struct synth *y, const uint8_t cr[32], const uint8_t *m
 {
 	struct tr_secret s;
 
-	memset(&s, 0, sizeof(s));
-	s.hdr.type = TR_REC_SECRET;
-	s.hdr.len = sizeof(s);
-	s.hdr.ts = synth_boot(y);
-	y->rel += 1000;
-	s.version = 0x0303;
-	s.cipher = 0x0300c02f;
-	s.flags = TR_SEC_TLS12;
-	s.pid = 100;
-	s.tid = 100;
-	memcpy(s.client_random, cr, 32);
+	secret_head(y, &s, cr, 0x0303, 0x0300c02f, TR_SEC_TLS12);
 	if (ms)
 		memcpy(s.master_key, ms, TR_SECRET_LEN);
 	return CHECK_EQ_INT(chunkbuf_add(&y->cb, &s, sizeof(s)), 0);
